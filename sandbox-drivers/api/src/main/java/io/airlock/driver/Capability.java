@@ -1,0 +1,24 @@
+package io.airlock.driver;
+
+/** What a driver can do. Callers check capabilities instead of relying on silent fallbacks. */
+public enum Capability {
+    EXEC("exec"),
+    EXEC_STDIN("exec.stdin"),
+    FILES("files"),
+    NETWORK_NONE("network.none"),
+    LIMITS_MEMORY("limits.memory"),
+    LIMITS_PROCESSES("limits.processes"),
+    LIMITS_CPU("limits.cpu"),
+    SURVIVES_DAEMON_RESTART("survives-daemon-restart");
+
+    private final String wireName;
+
+    Capability(String wireName) {
+        this.wireName = wireName;
+    }
+
+    /** The name reported to the control plane in Hello. */
+    public String wireName() {
+        return wireName;
+    }
+}

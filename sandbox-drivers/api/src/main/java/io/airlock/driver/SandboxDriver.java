@@ -1,0 +1,59 @@
+package io.airlock.driver;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A backend that hosts sandboxes. Implementations are thread-safe: the daemon calls them from
+ * many threads at once. Every method that names a sandbox fails with
+ * {@link DriverException.Kind#NOT_FOUND} when it does not exist.
+ */
+public interface SandboxDriver extends AutoCloseable {
+    /** The name used in configuration and reported to the control plane. */
+    String name();
+
+    Set<Capability> capabilities();
+
+    /**
+     * Creates a sandbox, or returns the existing one with the same id (idempotent: a retried
+     * provision never creates a second sandbox).
+     */
+    Sandbox provision(SandboxSpec spec) throws DriverException;
+
+    Optional<Sandbox> get(String sandboxId);
+
+    List<Sandbox> list();
+
+    /**
+     * Starts a process. Callers normally use {@link Execution#start} instead, which adds
+     * sequence numbers, the output cap and the timeout.
+     */
+    SandboxProcess start(String sandboxId, ExecSpec spec) throws DriverException;
+
+    /**
+     * Opens a workspace file for writing; the content becomes visible, atomically, when the
+     * stream is closed. Paths escaping the workspace are refused with FAILED_PRECONDITION.
+     */
+    OutputStream openWrite(String sandboxId, String path, int mode) throws DriverException;
+
+    /** Opens a workspace file for reading. */
+    InputStream openRead(String sandboxId, String path) throws DriverException;
+
+    /** Lists a workspace directory; {@code path} empty for the workspace itself. */
+    List<FileEntry> listFiles(String sandboxId, String path, boolean recursive) throws DriverException;
+
+    /** Destroys a sandbox and everything running in it. Destroying a missing sandbox is not an error. */
+    void destroy(String sandboxId) throws DriverException;
+
+    /**
+     * Rebuilds the driver's view from what the backend holds (after a daemon restart): adopts
+     * what belongs to this agent, never touches anything else, and returns the live sandboxes.
+     */
+    List<Sandbox> reconcile() throws DriverException;
+
+    @Override
+    void close();
+}

@@ -1,0 +1,26 @@
+package io.airlock.driver;
+
+import java.util.Optional;
+
+/**
+ * Finds and creates one kind of driver; implementations are listed in
+ * {@code META-INF/services/io.airlock.driver.SandboxDriverProvider}.
+ */
+public interface SandboxDriverProvider {
+    /** The name used in configuration, e.g. {@code bubblewrap}. */
+    String name();
+
+    /** One line for logs and {@code --help}. */
+    String description();
+
+    /**
+     * Why this driver cannot run on this host (a missing binary, no permission), or empty when
+     * it can. The message says what to install or change.
+     */
+    Optional<String> unavailableReason();
+
+    /** Higher wins when configuration names no default driver. */
+    int priority();
+
+    SandboxDriver create(DriverContext context) throws DriverException;
+}

@@ -1,0 +1,24 @@
+package io.airlock.driver;
+
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** What to provision. The id is chosen by the control plane and makes provisioning idempotent. */
+public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+
+    public SandboxSpec {
+        requireValidId(id);
+        limits = limits == null ? ResourceLimits.NONE : limits;
+        env = Map.copyOf(env == null ? Map.of() : env);
+        labels = Map.copyOf(labels == null ? Map.of() : labels);
+    }
+
+    /** Sandbox ids end up in paths and cgroup names, so they are kept to a safe alphabet. */
+    public static void requireValidId(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("sandbox id: '" + id
+                    + "' (expected: 1-63 characters of [a-z0-9-], starting with a letter or digit)");
+        }
+    }
+}

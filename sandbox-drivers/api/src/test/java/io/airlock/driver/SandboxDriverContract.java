@@ -1,0 +1,195 @@
+package io.airlock.driver;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The behaviour every driver must have. A driver's test subclasses this and supplies
+ * {@link #createDriver}; the same assertions then run against every backend.
+ */
+public abstract class SandboxDriverContract {
+    protected static final Duration WAIT = Duration.ofSeconds(60);
+
+    @TempDir
+    protected Path stateDir;
+
+    protected SandboxDriver driver;
+    private final List<String> created = new ArrayList<>();
+
+    /** Creates the driver under test over {@code stateDir}; called once per test (and again to test reconcile). */
+    protected abstract SandboxDriver createDriver(Path stateDir) throws Exception;
+
+    @BeforeEach
+    void openDriver() throws Exception {
+        driver = createDriver(stateDir);
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (String id : created) {
+            driver.destroy(id);
+        }
+        driver.close();
+    }
+
+    protected Sandbox newSandbox() throws DriverException {
+        String id = "t-" + UUID.randomUUID().toString().substring(0, 8);
+        created.add(id);
+        return driver.provision(new SandboxSpec(id, ResourceLimits.NONE, Map.of("GREETING", "hello"), Map.of("suite", "contract")));
+    }
+
+    /** Runs to completion and returns output by stream plus the outcome. */
+    protected record Run(String stdout, String stderr, ExecOutcome outcome, List<OutputChunk> chunks) {}
+
+    protected Run run(String sandboxId, ExecSpec spec, byte[] stdin) throws Exception {
+        List<OutputChunk> chunks = new ArrayList<>();
+        Execution execution = Execution.start(driver, sandboxId, spec, chunks::add);
+        if (spec.stdin()) {
+            try (OutputStream in = execution.stdin()) {
+                in.write(stdin);
+            }
+        }
+        ExecOutcome outcome = execution.await(WAIT);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        for (OutputChunk c : chunks) {
+            (c.stream() == OutputChunk.Stream.STDOUT ? out : err).writeBytes(c.data());
+        }
+        return new Run(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), outcome, chunks);
+    }
+
+    @Test
+    void provisionIsIdempotentOnSandboxId() throws Exception {
+        Sandbox first = newSandbox();
+        Sandbox again = driver.provision(new SandboxSpec(first.id(), ResourceLimits.NONE, Map.of(), Map.of()));
+        assertEquals(first.id(), again.id());
+        assertEquals(first.createdAt(), again.createdAt());
+        assertEquals(1, driver.list().stream().filter(s -> s.id().equals(first.id())).count());
+        assertEquals(SandboxState.READY, driver.get(first.id()).orElseThrow().state());
+    }
+
+    @Test
+    void runsCommandAndReportsExitCodeAndSandboxEnv() throws Exception {
+        Sandbox box = newSandbox();
+        Run run = run(box.id(), ExecSpec.of("sh", "-c", "echo $GREETING; exit 3"), null);
+        assertEquals("hello\n", run.stdout());
+        assertEquals(3, run.outcome().exitCode());
+        assertFalse(run.outcome().timedOut());
+    }
+
+    @Test
+    void stdinEndOfFileReachesTheProcess() throws Exception {
+        Sandbox box = newSandbox();
+        Run run = run(box.id(), ExecSpec.of("cat").withStdin(true), "line one\nline two\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals("line one\nline two\n", run.stdout());
+        assertEquals(0, run.outcome().exitCode(), "cat exits 0 only after reading end-of-file");
+    }
+
+    @Test
+    void timeoutKillsTheProcessAndSaysSo() throws Exception {
+        Sandbox box = newSandbox();
+        Run run = run(box.id(), ExecSpec.of("sh", "-c", "echo started; sleep 600; echo never").withTimeout(Duration.ofMillis(500)), null);
+        assertTrue(run.outcome().timedOut(), "outcome must say the process timed out");
+        assertEquals("started\n", run.stdout());
+        assertTrue(run.outcome().exitCode() != 0, "a killed process has a non-zero exit code");
+    }
+
+    @Test
+    void outputPastTheCapIsTruncatedAndFlagged() throws Exception {
+        Sandbox box = newSandbox();
+        Run run = run(box.id(), ExecSpec.of("sh", "-c", "head -c 100000 /dev/zero").withOutputCap(1000), null);
+        assertEquals(1000, run.stdout().length());
+        assertTrue(run.outcome().outputTruncated());
+        assertEquals(100000, run.outcome().stdoutBytes(), "the whole output is drained and counted");
+        assertEquals(0, run.outcome().exitCode(), "the process is not stuck on a full pipe");
+    }
+
+    @Test
+    void stdoutAndStderrStaySeparateAndOrdered() throws Exception {
+        Sandbox box = newSandbox();
+        String script = "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; sleep 0.05; done";
+        Run run = run(box.id(), ExecSpec.of("sh", "-c", script), null);
+        assertEquals("out1\nout2\nout3\nout4\nout5\n", run.stdout());
+        assertEquals("err1\nerr2\nerr3\nerr4\nerr5\n", run.stderr());
+        long expected = 1;
+        for (OutputChunk chunk : run.chunks()) {
+            assertEquals(expected++, chunk.seq(), "sequence numbers count chunks of both streams without gaps");
+        }
+    }
+
+    @Test
+    void writtenFileReadsBackAndIsVisibleToProcesses() throws Exception {
+        Sandbox box = newSandbox();
+        byte[] content = "twelve bytes".getBytes(StandardCharsets.UTF_8);
+        try (OutputStream out = driver.openWrite(box.id(), "dir/sub/file.txt", 0644)) {
+            out.write(content);
+        }
+        try (InputStream in = driver.openRead(box.id(), "dir/sub/file.txt")) {
+            assertArrayEquals(content, in.readAllBytes());
+        }
+        assertEquals("twelve bytes", run(box.id(), ExecSpec.of("cat", "dir/sub/file.txt"), null).stdout());
+        List<FileEntry> entries = driver.listFiles(box.id(), "", true);
+        assertTrue(entries.stream().anyMatch(e -> e.path().equals("dir/sub/file.txt") && e.size() == 12
+                && e.type() == FileEntry.Type.REGULAR), "listing: " + entries);
+    }
+
+    @Test
+    void pathsEscapingTheSandboxAreRefused() throws Exception {
+        Sandbox box = newSandbox();
+        assertRefused(() -> driver.openRead(box.id(), "../../etc/passwd"), "..");
+        assertRefused(() -> driver.openRead(box.id(), "/etc/passwd"), "absolute");
+        assertRefused(() -> driver.openWrite(box.id(), "a/../../x", 0644), "..");
+        Run ln = run(box.id(), ExecSpec.of("ln", "-s", "/etc", "escape"), null);
+        assertEquals(0, ln.outcome().exitCode(), ln.stderr());
+        assertRefused(() -> driver.openRead(box.id(), "escape/passwd"), "symbolic link");
+        assertRefused(() -> driver.openWrite(box.id(), "escape/evil", 0644), "symbolic link");
+        assertRefused(() -> driver.listFiles(box.id(), "escape", false), "symbolic link");
+    }
+
+    private static void assertRefused(org.junit.jupiter.api.function.Executable call, String reason) {
+        DriverException e = assertThrows(DriverException.class, call);
+        assertEquals(DriverException.Kind.FAILED_PRECONDITION, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains(reason), "message should say why: " + e.getMessage());
+    }
+
+    @Test
+    void destroyIsIdempotentAndRemovesTheSandbox() throws Exception {
+        Sandbox box = newSandbox();
+        driver.destroy(box.id());
+        driver.destroy(box.id());
+        assertTrue(driver.get(box.id()).isEmpty());
+        DriverException e = assertThrows(DriverException.class, () -> driver.start(box.id(), ExecSpec.of("true")));
+        assertEquals(DriverException.Kind.NOT_FOUND, e.kind());
+    }
+
+    @Test
+    void aNewDriverInstanceAdoptsLiveSandboxesOnReconcile() throws Exception {
+        Sandbox box = newSandbox();
+        try (OutputStream out = driver.openWrite(box.id(), "kept.txt", 0644)) {
+            out.write('k');
+        }
+        driver.close();
+        driver = createDriver(stateDir);
+        List<Sandbox> adopted = driver.reconcile();
+        assertTrue(adopted.stream().anyMatch(s -> s.id().equals(box.id())), "adopted: " + adopted);
+        assertEquals("k", run(box.id(), ExecSpec.of("cat", "kept.txt"), null).stdout());
+    }
+}

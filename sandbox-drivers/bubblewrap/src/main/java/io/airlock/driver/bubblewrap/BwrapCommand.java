@@ -1,0 +1,50 @@
+package io.airlock.driver.bubblewrap;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@code bwrap} argv for one exec. Only paths appear here: the environment travels in the
+ * process environment (bwrap passes it through), so values never show up in {@code ps}.
+ */
+final class BwrapCommand {
+    /** Host /etc entries a typical toolchain needs; the rest of /etc (secrets included) stays out. */
+    private static final List<String> ETC_ALLOWLIST = List.of("/etc/alternatives", "/etc/ld.so.cache",
+            "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/ssl/certs", "/etc/ca-certificates");
+    private static final List<String> TOP_LEVEL_SYSTEM = List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32");
+    static final String WORKSPACE = "/workspace";
+
+    private BwrapCommand() {}
+
+    static List<String> build(Path bwrap, SandboxDirectory box, String workingDir, List<String> argv) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(bwrap.toString());
+        cmd.addAll(List.of("--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
+                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox"));
+        cmd.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        for (String name : TOP_LEVEL_SYSTEM) {
+            Path p = Path.of("/", name);
+            try {
+                if (Files.isSymbolicLink(p)) {
+                    cmd.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), p.toString()));
+                } else if (Files.isDirectory(p)) {
+                    cmd.addAll(List.of("--ro-bind", p.toString(), p.toString()));
+                }
+            } catch (java.io.IOException e) {
+                // unreadable link: leave it out of the sandbox
+            }
+        }
+        for (String etc : ETC_ALLOWLIST) {
+            cmd.addAll(List.of("--ro-bind-try", etc, etc));
+        }
+        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
+        cmd.addAll(List.of("--bind", box.workspace().toString(), WORKSPACE));
+        cmd.addAll(List.of("--bind", box.tmp().toString(), "/tmp"));
+        cmd.addAll(List.of("--chdir", workingDir.isEmpty() ? WORKSPACE : WORKSPACE + "/" + workingDir));
+        cmd.add("--");
+        cmd.addAll(argv);
+        return cmd;
+    }
+}
