@@ -1,7 +1,6 @@
 package io.airlock.driver;
 
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -35,9 +34,9 @@ public interface SandboxDriver extends AutoCloseable {
 
     /**
      * Opens a workspace file for writing; the content becomes visible, atomically, when the
-     * stream is closed. Paths escaping the workspace are refused with FAILED_PRECONDITION.
+     * upload is closed, and is discarded by {@link FileUpload#abort()}. Paths escaping the workspace are refused with FAILED_PRECONDITION.
      */
-    OutputStream openWrite(String sandboxId, String path, int mode) throws DriverException;
+    FileUpload openWrite(String sandboxId, String path, int mode) throws DriverException;
 
     /** Opens a workspace file for reading. */
     InputStream openRead(String sandboxId, String path) throws DriverException;

@@ -152,6 +152,23 @@ public abstract class SandboxDriverContract {
     }
 
     @Test
+    void anAbortedUploadLeavesTheOldFileInPlace() throws Exception {
+        Sandbox box = newSandbox();
+        try (OutputStream out = driver.openWrite(box.id(), "keep.txt", 0644)) {
+            out.write("old".getBytes(StandardCharsets.UTF_8));
+        }
+        FileUpload upload = driver.openWrite(box.id(), "keep.txt", 0644);
+        upload.write("half of the new cont".getBytes(StandardCharsets.UTF_8));
+        upload.abort();
+        upload.close();
+        try (InputStream in = driver.openRead(box.id(), "keep.txt")) {
+            assertEquals("old", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+        assertEquals(List.of("keep.txt"), driver.listFiles(box.id(), "", false).stream().map(FileEntry::path).toList(),
+                "no temporary file is left behind");
+    }
+
+    @Test
     void pathsEscapingTheSandboxAreRefused() throws Exception {
         Sandbox box = newSandbox();
         assertRefused(() -> driver.openRead(box.id(), "../../etc/passwd"), "..");

@@ -6,13 +6,13 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.FileEntry;
+import io.airlock.driver.FileUpload;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxProcess;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
 import io.airlock.driver.WorkspacePaths;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -211,7 +211,7 @@ public final class BubblewrapDriver implements SandboxDriver {
     }
 
     @Override
-    public OutputStream openWrite(String sandboxId, String path, int mode) throws DriverException {
+    public FileUpload openWrite(String sandboxId, String path, int mode) throws DriverException {
         require(sandboxId);
         Path workspace = dirOf(sandboxId).workspace();
         Path target = WorkspacePaths.resolve(workspace, path);
@@ -227,39 +227,75 @@ public final class BubblewrapDriver implements SandboxDriver {
             WorkspacePaths.resolve(workspace, path);
             Path temp = target.resolveSibling(".airlock-upload-" + UUID.randomUUID());
             OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            return new FilterOutputStream(out) {
-                private boolean closed;
-
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    if (closed) {
-                        return;
-                    }
-                    closed = true;
-                    try {
-                        super.close();
-                        Files.setPosixFilePermissions(temp, permissions(mode == 0 ? 0644 : mode));
-                        try {
-                            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                        } catch (AtomicMoveNotSupportedException e) {
-                            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-                        }
-                    } finally {
-                        Files.deleteIfExists(temp);
-                    }
-                }
-            };
+            return new TempFileUpload(out, temp, target, mode == 0 ? 0644 : mode);
         } catch (IOException e) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "cannot write '" + path + "': " + e.getMessage(), e);
         }
     }
 
-    /** Discards a partial upload: callers close with this when the sender went away mid-file. */
+    /** Writes to a temporary sibling and renames it over the target on close: readers never see half a file. */
+    private static final class TempFileUpload extends FileUpload {
+        private final OutputStream out;
+        private final Path temp;
+        private final Path target;
+        private final int mode;
+        private boolean finished;
+
+        TempFileUpload(OutputStream out, Path temp, Path target, int mode) {
+            this.out = out;
+            this.temp = temp;
+            this.target = target;
+            this.mode = mode;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            try {
+                out.close();
+                Files.setPosixFilePermissions(temp, permissions(mode));
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+        }
+
+        @Override
+        public void abort() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            try {
+                out.close();
+            } catch (IOException e) {
+                log.debug("closing aborted upload: {}", e.toString());
+            }
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                log.warn("could not remove aborted upload {}: {}", temp, e.toString());
+            }
+        }
+    }
+
     static Set<PosixFilePermission> permissions(int mode) {
         Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
         PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,

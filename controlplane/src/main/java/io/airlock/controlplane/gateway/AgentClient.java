@@ -1,0 +1,281 @@
+package io.airlock.controlplane.gateway;
+
+import com.google.protobuf.ByteString;
+import io.airlock.proto.v1.Command;
+import io.airlock.proto.v1.CommandResult;
+import io.airlock.proto.v1.DataFrame;
+import io.airlock.proto.v1.DestroySandbox;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileChunk;
+import io.airlock.proto.v1.FileEof;
+import io.airlock.proto.v1.FileList;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.ListFiles;
+import io.airlock.proto.v1.ListSandboxes;
+import io.airlock.proto.v1.OutputChunk;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ReadFile;
+import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.StartExec;
+import io.airlock.proto.v1.StdinData;
+import io.airlock.proto.v1.StdinEof;
+import io.airlock.proto.v1.WriteFile;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Drives agents: each method sends one command and waits (up to its timeout) for the result,
+ * moving bytes over the Data stream the agent opens for it. Errors from the agent surface as
+ * {@link CommandFailedException} with the agent's error code and message.
+ */
+public final class AgentClient {
+    private static final int CHUNK = 32 * 1024;
+    private final AgentRegistry registry;
+
+    public AgentClient(AgentRegistry registry) {
+        this.registry = registry;
+    }
+
+    public AgentRegistry registry() {
+        return registry;
+    }
+
+    /** A command with a fresh id and a deadline {@code timeout} from now. */
+    public static Command.Builder command(Duration timeout) {
+        return Command.newBuilder().setCommandId(UUID.randomUUID().toString())
+                .setDeadlineMs(System.currentTimeMillis() + timeout.toMillis());
+    }
+
+    /** Sends a prepared command (for callers that choose the command id, e.g. to retry it). */
+    public CommandResult send(String agentId, Command command) {
+        return await(registry.send(agentId, command, null), command);
+    }
+
+    public SandboxInfo provision(String agentId, ProvisionSandbox request, Duration timeout) {
+        return send(agentId, command(timeout).setProvision(request).build()).getSandbox();
+    }
+
+    public SandboxList list(String agentId, Duration timeout) {
+        return send(agentId, command(timeout).setList(ListSandboxes.getDefaultInstance()).build()).getSandboxes();
+    }
+
+    public void destroy(String agentId, String sandboxId, Duration timeout) {
+        send(agentId, command(timeout).setDestroy(DestroySandbox.newBuilder().setSandboxId(sandboxId)).build());
+    }
+
+    public FileList listFiles(String agentId, ListFiles request, Duration timeout) {
+        return send(agentId, command(timeout).setListFiles(request).build()).getFiles();
+    }
+
+    /**
+     * Runs a process. Output chunks reach {@code output} as they arrive (in seq order);
+     * {@code stdin}, when not null, is streamed to the process and then closed (end-of-file).
+     */
+    public ExecResult exec(String agentId, StartExec request, InputStream stdin, Consumer<OutputChunk> output, Duration timeout) {
+        StartExec exec = request.toBuilder().setStdin(stdin != null).build();
+        Command command = command(timeout).setExec(exec).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
+                if (stdin == null) {
+                    return;
+                }
+                byte[] buf = new byte[CHUNK];
+                int n;
+                while ((n = stdin.read(buf)) >= 0) {
+                    if (n > 0) {
+                        gate.awaitReady(timeout);
+                        sendFrame(toAgent, DataFrame.newBuilder().setStdin(StdinData.newBuilder().setData(ByteString.copyFrom(buf, 0, n))).build());
+                    }
+                }
+                gate.awaitReady(timeout);
+                sendFrame(toAgent, DataFrame.newBuilder().setStdinEof(StdinEof.getDefaultInstance()).build());
+            }
+
+            @Override
+            void receive(DataFrame frame) {
+                if (frame.hasOutput()) {
+                    output.accept(frame.getOutput());
+                }
+            }
+        };
+        CommandResult result = await(registry.send(agentId, command, handler), command);
+        handler.awaitClosed(timeout);
+        return result.getExec();
+    }
+
+    /** Streams {@code content} into a workspace file. */
+    public FileResult writeFile(String agentId, WriteFile request, InputStream content, Duration timeout) {
+        Command command = command(timeout).setWriteFile(request).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
+                byte[] buf = new byte[CHUNK];
+                int n;
+                while ((n = content.read(buf)) >= 0) {
+                    if (n > 0) {
+                        gate.awaitReady(timeout);
+                        sendFrame(toAgent, DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, n))).build());
+                    }
+                }
+                gate.awaitReady(timeout);
+                sendFrame(toAgent, DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
+            }
+
+            @Override
+            void receive(DataFrame frame) {}
+        };
+        CommandResult result = await(registry.send(agentId, command, handler), command);
+        handler.awaitClosed(timeout);
+        return result.getFile();
+    }
+
+    /** Streams a workspace file into {@code sink}. */
+    public FileResult readFile(String agentId, ReadFile request, OutputStream sink, Duration timeout) {
+        Command command = command(timeout).setReadFile(request).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {}
+
+            @Override
+            void receive(DataFrame frame) throws IOException {
+                if (frame.hasFileChunk()) {
+                    frame.getFileChunk().getData().writeTo(sink);
+                }
+            }
+        };
+        CommandResult result = await(registry.send(agentId, command, handler), command);
+        handler.awaitClosed(timeout);
+        return result.getFile();
+    }
+
+    private static CommandResult await(CompletableFuture<CommandResult> future, Command command) {
+        long wait = Math.max(1, command.getDeadlineMs() - System.currentTimeMillis() + 1000);
+        CommandResult result;
+        try {
+            result = future.get(wait, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailedException(ErrorCode.UNAVAILABLE, "interrupted while waiting for command " + command.getCommandId());
+        } catch (TimeoutException e) {
+            throw new CommandFailedException(ErrorCode.DEADLINE_EXCEEDED, "no result for command " + command.getCommandId() + " before its deadline");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof CommandFailedException c) {
+                throw c;
+            }
+            throw new CommandFailedException(ErrorCode.INTERNAL, String.valueOf(e.getCause()));
+        }
+        if (result.hasError()) {
+            throw new CommandFailedException(result.getError());
+        }
+        return result;
+    }
+
+    /**
+     * The control plane's end of one Data stream: a virtual thread sends (respecting flow
+     * control), frames received go to {@link #receive}, and the stream is completed from our
+     * side only after the agent completed its side (a server cannot half-close).
+     */
+    private abstract static class StreamHandler implements DataStreamHandler {
+        private final Duration timeout;
+        private final CompletableFuture<Void> closed = new CompletableFuture<>();
+        private final Object sendLock = new Object();
+        private ServerCallStreamObserver<DataFrame> toAgent;
+        private boolean done;
+
+        StreamHandler(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        abstract void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception;
+
+        abstract void receive(DataFrame frame) throws Exception;
+
+        void sendFrame(ServerCallStreamObserver<DataFrame> out, DataFrame frame) {
+            synchronized (sendLock) {
+                if (!done) {
+                    out.onNext(frame);
+                }
+            }
+        }
+
+        @Override
+        public void opened(ServerCallStreamObserver<DataFrame> out, ReadyGate gate) {
+            synchronized (sendLock) {
+                this.toAgent = out;
+            }
+            Thread.ofVirtual().name("cp-data-send").start(() -> {
+                try {
+                    send(out, gate);
+                } catch (Exception e) {
+                    fail(Status.ABORTED.withDescription("sending to agent failed: " + e.getMessage()));
+                }
+            });
+        }
+
+        @Override
+        public void onFrame(DataFrame frame) {
+            try {
+                if (frame.hasError()) {
+                    closed(new CommandFailedException(frame.getError()));
+                    return;
+                }
+                receive(frame);
+            } catch (Exception e) {
+                fail(Status.ABORTED.withDescription("receiving from agent failed: " + e.getMessage()));
+            }
+        }
+
+        private void fail(Status status) {
+            synchronized (sendLock) {
+                if (!done && toAgent != null) {
+                    done = true;
+                    toAgent.onError(status.asRuntimeException());
+                }
+            }
+            closed.completeExceptionally(status.asRuntimeException());
+        }
+
+        @Override
+        public void closed(Throwable error) {
+            synchronized (sendLock) {
+                if (!done && toAgent != null) {
+                    done = true;
+                    try {
+                        toAgent.onCompleted();
+                    } catch (IllegalStateException e) {
+                        // already cancelled
+                    }
+                }
+                done = true;
+            }
+            if (error == null) {
+                closed.complete(null);
+            } else {
+                closed.completeExceptionally(error);
+            }
+        }
+
+        void awaitClosed(Duration max) {
+            try {
+                closed.get(max.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                // The command result already arrived; a broken stream after it costs no data the result vouches for.
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package io.airlock.controlplane.gateway;
+
+import io.airlock.proto.v1.AgentMessage;
+import io.airlock.proto.v1.Command;
+import io.airlock.proto.v1.CommandResult;
+import io.airlock.proto.v1.ControlPlaneMessage;
+import io.airlock.proto.v1.DrainNotice;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.Event;
+import io.airlock.proto.v1.Hello;
+import io.grpc.Status;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the control plane knows about agents: the live session of each, commands waiting for
+ * results (re-sent when an agent reconnects: the agent's idempotency makes that safe), Data
+ * stream handlers waiting for their stream, and a bounded record of recent events.
+ */
+public final class AgentRegistry implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AgentRegistry.class);
+    static final int MAX_PENDING_COMMANDS = 10_000;
+    static final int MAX_EVENTS_PER_AGENT = 1_000;
+
+    /** What an operator sees of an agent. */
+    public record AgentView(String agentId, boolean connected, Hello hello, Instant connectedAt, DrainNotice drainNotice) {}
+
+    /** An event or a notable session change, as recorded. */
+    public record RecordedEvent(String agentId, Instant at, String kind, String detail) {}
+
+    private record Pending(String agentId, Command command, CompletableFuture<CommandResult> result) {}
+
+    private final Map<String, AgentSession> sessions = new ConcurrentHashMap<>();
+    private final Map<String, Hello> lastHello = new ConcurrentHashMap<>();
+    private final Map<String, DrainNotice> draining = new ConcurrentHashMap<>();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private final Map<String, DataStreamHandler> dataHandlers = new ConcurrentHashMap<>();
+    private final Map<String, String> dataHandlerAgent = new ConcurrentHashMap<>();
+    private final Map<String, ArrayDeque<RecordedEvent>> events = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "cp-command-deadlines");
+        t.setDaemon(true);
+        return t;
+    });
+
+    void register(AgentSession session) {
+        AgentSession previous = sessions.put(session.agentId(), session);
+        lastHello.put(session.agentId(), session.hello());
+        draining.remove(session.agentId());
+        if (previous != null && previous != session) {
+            previous.close(Status.ABORTED.withDescription("superseded by a newer control stream from the same agent"));
+        }
+        record(session.agentId(), "connected", "session " + session.sessionId() + ", " + session.hello().getInventoryCount()
+                + " live sandbox(es) reported");
+        for (Pending p : pending.values()) {
+            if (p.agentId().equals(session.agentId())) {
+                session.send(ControlPlaneMessage.newBuilder().setCommand(p.command()).build());
+            }
+        }
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    void unregister(AgentSession session, String why) {
+        session.markClosed();
+        if (sessions.remove(session.agentId(), session)) {
+            record(session.agentId(), "disconnected", why);
+        }
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    void onAgentMessage(AgentSession session, AgentMessage message) {
+        switch (message.getBodyCase()) {
+            case RESULT -> {
+                CommandResult r = message.getResult();
+                Pending p = pending.remove(r.getCommandId());
+                if (p != null) {
+                    p.result().complete(r);
+                }
+            }
+            case EVENT -> record(session.agentId(), "event", describe(message.getEvent()));
+            case DRAIN_NOTICE -> {
+                draining.put(session.agentId(), message.getDrainNotice());
+                record(session.agentId(), "draining", message.getDrainNotice().getReason());
+            }
+            case PING -> session.send(ControlPlaneMessage.newBuilder()
+                    .setPong(io.airlock.proto.v1.Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+            default -> { }
+        }
+    }
+
+    private static String describe(Event e) {
+        return switch (e.getBodyCase()) {
+            case SANDBOX -> "sandbox " + e.getSandbox().getSandboxId() + " " + e.getSandbox().getState() + " (" + e.getSandbox().getReason() + ")";
+            case EXEC_FINISHED -> "exec " + e.getExecFinished().getCommandId() + " in " + e.getExecFinished().getSandboxId()
+                    + " exited " + e.getExecFinished().getResult().getExitCode()
+                    + (e.getExecFinished().getResult().getTimedOut() ? " (timed out)" : "");
+            case POLICY_DENIED -> "policy denied command " + e.getPolicyDenied().getCommandId() + ": " + e.getPolicyDenied().getMessage();
+            default -> e.getBodyCase().toString();
+        };
+    }
+
+    private void record(String agentId, String kind, String detail) {
+        ArrayDeque<RecordedEvent> q = events.computeIfAbsent(agentId, k -> new ArrayDeque<>());
+        synchronized (q) {
+            if (q.size() >= MAX_EVENTS_PER_AGENT) {
+                q.removeFirst();
+            }
+            q.addLast(new RecordedEvent(agentId, Instant.now(), kind, detail));
+        }
+    }
+
+    public List<RecordedEvent> events(String agentId) {
+        ArrayDeque<RecordedEvent> q = events.get(agentId);
+        if (q == null) {
+            return List.of();
+        }
+        synchronized (q) {
+            return List.copyOf(q);
+        }
+    }
+
+    public List<AgentView> agents() {
+        List<AgentView> out = new ArrayList<>();
+        for (var e : lastHello.entrySet()) {
+            AgentSession s = sessions.get(e.getKey());
+            out.add(new AgentView(e.getKey(), s != null, s != null ? s.hello() : e.getValue(),
+                    s != null ? s.connectedAt() : null, draining.get(e.getKey())));
+        }
+        out.sort(java.util.Comparator.comparing(AgentView::agentId));
+        return out;
+    }
+
+    public Optional<AgentView> agent(String agentId) {
+        return agents().stream().filter(a -> a.agentId().equals(agentId)).findFirst();
+    }
+
+    /** Waits until the agent has a live session whose Hello matches; false at the deadline. */
+    public synchronized boolean awaitConnected(String agentId, java.util.function.Predicate<Hello> condition, Duration max)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (true) {
+            AgentSession s = sessions.get(agentId);
+            if (s != null && !s.isClosed() && condition.test(s.hello())) {
+                return true;
+            }
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.min(left, 100));
+        }
+    }
+
+    /** Sends a command (now, or when the agent connects) and completes with its result or a deadline failure. */
+    CompletableFuture<CommandResult> send(String agentId, Command command, DataStreamHandler dataHandler) {
+        CompletableFuture<CommandResult> result = new CompletableFuture<>();
+        if (pending.size() >= MAX_PENDING_COMMANDS) {
+            result.completeExceptionally(new CommandFailedException(ErrorCode.RESOURCE_EXHAUSTED,
+                    "too many commands in flight (" + MAX_PENDING_COMMANDS + ")"));
+            return result;
+        }
+        String id = command.getCommandId();
+        if (dataHandler != null) {
+            dataHandlers.put(id, dataHandler);
+            dataHandlerAgent.put(id, agentId);
+        }
+        Pending previous = pending.putIfAbsent(id, new Pending(agentId, command, result));
+        if (previous != null) {
+            return previous.result();
+        }
+        long delay = Math.max(0, command.getDeadlineMs() - System.currentTimeMillis());
+        var timer = timers.schedule(() -> {
+            if (pending.remove(id) != null) {
+                result.completeExceptionally(new CommandFailedException(ErrorCode.DEADLINE_EXCEEDED,
+                        "agent " + agentId + " did not answer command " + id + " before its deadline"
+                                + (sessions.containsKey(agentId) ? "" : " (the agent is not connected)")));
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+        result.whenComplete((r, t) -> {
+            timer.cancel(false);
+            DataStreamHandler h = dataHandlers.remove(id);
+            dataHandlerAgent.remove(id);
+            if (h != null && (t != null || (r != null && r.hasError()))) {
+                h.closed(t != null ? t : new CommandFailedException(r.getError()));
+            }
+        });
+        AgentSession session = sessions.get(agentId);
+        if (session != null) {
+            session.send(ControlPlaneMessage.newBuilder().setCommand(command).build());
+        } else {
+            log.info("agent {} not connected; command {} waits for it until its deadline", agentId, id);
+        }
+        return result;
+    }
+
+    /** The handler for a Data stream the agent opened, if the command is ours and the agent's. */
+    DataStreamHandler claimDataStream(String agentId, String commandId) {
+        String owner = dataHandlerAgent.get(commandId);
+        if (owner == null || !owner.equals(agentId)) {
+            return null;
+        }
+        return dataHandlers.get(commandId);
+    }
+
+    /** Sends Drain or Reconnect to an agent's live session. */
+    public boolean sendToAgent(String agentId, ControlPlaneMessage message) {
+        AgentSession s = sessions.get(agentId);
+        if (s == null) {
+            return false;
+        }
+        s.send(message);
+        return true;
+    }
+
+    @Override
+    public void close() {
+        for (AgentSession s : sessions.values()) {
+            s.close(Status.UNAVAILABLE.withDescription("control plane shutting down"));
+        }
+        timers.shutdownNow();
+    }
+}

@@ -1,0 +1,174 @@
+package io.airlock.daemon;
+
+import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.daemon.connector.ConnectionListener;
+import io.airlock.daemon.connector.ControlConnection;
+import io.airlock.daemon.dispatch.CommandDispatcher;
+import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.policy.LocalPolicy;
+import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.daemon.sandbox.SandboxService;
+import io.airlock.driver.Capability;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.proto.v1.Capacity;
+import io.airlock.proto.v1.DriverInfo;
+import io.airlock.proto.v1.Hello;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root and lifecycle of the agent: identity, drivers (reconciled on start),
+ * policy, dispatcher and the outbound connection; {@link #drain} is the first SIGTERM.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+    public static final String VERSION = "0.1.0";
+
+    private final DaemonConfig config;
+    private final AgentIdentity identity;
+    private final DriverRegistry drivers;
+    private final SandboxService sandboxes;
+    private final CommandDispatcher dispatcher;
+    private final ControlConnection connection;
+    private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
+    private final List<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean stopped;
+
+    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers) throws Exception {
+        this.config = config;
+        this.identity = identity;
+        this.drivers = drivers;
+        LocalPolicy policy = new LocalPolicy(config.policy());
+        CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
+        this.sandboxes = new SandboxService(drivers, policy, (s, why) -> dispatcherRef[0].sandboxChanged(s, why));
+        this.dispatcher = new CommandDispatcher(sandboxes);
+        dispatcherRef[0] = dispatcher;
+        int adopted = sandboxes.reconcile().size();
+        log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
+        SslContext tls = identity.clientTls();
+        String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
+        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, tls), this::hello, dispatcher,
+                new ConnectionListener() {
+                    @Override
+                    public void connected(String sessionId) {
+                        listeners.forEach(l -> l.connected(sessionId));
+                    }
+
+                    @Override
+                    public void disconnected(String reason) {
+                        listeners.forEach(l -> l.disconnected(reason));
+                    }
+
+                    @Override
+                    public void reconnectScheduled(Duration delay) {
+                        listeners.forEach(l -> l.reconnectScheduled(delay));
+                    }
+
+                    @Override
+                    public void serverDraining(String reason) {
+                        listeners.forEach(l -> l.serverDraining(reason));
+                    }
+                });
+        dispatcher.attach(connection);
+    }
+
+    /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
+    public static Daemon start(DaemonConfig config, ConnectionListener... listeners) throws Exception {
+        AgentIdentity identity = AgentIdentity.load(config.stateDir());
+        DriverRegistry drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir());
+        Daemon daemon;
+        try {
+            daemon = new Daemon(config, identity, drivers);
+        } catch (Exception e) {
+            drivers.close();
+            throw e;
+        }
+        daemon.listeners.addAll(List.of(listeners));
+        daemon.connection.start();
+        return daemon;
+    }
+
+    private ManagedChannel channel(String address, SslContext tls) {
+        return NettyChannelBuilder.forTarget(address)
+                .sslContext(tls)
+                // Callbacks may block on a process pipe or a file (that is the flow control); virtual threads make that cheap.
+                .executor(callbacks)
+                .maxInboundMessageSize(4 << 20)
+                .build();
+    }
+
+    private Hello hello() {
+        Hello.Builder h = Hello.newBuilder().setAgentId(identity.agentId()).setVersion(VERSION);
+        for (SandboxDriver d : drivers.all().values()) {
+            h.addDrivers(DriverInfo.newBuilder().setName(d.name()).setIsDefault(d.name().equals(drivers.defaultDriver()))
+                    .addAllCapabilities(d.capabilities().stream().map(Capability::wireName).sorted().toList()));
+        }
+        List<io.airlock.driver.Sandbox> live = sandboxes.list();
+        h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
+        live.forEach(s -> h.addInventory(CommandDispatcher.info(s)));
+        return h.build();
+    }
+
+    public String agentId() {
+        return identity.agentId();
+    }
+
+    public SandboxService sandboxes() {
+        return sandboxes;
+    }
+
+    public boolean isConnected() {
+        return connection.isConnected();
+    }
+
+    public void addListener(ConnectionListener listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * Graceful stop: no new commands, the control plane is told, in-flight commands get the
+     * grace period, then the stream closes. Sandboxes are left running: they outlive the daemon.
+     */
+    public void drain(String reason) {
+        if (stopped) {
+            return;
+        }
+        Duration grace = config.drain().gracePeriod();
+        log.info("draining ({}): {} command(s) in flight, grace period {}", reason, dispatcher.inFlight(), grace);
+        dispatcher.startDraining();
+        connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
+        try {
+            if (!dispatcher.awaitIdle(grace)) {
+                log.warn("grace period over with {} command(s) still running; stopping anyway", dispatcher.inFlight());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        stop();
+    }
+
+    /** Immediate stop (second SIGTERM, tests). */
+    public synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        connection.close(Duration.ofSeconds(2));
+        drivers.close();
+        callbacks.shutdownNow();
+        log.info("stopped");
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}

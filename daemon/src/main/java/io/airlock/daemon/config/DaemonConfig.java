@@ -1,0 +1,141 @@
+package io.airlock.daemon.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The daemon's configuration (YAML, snake_case keys). Every field has a default, so an empty
+ * file is valid; docs/configuration.md documents each field. Records validate themselves and
+ * name the field and the expected value when they refuse one.
+ */
+public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
+    public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
+
+    public DaemonConfig {
+        stateDir = stateDir == null ? DEFAULT_STATE_DIR : stateDir;
+        controlPlane = controlPlane == null ? new ControlPlane(null, null, null, null, null) : controlPlane;
+        drivers = drivers == null ? new Drivers(null, null, null) : drivers;
+        policy = policy == null ? new Policy(null, null, null, null, null) : policy;
+        drain = drain == null ? new Drain(null) : drain;
+    }
+
+    public static DaemonConfig defaults() {
+        return new DaemonConfig(null, null, null, null, null);
+    }
+
+    public DaemonConfig withStateDir(Path dir) {
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain);
+    }
+
+    /**
+     * @param address        host:port of the control plane; empty to use the one from enrollment
+     * @param pingInterval   how often the daemon pings over the Control stream
+     * @param pingTimeout    a Pong later than this marks the link dead (half-open detection)
+     * @param connectTimeout how long a connection attempt may take until Welcome
+     */
+    public record ControlPlane(String address, Duration pingInterval, Duration pingTimeout, Duration connectTimeout,
+            Backoff backoff) {
+        public ControlPlane {
+            address = address == null ? "" : address.strip();
+            pingInterval = Durations.positive("ping_interval", pingInterval, Duration.ofSeconds(10));
+            pingTimeout = Durations.positive("ping_timeout", pingTimeout, Duration.ofSeconds(5));
+            connectTimeout = Durations.positive("connect_timeout", connectTimeout, Duration.ofSeconds(15));
+            backoff = backoff == null ? new Backoff(null, null, null, null, null) : backoff;
+        }
+    }
+
+    /**
+     * Reconnect delays: {@code initial * multiplier^attempt}, capped at {@code max}, each
+     * randomised by +-{@code jitter}; reset once a connection stayed up for {@code reset_after}.
+     */
+    public record Backoff(Duration initial, Duration max, Double multiplier, Double jitter, Duration resetAfter) {
+        public Backoff {
+            initial = Durations.positive("initial", initial, Duration.ofSeconds(1));
+            max = Durations.positive("max", max, Duration.ofSeconds(60));
+            multiplier = multiplier == null ? 2.0 : multiplier;
+            jitter = jitter == null ? 0.2 : jitter;
+            resetAfter = Durations.positive("reset_after", resetAfter, Duration.ofSeconds(30));
+            if (max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("max: " + max + " (expected: >= initial, " + initial + ")");
+            }
+            if (multiplier < 1.0) {
+                throw new IllegalArgumentException("multiplier: " + multiplier + " (expected: >= 1.0)");
+            }
+            if (jitter < 0 || jitter > 1) {
+                throw new IllegalArgumentException("jitter: " + jitter + " (expected: >= 0.0 and <= 1.0)");
+            }
+        }
+    }
+
+    /**
+     * @param defaultDriver driver for sandboxes whose provision names none; empty for the
+     *                      highest-priority available one
+     * @param enabled       drivers to load; empty for every driver found on the class path
+     * @param options       per-driver options, by driver name
+     */
+    public record Drivers(String defaultDriver, List<String> enabled, Map<String, Map<String, Object>> options) {
+        public Drivers {
+            defaultDriver = defaultDriver == null ? "" : defaultDriver.strip();
+            enabled = List.copyOf(enabled == null ? List.of() : enabled);
+            options = Map.copyOf(options == null ? Map.of() : options);
+        }
+    }
+
+    /** The local policy: what the control plane may ask for. */
+    public record Policy(Integer maxSandboxes, Integer maxConcurrentCommands, Exec exec, Limits limits, ByteSize maxFileBytes) {
+        public Policy {
+            maxSandboxes = positive("max_sandboxes", maxSandboxes, 32);
+            maxConcurrentCommands = positive("max_concurrent_commands", maxConcurrentCommands, 256);
+            exec = exec == null ? new Exec(null, null, null, null) : exec;
+            limits = limits == null ? new Limits(null, null, null, null, null) : limits;
+            maxFileBytes = maxFileBytes == null ? new ByteSize(1L << 30) : maxFileBytes;
+        }
+    }
+
+    public record Exec(Duration defaultTimeout, Duration maxTimeout, ByteSize defaultOutputCap, ByteSize maxOutputCap) {
+        public Exec {
+            defaultTimeout = Durations.positive("default_timeout", defaultTimeout, Duration.ofMinutes(5));
+            maxTimeout = Durations.positive("max_timeout", maxTimeout, Duration.ofHours(1));
+            defaultOutputCap = defaultOutputCap == null ? new ByteSize(16L << 20) : defaultOutputCap;
+            maxOutputCap = maxOutputCap == null ? new ByteSize(256L << 20) : maxOutputCap;
+            if (defaultTimeout.compareTo(maxTimeout) > 0) {
+                throw new IllegalArgumentException("default_timeout: " + defaultTimeout + " (expected: <= max_timeout, " + maxTimeout + ")");
+            }
+            if (defaultOutputCap.bytes() > maxOutputCap.bytes() || defaultOutputCap.bytes() == 0) {
+                throw new IllegalArgumentException("default_output_cap: " + defaultOutputCap.bytes() + " bytes (expected: > 0 and <= max_output_cap)");
+            }
+        }
+    }
+
+    /** Sandbox resource limits: defaults applied when a provision names none, and maxima it may not exceed (0 = none). */
+    public record Limits(ByteSize defaultMemory, ByteSize maxMemory, Integer defaultMaxProcesses, Integer maxProcesses,
+            Long maxCpuSeconds) {
+        public Limits {
+            defaultMemory = defaultMemory == null ? new ByteSize(1L << 30) : defaultMemory;
+            maxMemory = maxMemory == null ? new ByteSize(8L << 30) : maxMemory;
+            defaultMaxProcesses = defaultMaxProcesses == null ? 0 : defaultMaxProcesses;
+            maxProcesses = maxProcesses == null ? 4096 : maxProcesses;
+            maxCpuSeconds = maxCpuSeconds == null ? 0L : maxCpuSeconds;
+            if (maxMemory.bytes() > 0 && defaultMemory.bytes() > maxMemory.bytes()) {
+                throw new IllegalArgumentException("default_memory: " + defaultMemory.bytes() + " bytes (expected: <= max_memory)");
+            }
+        }
+    }
+
+    /** @param gracePeriod how long in-flight commands may run after the first SIGTERM */
+    public record Drain(Duration gracePeriod) {
+        public Drain {
+            gracePeriod = Durations.positive("grace_period", gracePeriod, Duration.ofSeconds(30));
+        }
+    }
+
+    private static int positive(String field, Integer value, int fallback) {
+        int v = value == null ? fallback : value;
+        if (v <= 0) {
+            throw new IllegalArgumentException(field + ": " + v + " (expected: > 0)");
+        }
+        return v;
+    }
+}

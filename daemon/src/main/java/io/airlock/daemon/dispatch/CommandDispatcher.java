@@ -1,0 +1,266 @@
+package io.airlock.daemon.dispatch;
+
+import io.airlock.daemon.connector.ControlConnection;
+import io.airlock.daemon.policy.PolicyDeniedException;
+import io.airlock.daemon.sandbox.SandboxService;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.FileEntry;
+import io.airlock.driver.Sandbox;
+import io.airlock.proto.v1.AgentMessage;
+import io.airlock.proto.v1.Command;
+import io.airlock.proto.v1.CommandResult;
+import io.airlock.proto.v1.Empty;
+import io.airlock.proto.v1.Error;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.Event;
+import io.airlock.proto.v1.ExecFinished;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileList;
+import io.airlock.proto.v1.FileType;
+import io.airlock.proto.v1.PolicyDenied;
+import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.SandboxState;
+import io.airlock.proto.v1.StartExec;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs commands from the control plane. Each command runs on its own virtual thread, at most
+ * {@code policy.max_concurrent_commands} at once; a repeated command id gets the first
+ * command's result; while draining, new commands are refused with DRAINING.
+ */
+public final class CommandDispatcher implements ControlConnection.CommandSink {
+    private static final Logger log = LoggerFactory.getLogger(CommandDispatcher.class);
+
+    private final SandboxService sandboxes;
+    private final CommandLedger ledger = new CommandLedger(10_000, Duration.ofHours(1));
+    private final Semaphore slots;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile ControlConnection connection;
+    private volatile DataStreamBridge data;
+    private volatile boolean draining;
+
+    public CommandDispatcher(SandboxService sandboxes) {
+        this.sandboxes = sandboxes;
+        this.slots = new Semaphore(sandboxes.policy().maxConcurrentCommands());
+    }
+
+    /** Wires the connection results and events go to (it is created after the dispatcher). */
+    public void attach(ControlConnection connection) {
+        this.connection = connection;
+        this.data = new DataStreamBridge(connection);
+    }
+
+    @Override
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Refuse new commands from now on (first SIGTERM). */
+    public void startDraining() {
+        draining = true;
+    }
+
+    /** Waits until no command is running, at most {@code max}; true if idle. */
+    public boolean awaitIdle(Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (inFlight.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
+    }
+
+    @Override
+    public void onCommand(Command command) {
+        String id = command.getCommandId();
+        if (id.isEmpty()) {
+            reply(error(command, ErrorCode.INVALID_ARGUMENT, "command_id is empty (expected: a unique id chosen by the control plane)"));
+            return;
+        }
+        CompletableFuture<CommandResult> fresh = new CompletableFuture<>();
+        CompletableFuture<CommandResult> earlier = ledger.putIfAbsent(id, fresh);
+        if (earlier != null) {
+            log.debug("command {} seen before; answering with its first result", id);
+            earlier.thenAccept(this::reply);
+            return;
+        }
+        CommandResult refusal = admission(command);
+        if (refusal != null) {
+            ledger.forget(id);
+            fresh.complete(refusal);
+            reply(refusal);
+            return;
+        }
+        inFlight.incrementAndGet();
+        Thread.ofVirtual().name("command-" + id).start(() -> {
+            try {
+                CommandResult result = execute(command);
+                fresh.complete(result);
+                reply(result);
+            } finally {
+                slots.release();
+                inFlight.decrementAndGet();
+            }
+        });
+    }
+
+    /** A result for commands that must not run now (they are not remembered, so a retry can run), or null. */
+    private CommandResult admission(Command command) {
+        if (draining) {
+            return error(command, ErrorCode.DRAINING, "this agent is shutting down and takes no new work; send it to another agent");
+        }
+        if (command.getDeadlineMs() > 0 && command.getDeadlineMs() <= System.currentTimeMillis()) {
+            return error(command, ErrorCode.DEADLINE_EXCEEDED, "the command arrived after its deadline ("
+                    + java.time.Instant.ofEpochMilli(command.getDeadlineMs()) + ")");
+        }
+        if (command.getActionCase() == Command.ActionCase.ACTION_NOT_SET) {
+            return error(command, ErrorCode.INVALID_ARGUMENT, "command has no action (expected one of provision, destroy, get, list, exec, "
+                    + "write_file, read_file, list_files); is the control plane newer than this agent?");
+        }
+        if (!slots.tryAcquire()) {
+            return error(command, ErrorCode.RESOURCE_EXHAUSTED, "policy.max_concurrent_commands ("
+                    + sandboxes.policy().maxConcurrentCommands() + ") commands are already running");
+        }
+        return null;
+    }
+
+    private void reply(CommandResult result) {
+        ControlConnection c = connection;
+        if (c != null) {
+            c.send(AgentMessage.newBuilder().setResult(result).build());
+        }
+    }
+
+    private void event(Event.Builder event) {
+        ControlConnection c = connection;
+        if (c != null) {
+            c.send(AgentMessage.newBuilder().setEvent(event.setAtMs(System.currentTimeMillis())).build());
+        }
+    }
+
+    private CommandResult execute(Command command) {
+        CommandResult.Builder result = CommandResult.newBuilder().setCommandId(command.getCommandId());
+        try {
+            switch (command.getActionCase()) {
+                case PROVISION -> {
+                    var p = command.getProvision();
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), p.getLimits().getMemoryBytes(),
+                            p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap());
+                    result.setSandbox(info(s));
+                }
+                case DESTROY -> {
+                    sandboxes.destroy(command.getDestroy().getSandboxId());
+                    result.setDestroyed(Empty.getDefaultInstance());
+                }
+                case GET -> result.setSandbox(info(sandboxes.locate(command.getGet().getSandboxId()).sandbox()));
+                case LIST -> {
+                    SandboxList.Builder list = SandboxList.newBuilder();
+                    sandboxes.list().forEach(s -> list.addSandboxes(info(s)));
+                    result.setSandboxes(list);
+                }
+                case EXEC -> result.setExec(exec(command));
+                case WRITE_FILE -> {
+                    var w = command.getWriteFile();
+                    var located = sandboxes.locate(w.getSandboxId());
+                    result.setFile(data.writeFile(command.getCommandId(), deadline(command), located.driver(), w.getSandboxId(),
+                            w.getPath(), w.getMode(), sandboxes.policy().maxFileBytes()));
+                }
+                case READ_FILE -> {
+                    var r = command.getReadFile();
+                    var located = sandboxes.locate(r.getSandboxId());
+                    result.setFile(data.readFile(command.getCommandId(), deadline(command), located.driver(), r.getSandboxId(), r.getPath()));
+                }
+                case LIST_FILES -> {
+                    var l = command.getListFiles();
+                    var located = sandboxes.locate(l.getSandboxId());
+                    FileList.Builder files = FileList.newBuilder();
+                    for (FileEntry e : located.driver().listFiles(l.getSandboxId(), l.getPath(), l.getRecursive())) {
+                        files.addEntriesBuilder().setPath(e.path()).setType(FileType.valueOf(e.type().name())).setSize(e.size())
+                                .setModifiedAtMs(e.modifiedAt().toEpochMilli());
+                    }
+                    result.setFiles(files);
+                }
+                default -> throw new CommandException(ErrorCode.INVALID_ARGUMENT, "unknown action " + command.getActionCase());
+            }
+        } catch (PolicyDeniedException e) {
+            log.info("command {} denied by {}: {}", command.getCommandId(), e.rule(), e.getMessage());
+            event(Event.newBuilder().setPolicyDenied(PolicyDenied.newBuilder().setCommandId(command.getCommandId())
+                    .setRule(e.rule()).setMessage(e.getMessage())));
+            return error(command, ErrorCode.POLICY_DENIED, e.getMessage());
+        } catch (DriverException e) {
+            return error(command, code(e.kind()), e.getMessage());
+        } catch (CommandException e) {
+            return error(command, e.code(), e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return error(command, ErrorCode.INVALID_ARGUMENT, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(command, ErrorCode.UNAVAILABLE, "the agent is shutting down");
+        } catch (RuntimeException e) {
+            log.error("command {} failed unexpectedly", command.getCommandId(), e);
+            return error(command, ErrorCode.INTERNAL, "unexpected failure (" + e.getClass().getSimpleName() + "); see the agent's log");
+        }
+        return result.build();
+    }
+
+    private ExecResult exec(Command command) throws DriverException, PolicyDeniedException, CommandException, InterruptedException {
+        StartExec x = command.getExec();
+        var located = sandboxes.locate(x.getSandboxId());
+        Duration timeout = sandboxes.policy().execTimeout(x.getTimeoutMs(), command.getDeadlineMs(), System.currentTimeMillis());
+        long cap = sandboxes.policy().outputCap(x.getOutputCapBytes());
+        ExecSpec spec = new ExecSpec(x.getArgvList(), x.getEnvMap(), x.getWorkingDir(), timeout, cap, x.getStdin());
+        ExecResult r = data.exec(command.getCommandId(), deadline(command), located.driver(), x.getSandboxId(), spec);
+        event(Event.newBuilder().setExecFinished(ExecFinished.newBuilder().setCommandId(command.getCommandId())
+                .setSandboxId(x.getSandboxId()).setResult(r)));
+        return r;
+    }
+
+    /** The command's deadline, or an hour from now when it set none. */
+    private static long deadline(Command command) {
+        return command.getDeadlineMs() > 0 ? command.getDeadlineMs() : System.currentTimeMillis() + TimeUnit.HOURS.toMillis(1);
+    }
+
+    /** Lifecycle events for the control plane. */
+    public void sandboxChanged(Sandbox sandbox, String reason) {
+        SandboxState state = reason.equals("destroyed") ? SandboxState.DESTROYED : SandboxState.READY;
+        event(Event.newBuilder().setSandbox(io.airlock.proto.v1.SandboxEvent.newBuilder()
+                .setSandboxId(sandbox.id()).setState(state).setReason(reason)));
+    }
+
+    public static SandboxInfo info(Sandbox s) {
+        return SandboxInfo.newBuilder()
+                .setSandboxId(s.id())
+                .setDriver(s.driver())
+                .setState(SandboxState.valueOf(s.state().name()))
+                .setCreatedAtMs(s.createdAt().toEpochMilli())
+                .putAllLabels(s.labels())
+                .build();
+    }
+
+    private static ErrorCode code(DriverException.Kind kind) {
+        return switch (kind) {
+            case INVALID_ARGUMENT -> ErrorCode.INVALID_ARGUMENT;
+            case NOT_FOUND -> ErrorCode.NOT_FOUND;
+            case FAILED_PRECONDITION -> ErrorCode.FAILED_PRECONDITION;
+            case RESOURCE_EXHAUSTED -> ErrorCode.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> ErrorCode.UNAVAILABLE;
+            case UNIMPLEMENTED -> ErrorCode.UNIMPLEMENTED;
+            case INTERNAL -> ErrorCode.INTERNAL;
+        };
+    }
+
+    private static CommandResult error(Command command, ErrorCode code, String message) {
+        return CommandResult.newBuilder().setCommandId(command.getCommandId())
+                .setError(Error.newBuilder().setCode(code).setMessage(message)).build();
+    }
+}

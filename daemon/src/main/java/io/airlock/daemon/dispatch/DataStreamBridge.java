@@ -1,0 +1,278 @@
+package io.airlock.daemon.dispatch;
+
+import com.google.protobuf.ByteString;
+import io.airlock.daemon.connector.ControlConnection;
+import io.airlock.daemon.connector.ReadyGate;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecOutcome;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.Execution;
+import io.airlock.driver.FileUpload;
+import io.airlock.driver.OutputChunk;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.proto.v1.DataFrame;
+import io.airlock.proto.v1.DataOpen;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileChunk;
+import io.airlock.proto.v1.FileEof;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.OutputStream;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the byte-moving commands over their own Data stream each. Sending waits for the
+ * stream's window (so a slow control plane holds the process back through its pipe rather
+ * than filling memory); receiving asks for one message at a time and only after the previous
+ * one was written to the process or file.
+ */
+final class DataStreamBridge {
+    private static final Logger log = LoggerFactory.getLogger(DataStreamBridge.class);
+    private static final int CHUNK = 32 * 1024;
+
+    private final ControlConnection connection;
+
+    DataStreamBridge(ControlConnection connection) {
+        this.connection = connection;
+    }
+
+    /** One Data stream: opened with DataOpen, frames received go to {@code onFrame}. */
+    private final class Stream implements ClientResponseObserver<DataFrame, DataFrame> {
+        final ReadyGate gate = new ReadyGate();
+        final CompletableFuture<Void> peerClosed = new CompletableFuture<>();
+        private final FrameHandler onFrame;
+        private ClientCallStreamObserver<DataFrame> out;
+
+        Stream(FrameHandler onFrame) {
+            this.onFrame = onFrame;
+        }
+
+        Stream open(String commandId, long deadlineMs) throws CommandException {
+            try {
+                connection.openData(this, deadlineMs);
+            } catch (StatusRuntimeException e) {
+                throw new CommandException(ErrorCode.UNAVAILABLE, "cannot open a data stream: " + e.getStatus().getDescription());
+            }
+            send(DataFrame.newBuilder().setOpen(DataOpen.newBuilder().setCommandId(commandId)).build());
+            return this;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<DataFrame> requests) {
+            this.out = requests;
+            gate.attach(requests);
+            requests.disableAutoRequestWithInitial(1);
+            requests.setOnReadyHandler(gate::signal);
+        }
+
+        synchronized void send(DataFrame frame) {
+            out.onNext(frame);
+        }
+
+        void sendWhenReady(DataFrame frame, Duration max) throws InterruptedException, TimeoutException {
+            gate.awaitReady(max);
+            send(frame);
+        }
+
+        synchronized void finish() {
+            out.onCompleted();
+        }
+
+        synchronized void abort(String why) {
+            out.cancel(why, null);
+        }
+
+        @Override
+        public void onNext(DataFrame frame) {
+            try {
+                onFrame.handle(frame);
+                out.request(1);
+            } catch (Exception e) {
+                log.info("data stream frame failed: {}", e.toString());
+                abort("the agent could not handle a frame: " + e.getMessage());
+                peerClosed.completeExceptionally(e);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            gate.cancel();
+            peerClosed.completeExceptionally(t);
+        }
+
+        @Override
+        public void onCompleted() {
+            gate.cancel();
+            peerClosed.complete(null);
+        }
+    }
+
+    @FunctionalInterface
+    private interface FrameHandler {
+        void handle(DataFrame frame) throws Exception;
+    }
+
+    ExecResult exec(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, ExecSpec spec)
+            throws CommandException, DriverException, InterruptedException {
+        Execution[] running = new Execution[1];
+        Stream stream = new Stream(frame -> {
+            switch (frame.getBodyCase()) {
+                case STDIN -> running[0].stdin().write(frame.getStdin().getData().toByteArray());
+                case STDIN_EOF -> running[0].stdin().close();
+                default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an exec stream");
+            }
+        });
+        Duration stall = spec.timeout().plusSeconds(5);
+        Execution execution = Execution.start(driver, sandboxId, spec, chunk -> {
+            try {
+                stream.sendWhenReady(DataFrame.newBuilder().setOutput(io.airlock.proto.v1.OutputChunk.newBuilder()
+                        .setSeq(chunk.seq())
+                        .setStream(chunk.stream() == OutputChunk.Stream.STDOUT ? OutputStream.STDOUT : OutputStream.STDERR)
+                        .setData(ByteString.copyFrom(chunk.data()))).build(), stall);
+            } catch (TimeoutException e) {
+                log.warn("exec {}: control plane stopped reading output ({}); killing the process", commandId, e.getMessage());
+                running[0].kill();
+            }
+        });
+        running[0] = execution;
+        // A vanished control plane (stream error) must not leave the process running unobserved.
+        stream.peerClosed.whenComplete((v, t) -> {
+            if (t != null) {
+                execution.kill();
+            }
+        });
+        try {
+            stream.open(commandId, deadlineMs);
+        } catch (CommandException e) {
+            execution.kill();
+            throw e;
+        }
+        ExecOutcome outcome;
+        try {
+            outcome = execution.await(spec.timeout().plusSeconds(30));
+        } catch (TimeoutException e) {
+            execution.kill();
+            stream.abort("exec did not finish");
+            throw new CommandException(ErrorCode.INTERNAL, "exec did not finish after being killed; see the daemon log");
+        }
+        stream.finish();
+        return ExecResult.newBuilder()
+                .setExitCode(outcome.exitCode())
+                .setTimedOut(outcome.timedOut())
+                .setOutputTruncated(outcome.outputTruncated())
+                .setStdoutBytes(outcome.stdoutBytes())
+                .setStderrBytes(outcome.stderrBytes())
+                .setDurationMs(outcome.duration().toMillis())
+                .build();
+    }
+
+    FileResult writeFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, int mode,
+            long maxBytes) throws CommandException, DriverException, InterruptedException {
+        FileUpload upload = driver.openWrite(sandboxId, path, mode);
+        MessageDigest sha = sha256();
+        long[] size = {0};
+        CompletableFuture<Void> eof = new CompletableFuture<>();
+        Stream stream = new Stream(frame -> {
+            switch (frame.getBodyCase()) {
+                case FILE_CHUNK -> {
+                    ByteString data = frame.getFileChunk().getData();
+                    size[0] += data.size();
+                    if (size[0] > maxBytes) {
+                        throw new CommandException(ErrorCode.RESOURCE_EXHAUSTED, "file '" + path + "' exceeds policy.max_file_bytes ("
+                                + maxBytes + " bytes)");
+                    }
+                    data.writeTo(upload);
+                    sha.update(data.asReadOnlyByteBuffer());
+                }
+                case FILE_EOF -> {
+                    upload.close();
+                    eof.complete(null);
+                }
+                default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on a file upload");
+            }
+        });
+        stream.peerClosed.whenComplete((v, t) -> {
+            if (t != null) {
+                eof.completeExceptionally(t);
+            }
+        });
+        try {
+            stream.open(commandId, deadlineMs);
+            eof.get(Math.max(1, deadlineMs - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            stream.finish();
+            return FileResult.newBuilder().setPath(path).setSize(size[0]).setSha256(HexFormat.of().formatHex(sha.digest())).build();
+        } catch (ExecutionException e) {
+            throw failed("upload of '" + path + "'", e.getCause());
+        } catch (TimeoutException e) {
+            stream.abort("deadline");
+            throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "upload of '" + path + "' did not finish before the command deadline");
+        } finally {
+            upload.abort();
+        }
+    }
+
+    FileResult readFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path)
+            throws CommandException, DriverException, InterruptedException {
+        MessageDigest sha = sha256();
+        long size = 0;
+        try (InputStream in = driver.openRead(sandboxId, path)) {
+            Stream stream = new Stream(frame -> {
+                throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on a file download");
+            }).open(commandId, deadlineMs);
+            byte[] buf = new byte[CHUNK];
+            int n;
+            try {
+                while ((n = in.read(buf)) >= 0) {
+                    if (n == 0) {
+                        continue;
+                    }
+                    sha.update(buf, 0, n);
+                    size += n;
+                    stream.sendWhenReady(DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, n))).build(),
+                            Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
+                }
+                stream.sendWhenReady(DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build(), Duration.ofSeconds(30));
+                stream.finish();
+            } catch (TimeoutException e) {
+                stream.abort("download stalled");
+                throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "download of '" + path + "' stalled: " + e.getMessage());
+            }
+        } catch (IOException e) {
+            throw new CommandException(ErrorCode.FAILED_PRECONDITION, "cannot read '" + path + "': " + e.getMessage());
+        }
+        return FileResult.newBuilder().setPath(path).setSize(size).setSha256(HexFormat.of().formatHex(sha.digest())).build();
+    }
+
+    private static CommandException failed(String what, Throwable cause) {
+        if (cause instanceof CommandException c) {
+            return c;
+        }
+        if (cause instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            return new CommandException(ErrorCode.DEADLINE_EXCEEDED, what + " did not finish before the command deadline");
+        }
+        return new CommandException(ErrorCode.UNAVAILABLE, what + " failed: the data stream broke (" + cause + ")");
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The Airlock daemon: {@link io.airlock.daemon.Daemon} is the composition root and lifecycle. */
+package io.airlock.daemon;

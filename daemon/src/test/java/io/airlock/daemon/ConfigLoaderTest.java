@@ -1,0 +1,58 @@
+package io.airlock.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.daemon.config.ConfigException;
+import io.airlock.daemon.config.ConfigLoader;
+import io.airlock.daemon.config.DaemonConfig;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+    @Test
+    void anEmptyFileGivesDocumentedDefaults() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("", "empty.yaml");
+        assertEquals(Duration.ofSeconds(10), c.controlPlane().pingInterval());
+        assertEquals(32, c.policy().maxSandboxes());
+        assertEquals(16L << 20, c.policy().exec().defaultOutputCap().bytes());
+    }
+
+    @Test
+    void valuesParseWithUnits() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                control_plane: {ping_interval: 2s, ping_timeout: 500ms}
+                policy: {exec: {default_output_cap: 1MiB}, limits: {max_memory: 2GiB}}
+                """, "c.yaml");
+        assertEquals(Duration.ofMillis(500), c.controlPlane().pingTimeout());
+        assertEquals(1L << 20, c.policy().exec().defaultOutputCap().bytes());
+        assertEquals(2L << 30, c.policy().limits().maxMemory().bytes());
+    }
+
+    @Test
+    void anUnknownFieldIsNamedWithTheFieldsExpected() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  ping_intervall: 2s\n", "c.yaml"));
+        assertTrue(e.getMessage().startsWith("c.yaml: control_plane.ping_intervall: unknown field"), e.getMessage());
+        assertTrue(e.getMessage().contains("ping_interval"), e.getMessage());
+    }
+
+    @Test
+    void aBadDurationNamesTheFieldAndTheExpectedForm() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  ping_timeout: soon\n", "c.yaml"));
+        assertTrue(e.getMessage().contains("control_plane.ping_timeout"), e.getMessage());
+        assertTrue(e.getMessage().contains("expected: a number and a unit"), e.getMessage());
+    }
+
+    @Test
+    void anOutOfRangeValueNamesTheRule() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  backoff: {jitter: 3}\n", "c.yaml"));
+        assertTrue(e.getMessage().contains("jitter: 3.0 (expected: >= 0.0 and <= 1.0)"), e.getMessage());
+    }
+
+    @Test
+    void invalidYamlSaysSo() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane: [unclosed\n", "c.yaml"));
+        assertTrue(e.getMessage().startsWith("c.yaml: "), e.getMessage());
+    }
+}

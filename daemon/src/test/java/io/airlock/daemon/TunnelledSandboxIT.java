@@ -1,0 +1,150 @@
+package io.airlock.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.controlplane.gateway.AgentClient;
+import io.airlock.controlplane.gateway.CommandFailedException;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.OutputChunk;
+import io.airlock.proto.v1.OutputStream;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ReadFile;
+import io.airlock.proto.v1.ResourceLimits;
+import io.airlock.proto.v1.StartExec;
+import io.airlock.proto.v1.WriteFile;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Exec and files driven from the control plane, through the daemon, into real bubblewrap sandboxes. */
+class TunnelledSandboxIT {
+    static final Duration T = Duration.ofSeconds(30);
+    @TempDir
+    static Path dir;
+    static AgentFixture fx;
+    static AgentClient agents;
+    static String box;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fx = new AgentFixture(dir).enrollAndStart();
+        agents = fx.cp.agents();
+        box = agents.provision(fx.agentId, ProvisionSandbox.newBuilder().setSandboxId("tunnel-box").build(), T).getSandboxId();
+    }
+
+    @AfterAll
+    static void stop() {
+        fx.close();
+    }
+
+    record Out(String stdout, String stderr, List<OutputChunk> chunks, ExecResult result) {}
+
+    static Out exec(StartExec.Builder exec, String stdin) {
+        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
+        ExecResult r = agents.exec(fx.agentId, exec.setSandboxId(box).build(),
+                stdin == null ? null : new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), chunks::add, T);
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        for (OutputChunk c : chunks) {
+            (c.getStream() == OutputStream.STDOUT ? out : err).append(c.getData().toStringUtf8());
+        }
+        return new Out(out.toString(), err.toString(), chunks, r);
+    }
+
+    @Test
+    void stdinEndOfFileReachesCatThroughTheTunnel() {
+        Out o = exec(StartExec.newBuilder().addArgv("cat"), "through the tunnel\n");
+        assertEquals("through the tunnel\n", o.stdout());
+        assertEquals(0, o.result().getExitCode());
+    }
+
+    @Test
+    void stdoutAndStderrStaySeparateAndOrdered() {
+        Out o = exec(StartExec.newBuilder().addAllArgv(List.of("sh", "-c", "for i in 1 2 3; do echo o$i; echo e$i >&2; sleep 0.05; done")), null);
+        assertEquals("o1\no2\no3\n", o.stdout());
+        assertEquals("e1\ne2\ne3\n", o.stderr());
+        for (int i = 0; i < o.chunks().size(); i++) {
+            assertEquals(i + 1, o.chunks().get(i).getSeq());
+        }
+    }
+
+    @Test
+    void aTimeoutKillsTheProcessAndSaysSo() {
+        Out o = exec(StartExec.newBuilder().addAllArgv(List.of("sleep", "600")).setTimeoutMs(300), null);
+        assertTrue(o.result().getTimedOut());
+        assertTrue(o.result().getExitCode() != 0);
+    }
+
+    @Test
+    void outputPastTheCapIsTruncatedAndFlagged() {
+        Out o = exec(StartExec.newBuilder().addAllArgv(List.of("sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x")).setOutputCapBytes(5000), null);
+        assertEquals(5000, o.stdout().length());
+        assertTrue(o.result().getOutputTruncated());
+        assertEquals(200000, o.result().getStdoutBytes());
+    }
+
+    @Test
+    void aLargeFileRoundTripsWithItsDigest() throws Exception {
+        byte[] content = new byte[3 * 1024 * 1024 + 17];
+        new Random(7).nextBytes(content);
+        FileResult written = agents.writeFile(fx.agentId, WriteFile.newBuilder().setSandboxId(box).setPath("data/blob.bin").build(),
+                new ByteArrayInputStream(content), T);
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        assertEquals(content.length, written.getSize());
+        assertEquals(sha, written.getSha256());
+        ByteArrayOutputStream back = new ByteArrayOutputStream();
+        FileResult read = agents.readFile(fx.agentId, ReadFile.newBuilder().setSandboxId(box).setPath("data/blob.bin").build(), back, T);
+        assertArrayEquals(content, back.toByteArray());
+        assertEquals(sha, read.getSha256());
+        assertEquals(String.valueOf(content.length), exec(StartExec.newBuilder().addAllArgv(List.of("sh", "-c", "wc -c < data/blob.bin | tr -d ' \\n'")), null).stdout());
+    }
+
+    @Test
+    void aPathEscapingTheSandboxIsRefusedWithAClearError() {
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> agents.readFile(fx.agentId,
+                ReadFile.newBuilder().setSandboxId(box).setPath("../../../etc/passwd").build(), new ByteArrayOutputStream(), T));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.error().getCode());
+        assertTrue(e.error().getMessage().contains("'..'"), e.error().getMessage());
+        CommandFailedException abs = assertThrows(CommandFailedException.class, () -> agents.writeFile(fx.agentId,
+                WriteFile.newBuilder().setSandboxId(box).setPath("/etc/evil").build(), new ByteArrayInputStream(new byte[1]), T));
+        assertTrue(abs.error().getMessage().contains("absolute"), abs.error().getMessage());
+    }
+
+    @Test
+    void aPolicyDenialIsATypedErrorAndAnEvent() throws Exception {
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> agents.provision(fx.agentId,
+                ProvisionSandbox.newBuilder().setSandboxId("too-big").setLimits(ResourceLimits.newBuilder().setMemoryBytes(1L << 40)).build(), T));
+        assertEquals(ErrorCode.POLICY_DENIED, e.error().getCode());
+        assertTrue(e.error().getMessage().contains("policy.limits.max_memory"), e.error().getMessage());
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (fx.cp.registry().events(fx.agentId).stream().noneMatch(r -> r.detail().contains("policy denied"))) {
+            assertTrue(System.nanoTime() < deadline, "a policy_denied event reaches the control plane");
+            Thread.sleep(20);
+        }
+        assertFalse(fx.daemon.sandboxes().find("too-big").isPresent());
+    }
+
+    @Test
+    void unknownSandboxIsNotFound() {
+        CommandFailedException e = assertThrows(CommandFailedException.class,
+                () -> agents.exec(fx.agentId, StartExec.newBuilder().setSandboxId("nope").addArgv("true").build(), null, c -> { }, T));
+        assertEquals(ErrorCode.NOT_FOUND, e.error().getCode());
+    }
+}
