@@ -24,7 +24,9 @@ class ConfigLoaderTest {
         DaemonConfig c = ConfigLoader.parse("""
                 control_plane: {ping_interval: 2s, ping_timeout: 500ms}
                 policy: {exec: {default_output_cap: 1MiB}, limits: {max_memory: 2GiB}}
+                drivers: {default: bubblewrap, enabled: [bubblewrap]}
                 """, "c.yaml");
+        assertEquals("bubblewrap", c.drivers().defaultDriver());
         assertEquals(Duration.ofMillis(500), c.controlPlane().pingTimeout());
         assertEquals(1L << 20, c.policy().exec().defaultOutputCap().bytes());
         assertEquals(2L << 30, c.policy().limits().maxMemory().bytes());

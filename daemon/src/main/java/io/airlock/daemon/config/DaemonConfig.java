@@ -1,5 +1,6 @@
 package io.airlock.daemon.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -75,7 +76,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
      * @param enabled       drivers to load; empty for every driver found on the class path
      * @param options       per-driver options, by driver name
      */
-    public record Drivers(String defaultDriver, List<String> enabled, Map<String, Map<String, Object>> options) {
+    public record Drivers(@JsonProperty("default") String defaultDriver, List<String> enabled, Map<String, Map<String, Object>> options) {
         public Drivers {
             defaultDriver = defaultDriver == null ? "" : defaultDriver.strip();
             enabled = List.copyOf(enabled == null ? List.of() : enabled);

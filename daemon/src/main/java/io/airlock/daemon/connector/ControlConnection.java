@@ -91,8 +91,17 @@ public final class ControlConnection implements AutoCloseable {
         });
     }
 
+    /** Runs on the serialising executor; after close, late gRPC callbacks are dropped (nothing is left to update). */
+    private void onLoop(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("connection closed; dropping a late callback");
+        }
+    }
+
     public void start() {
-        loop.execute(this::connect);
+        onLoop(this::connect);
     }
 
     private void connect() {
@@ -107,7 +116,7 @@ public final class ControlConnection implements AutoCloseable {
         out = (ClientCallStreamObserver<AgentMessage>) AgentGatewayGrpc.newStub(ch).control(new ClientResponseObserver<AgentMessage, ControlPlaneMessage>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<AgentMessage> requests) {
-                requests.setOnReadyHandler(() -> loop.execute(() -> {
+                requests.setOnReadyHandler(() -> onLoop(() -> {
                     if (gen == generation) {
                         flush();
                     }
@@ -116,7 +125,7 @@ public final class ControlConnection implements AutoCloseable {
 
             @Override
             public void onNext(ControlPlaneMessage message) {
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (gen == generation) {
                         handle(message);
                     }
@@ -125,7 +134,7 @@ public final class ControlConnection implements AutoCloseable {
 
             @Override
             public void onError(Throwable t) {
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (gen == generation) {
                         lost(describe(Status.fromThrowable(t)));
                     }
@@ -134,7 +143,7 @@ public final class ControlConnection implements AutoCloseable {
 
             @Override
             public void onCompleted() {
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (gen == generation) {
                         lost("the control plane closed the stream");
                     }
@@ -228,7 +237,7 @@ public final class ControlConnection implements AutoCloseable {
 
     /** Sends a message on the live session; silently dropped when there is none (results are re-fetched by command id). */
     public void send(AgentMessage message) {
-        loop.execute(() -> {
+        onLoop(() -> {
             if (welcomed) {
                 enqueue(message);
             } else {
@@ -331,7 +340,7 @@ public final class ControlConnection implements AutoCloseable {
 
     public void close(Duration max) {
         var done = new java.util.concurrent.CompletableFuture<Void>();
-        loop.execute(() -> {
+        onLoop(() -> {
             closed = true;
             cancel(retryTask);
             flush();

@@ -9,7 +9,7 @@ import java.util.List;
  * The {@code bwrap} argv for one exec. Only paths appear here: the environment travels in the
  * process environment (bwrap passes it through), so values never show up in {@code ps}.
  */
-final class BwrapCommand {
+public final class BwrapCommand {
     /** Host /etc entries a typical toolchain needs; the rest of /etc (secrets included) stays out. */
     private static final List<String> ETC_ALLOWLIST = List.of("/etc/alternatives", "/etc/ld.so.cache",
             "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/ssl/certs", "/etc/ca-certificates");
@@ -19,6 +19,14 @@ final class BwrapCommand {
     private BwrapCommand() {}
 
     static List<String> build(Path bwrap, SandboxDirectory box, String workingDir, List<String> argv) {
+        return build(bwrap, box.workspace(), box.tmp(), workingDir, argv);
+    }
+
+    /**
+     * The bare bwrap argv for a workspace and /tmp (no cgroup or rlimit wrapper): what the driver
+     * runs, and what benchmarks run directly as the reference.
+     */
+    public static List<String> build(Path bwrap, Path workspace, Path tmp, String workingDir, List<String> argv) {
         List<String> cmd = new ArrayList<>();
         cmd.add(bwrap.toString());
         cmd.addAll(List.of("--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
@@ -40,8 +48,8 @@ final class BwrapCommand {
             cmd.addAll(List.of("--ro-bind-try", etc, etc));
         }
         cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
-        cmd.addAll(List.of("--bind", box.workspace().toString(), WORKSPACE));
-        cmd.addAll(List.of("--bind", box.tmp().toString(), "/tmp"));
+        cmd.addAll(List.of("--bind", workspace.toString(), WORKSPACE));
+        cmd.addAll(List.of("--bind", tmp.toString(), "/tmp"));
         cmd.addAll(List.of("--chdir", workingDir.isEmpty() ? WORKSPACE : WORKSPACE + "/" + workingDir));
         cmd.add("--");
         cmd.addAll(argv);

@@ -1,0 +1,287 @@
+package io.airlock.controlplane.admin;
+
+import com.google.protobuf.ByteString;
+import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.controlplane.admin.v1.Agent;
+import io.airlock.controlplane.admin.v1.AgentRef;
+import io.airlock.controlplane.admin.v1.ControlPlaneAdminGrpc;
+import io.airlock.controlplane.admin.v1.CopyInChunk;
+import io.airlock.controlplane.admin.v1.CopyInHeader;
+import io.airlock.controlplane.admin.v1.CopyOutChunk;
+import io.airlock.controlplane.admin.v1.CopyOutRequest;
+import io.airlock.controlplane.admin.v1.CreateJoinTokenRequest;
+import io.airlock.controlplane.admin.v1.CreateJoinTokenResponse;
+import io.airlock.controlplane.admin.v1.EventsResponse;
+import io.airlock.controlplane.admin.v1.ExecEvent;
+import io.airlock.controlplane.admin.v1.ExecRequest;
+import io.airlock.controlplane.admin.v1.ListAgentsRequest;
+import io.airlock.controlplane.admin.v1.ListAgentsResponse;
+import io.airlock.controlplane.admin.v1.ListFilesRequest;
+import io.airlock.controlplane.admin.v1.ProvisionRequest;
+import io.airlock.controlplane.admin.v1.RecordedEvent;
+import io.airlock.controlplane.admin.v1.SandboxRef;
+import io.airlock.controlplane.gateway.AgentRegistry;
+import io.airlock.controlplane.gateway.CommandFailedException;
+import io.airlock.controlplane.enrollment.JoinToken;
+import io.airlock.proto.v1.Empty;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileList;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.ReadFile;
+import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.WriteFile;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The admin API over {@link io.airlock.controlplane.gateway.AgentClient}. Agent calls block, so
+ * each runs on a virtual thread rather than on a gRPC executor thread.
+ */
+public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminImplBase {
+    static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+    static final long MAX_UPLOAD = 1L << 30;
+    static final int MAX_INLINE_STDIN = 4 << 20;
+
+    private final ControlPlaneServer cp;
+
+    public AdminService(ControlPlaneServer cp) {
+        this.cp = cp;
+    }
+
+    @FunctionalInterface
+    private interface Call<T> {
+        T run() throws Exception;
+    }
+
+    private static <T> void async(StreamObserver<T> out, Call<T> call) {
+        Thread.ofVirtual().start(() -> {
+            try {
+                T value = call.run();
+                if (value != null) {
+                    out.onNext(value);
+                }
+                out.onCompleted();
+            } catch (Exception e) {
+                out.onError(status(e).asRuntimeException());
+            }
+        });
+    }
+
+    static Status status(Throwable e) {
+        if (e instanceof CommandFailedException c) {
+            Status base = switch (c.error().getCode()) {
+                case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+                case NOT_FOUND -> Status.NOT_FOUND;
+                case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
+                case POLICY_DENIED -> Status.PERMISSION_DENIED;
+                case UNAVAILABLE, DRAINING -> Status.UNAVAILABLE;
+                case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
+                case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+                case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+                case UNIMPLEMENTED -> Status.UNIMPLEMENTED;
+                default -> Status.INTERNAL;
+            };
+            return base.withDescription(c.error().getCode() + ": " + c.error().getMessage());
+        }
+        if (e instanceof StatusRuntimeException s) {
+            return s.getStatus();
+        }
+        if (e instanceof IllegalArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+        }
+        return Status.INTERNAL.withDescription(String.valueOf(e));
+    }
+
+    /** The named agent, or the only connected one when none is named. */
+    private String agent(String requested) {
+        if (!requested.isEmpty()) {
+            if (cp.registry().agent(requested).isEmpty()) {
+                throw Status.NOT_FOUND.withDescription("no agent '" + requested + "' has connected to this control plane").asRuntimeException();
+            }
+            return requested;
+        }
+        List<AgentRegistry.AgentView> connected = cp.registry().agents().stream().filter(AgentRegistry.AgentView::connected).toList();
+        if (connected.size() != 1) {
+            throw Status.FAILED_PRECONDITION.withDescription(connected.isEmpty() ? "no agent is connected"
+                    : connected.size() + " agents are connected; name one with --agent").asRuntimeException();
+        }
+        return connected.get(0).agentId();
+    }
+
+    @Override
+    public void createJoinToken(CreateJoinTokenRequest request, StreamObserver<CreateJoinTokenResponse> out) {
+        async(out, () -> {
+            JoinToken t = cp.createJoinToken(request.getTtlSeconds() > 0 ? Duration.ofSeconds(request.getTtlSeconds()) : Duration.ofHours(1));
+            return CreateJoinTokenResponse.newBuilder().setToken(t.encode()).setExpiresAtMs(t.expiresAt().toEpochMilli()).build();
+        });
+    }
+
+    @Override
+    public void listAgents(ListAgentsRequest request, StreamObserver<ListAgentsResponse> out) {
+        async(out, () -> {
+            ListAgentsResponse.Builder r = ListAgentsResponse.newBuilder();
+            for (AgentRegistry.AgentView a : cp.registry().agents()) {
+                Agent.Builder b = r.addAgentsBuilder().setAgentId(a.agentId()).setConnected(a.connected()).setDraining(a.drainNotice() != null);
+                if (a.hello() != null) {
+                    b.setHello(a.hello());
+                }
+                if (a.connectedAt() != null) {
+                    b.setConnectedAtMs(a.connectedAt().toEpochMilli());
+                }
+            }
+            return r.build();
+        });
+    }
+
+    @Override
+    public void provision(ProvisionRequest request, StreamObserver<SandboxInfo> out) {
+        async(out, () -> cp.agents().provision(agent(request.getAgentId()), request.getSandbox(), Duration.ofMinutes(5)));
+    }
+
+    @Override
+    public void listSandboxes(AgentRef request, StreamObserver<SandboxList> out) {
+        async(out, () -> cp.agents().list(agent(request.getAgentId()), Duration.ofSeconds(30)));
+    }
+
+    @Override
+    public void destroy(SandboxRef request, StreamObserver<Empty> out) {
+        async(out, () -> {
+            cp.agents().destroy(agent(request.getAgentId()), request.getSandboxId(), Duration.ofMinutes(2));
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void exec(ExecRequest request, StreamObserver<ExecEvent> out) {
+        async(out, () -> {
+            if (request.hasStdin() && request.getStdin().size() > MAX_INLINE_STDIN) {
+                throw new IllegalArgumentException("stdin is " + request.getStdin().size() + " bytes (expected: at most " + MAX_INLINE_STDIN + ")");
+            }
+            Duration timeout = request.getTimeoutSeconds() > 0 ? Duration.ofSeconds(request.getTimeoutSeconds()) : DEFAULT_TIMEOUT;
+            InputStream stdin = request.hasStdin() ? request.getStdin().newInput() : null;
+            ExecResult result = cp.agents().exec(agent(request.getAgentId()), request.getExec(), stdin, chunk -> {
+                synchronized (out) {
+                    out.onNext(ExecEvent.newBuilder().setOutput(chunk).build());
+                }
+            }, timeout);
+            return ExecEvent.newBuilder().setResult(result).build();
+        });
+    }
+
+    @Override
+    public StreamObserver<CopyInChunk> copyIn(StreamObserver<FileResult> out) {
+        // Spooled to a private temp file first: the upload to the agent then runs at the agent's pace.
+        return new StreamObserver<>() {
+            private CopyInHeader header;
+            private Path spool;
+            private OutputStream spoolOut;
+            private long size;
+
+            @Override
+            public void onNext(CopyInChunk chunk) {
+                try {
+                    if (header == null) {
+                        if (!chunk.hasHeader()) {
+                            throw new IllegalArgumentException("the first CopyIn message must be the header");
+                        }
+                        header = chunk.getHeader();
+                        spool = Files.createTempFile("airlock-copyin-", ".part");
+                        spoolOut = Files.newOutputStream(spool);
+                        return;
+                    }
+                    size += chunk.getData().size();
+                    if (size > MAX_UPLOAD) {
+                        throw new IllegalArgumentException("upload exceeds " + MAX_UPLOAD + " bytes");
+                    }
+                    chunk.getData().writeTo(spoolOut);
+                } catch (Exception e) {
+                    cleanup();
+                    out.onError(status(e).asRuntimeException());
+                    header = CopyInHeader.getDefaultInstance();
+                    spool = null;
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                cleanup();
+            }
+
+            @Override
+            public void onCompleted() {
+                if (spool == null) {
+                    return;
+                }
+                async(out, () -> {
+                    try {
+                        spoolOut.close();
+                        try (InputStream in = Files.newInputStream(spool)) {
+                            return cp.agents().writeFile(agent(header.getAgentId()), WriteFile.newBuilder().setSandboxId(header.getSandboxId())
+                                    .setPath(header.getPath()).setMode(header.getMode()).build(), in, DEFAULT_TIMEOUT);
+                        }
+                    } finally {
+                        cleanup();
+                    }
+                });
+            }
+
+            private void cleanup() {
+                try {
+                    if (spoolOut != null) {
+                        spoolOut.close();
+                    }
+                    if (spool != null) {
+                        Files.deleteIfExists(spool);
+                    }
+                } catch (IOException e) {
+                    // best effort: a temp file
+                }
+            }
+        };
+    }
+
+    @Override
+    public void copyOut(CopyOutRequest request, StreamObserver<CopyOutChunk> out) {
+        async(out, () -> {
+            OutputStream sink = new OutputStream() {
+                @Override
+                public void write(int b) {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    out.onNext(CopyOutChunk.newBuilder().setData(ByteString.copyFrom(b, off, len)).build());
+                }
+            };
+            FileResult r = cp.agents().readFile(agent(request.getAgentId()),
+                    ReadFile.newBuilder().setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT);
+            return CopyOutChunk.newBuilder().setResult(r).build();
+        });
+    }
+
+    @Override
+    public void listFiles(ListFilesRequest request, StreamObserver<FileList> out) {
+        async(out, () -> cp.agents().listFiles(agent(request.getAgentId()), request.getList(), Duration.ofSeconds(30)));
+    }
+
+    @Override
+    public void events(AgentRef request, StreamObserver<EventsResponse> out) {
+        async(out, () -> {
+            EventsResponse.Builder r = EventsResponse.newBuilder();
+            for (AgentRegistry.RecordedEvent e : cp.registry().events(agent(request.getAgentId()))) {
+                r.addEvents(RecordedEvent.newBuilder().setAtMs(e.at().toEpochMilli()).setKind(e.kind()).setDetail(e.detail()));
+            }
+            return r.build();
+        });
+    }
+}

@@ -1,0 +1,47 @@
+package io.airlock.controlplane.cli;
+
+import io.airlock.controlplane.admin.AdminToken;
+import io.airlock.controlplane.admin.v1.ControlPlaneAdminGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** A connection to a running control plane's admin API, found through its state directory. */
+final class AdminConnection implements AutoCloseable {
+    private final ManagedChannel channel;
+    final ControlPlaneAdminGrpc.ControlPlaneAdminBlockingStub blocking;
+    final ControlPlaneAdminGrpc.ControlPlaneAdminStub async;
+
+    AdminConnection(Path stateDir) throws IOException {
+        String address;
+        String token;
+        try {
+            address = Files.readString(stateDir.resolve("admin.address")).strip();
+            token = AdminToken.read(stateDir);
+        } catch (NoSuchFileException e) {
+            throw new IOException("no running control plane found in " + stateDir.toAbsolutePath()
+                    + " (start one with 'airlock cp serve', or pass --state-dir)");
+        }
+        channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
+        Metadata auth = new Metadata();
+        auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        blocking = ControlPlaneAdminGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
+        async = ControlPlaneAdminGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

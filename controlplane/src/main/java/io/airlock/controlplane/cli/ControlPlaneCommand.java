@@ -1,0 +1,436 @@
+package io.airlock.controlplane.cli;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.controlplane.admin.AdminServer;
+import io.airlock.controlplane.admin.v1.Agent;
+import io.airlock.controlplane.admin.v1.AgentRef;
+import io.airlock.controlplane.admin.v1.CopyInChunk;
+import io.airlock.controlplane.admin.v1.CopyInHeader;
+import io.airlock.controlplane.admin.v1.CopyOutChunk;
+import io.airlock.controlplane.admin.v1.CopyOutRequest;
+import io.airlock.controlplane.admin.v1.CreateJoinTokenRequest;
+import io.airlock.controlplane.admin.v1.CreateJoinTokenResponse;
+import io.airlock.controlplane.admin.v1.EventsResponse;
+import io.airlock.controlplane.admin.v1.ExecEvent;
+import io.airlock.controlplane.admin.v1.ExecRequest;
+import io.airlock.controlplane.admin.v1.ListAgentsRequest;
+import io.airlock.controlplane.admin.v1.ListAgentsResponse;
+import io.airlock.controlplane.admin.v1.ListFilesRequest;
+import io.airlock.controlplane.admin.v1.ProvisionRequest;
+import io.airlock.controlplane.admin.v1.RecordedEvent;
+import io.airlock.controlplane.admin.v1.SandboxRef;
+import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileEntry;
+import io.airlock.proto.v1.FileList;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.ListFiles;
+import io.airlock.proto.v1.OutputStream;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ResourceLimits;
+import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.StartExec;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code airlock cp}: the reference control plane and its admin CLI. */
+@Command(name = "cp", mixinStandardHelpOptions = true,
+        description = "Run the reference control plane, or drive agents connected to a running one.",
+        subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
+            ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Exec.class,
+            ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Events.class})
+public final class ControlPlaneCommand {
+    static final String STATE_HELP = "Control plane state directory (CA, admin token and address). "
+            + "Default: $AIRLOCK_CP_STATE_DIR, else .airlock/controlplane";
+
+    static Path defaultStateDir() {
+        String env = System.getenv("AIRLOCK_CP_STATE_DIR");
+        return Path.of(env != null && !env.isBlank() ? env : ".airlock/controlplane");
+    }
+
+    /** Options every admin subcommand shares. */
+    static class AdminOptions {
+        @Option(names = "--state-dir", description = STATE_HELP)
+        Path stateDir = defaultStateDir();
+
+        @Option(names = "--agent", description = "Agent id; default: the only connected agent")
+        String agent = "";
+
+        @Option(names = "--json", description = "Print JSON instead of a table")
+        boolean json;
+    }
+
+    static String json(MessageOrBuilder m) {
+        try {
+            return JsonFormat.printer().omittingInsignificantWhitespace().print(m);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Runs an admin call, turning a gRPC failure into one line on stderr and exit code 1. */
+    abstract static class AdminCall implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Mixin
+        AdminOptions opts = new AdminOptions();
+
+        abstract int run(AdminConnection admin) throws Exception;
+
+        @Override
+        public Integer call() throws Exception {
+            try (AdminConnection admin = new AdminConnection(opts.stateDir)) {
+                return run(admin);
+            } catch (StatusRuntimeException e) {
+                System.err.println("error: " + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode()));
+                return 1;
+            } catch (java.io.IOException e) {
+                System.err.println("error: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the control plane until interrupted.")
+    static final class Serve implements java.util.concurrent.Callable<Integer> {
+        @Option(names = "--state-dir", description = STATE_HELP)
+        Path stateDir = defaultStateDir();
+
+        @Option(names = "--listen", description = "Agent endpoint host:port (mTLS). Default: ${DEFAULT-VALUE}")
+        String listen = "127.0.0.1:7443";
+
+        @Option(names = "--advertise", description = "host:port agents dial, put in join tokens. Default: the --listen address")
+        String advertise;
+
+        @Option(names = "--admin-port", description = "Admin API port on 127.0.0.1 (0: any free port). Default: ${DEFAULT-VALUE}")
+        int adminPort = 0;
+
+        @Option(names = "--cert-validity", description = "Lifetime of agent certificates, e.g. 24h. Default: ${DEFAULT-VALUE}")
+        String certValidity = "24h";
+
+        @Override
+        public Integer call() throws Exception {
+            int colon = listen.lastIndexOf(':');
+            if (colon < 0) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--listen: '" + listen + "' (expected: host:port)");
+            }
+            ControlPlaneServer cp = ControlPlaneServer.start(new ControlPlaneServer.Options(stateDir, listen.substring(0, colon),
+                    Integer.parseInt(listen.substring(colon + 1)), advertise, parseDuration(certValidity)));
+            AdminServer admin = new AdminServer(cp, stateDir, adminPort);
+            System.out.println("control plane on " + cp.address() + " (CA pin " + cp.ca().pin() + "), admin API on 127.0.0.1:" + admin.port());
+            System.out.println("create a join token with: airlock cp token create --state-dir " + stateDir);
+            CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                admin.close();
+                cp.close();
+                stop.countDown();
+            }));
+            stop.await();
+            return 0;
+        }
+    }
+
+    static Duration parseDuration(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(s.strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("'" + s + "' is not a duration (expected: a number and a unit: ms, s, m, h, d)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    @Command(name = "token", mixinStandardHelpOptions = true, description = "Create a one-time join token for 'airlock enroll'.")
+    static final class Token extends AdminCall {
+        @Option(names = "--ttl", description = "How long the token stays valid, e.g. 15m. Default: ${DEFAULT-VALUE}")
+        String ttl = "1h";
+
+        @Option(names = "--out", description = "Write the token to this file (mode 0600) instead of stdout")
+        Path out;
+
+        @Override
+        int run(AdminConnection admin) throws Exception {
+            CreateJoinTokenResponse r = admin.blocking.createJoinToken(CreateJoinTokenRequest.newBuilder()
+                    .setTtlSeconds(parseDuration(ttl).toSeconds()).build());
+            if (out != null) {
+                CertificateAuthority.writePrivate(out, r.getToken() + "\n");
+                System.err.println("join token written to " + out + ", valid until " + Instant.ofEpochMilli(r.getExpiresAtMs()));
+            } else {
+                System.out.println(r.getToken());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "agents", mixinStandardHelpOptions = true, description = "List agents that have connected.")
+    static final class Agents extends AdminCall {
+        @Override
+        int run(AdminConnection admin) {
+            ListAgentsResponse r = admin.blocking.listAgents(ListAgentsRequest.getDefaultInstance());
+            if (opts.json) {
+                System.out.println(json(r));
+                return 0;
+            }
+            System.out.printf("%-22s %-10s %-8s %-9s %s%n", "AGENT", "STATE", "VERSION", "SANDBOXES", "DRIVERS");
+            for (Agent a : r.getAgentsList()) {
+                System.out.printf("%-22s %-10s %-8s %-9d %s%n", a.getAgentId(),
+                        a.getDraining() ? "draining" : a.getConnected() ? "connected" : "offline", a.getHello().getVersion(),
+                        a.getHello().getInventoryCount(), String.join(",", a.getHello().getDriversList().stream().map(d -> d.getName()).toList()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Provision a sandbox (idempotent on its id).")
+    static final class Create extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id: 1-63 of [a-z0-9-]")
+        String id;
+
+        @Option(names = "--driver", description = "Driver; default: the agent's default")
+        String driver = "";
+
+        @Option(names = "--memory", description = "Memory limit in bytes; 0: policy default")
+        long memory;
+
+        @Option(names = "--env", description = "Environment for every process, KEY=VALUE (repeatable)")
+        Map<String, String> env = Map.of();
+
+        @Override
+        int run(AdminConnection admin) {
+            SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent)
+                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env)
+                            .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory))).build());
+            System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState() + " (" + s.getDriver() + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List an agent's sandboxes.")
+    static final class Ls extends AdminCall {
+        @Override
+        int run(AdminConnection admin) {
+            SandboxList l = admin.blocking.listSandboxes(AgentRef.newBuilder().setAgentId(opts.agent).build());
+            if (opts.json) {
+                System.out.println(json(l));
+                return 0;
+            }
+            System.out.printf("%-24s %-12s %-8s %s%n", "SANDBOX", "DRIVER", "STATE", "CREATED");
+            for (SandboxInfo s : l.getSandboxesList()) {
+                System.out.printf("%-24s %-12s %-8s %s%n", s.getSandboxId(), s.getDriver(), s.getState(), Instant.ofEpochMilli(s.getCreatedAtMs()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Destroy a sandbox (idempotent).")
+    static final class Rm extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Override
+        int run(AdminConnection admin) {
+            admin.blocking.destroy(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
+            System.out.println(opts.json ? "{\"destroyed\":\"" + id + "\"}" : id + " destroyed");
+            return 0;
+        }
+    }
+
+    @Command(name = "exec", mixinStandardHelpOptions = true,
+            description = "Run a command in a sandbox, streaming its output; exits with the command's exit code.")
+    static final class Exec extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Parameters(index = "1..*", arity = "1..*", description = "Command and arguments (put -- before them)")
+        List<String> argv = new ArrayList<>();
+
+        @Option(names = "--stdin", description = "Send this terminal's stdin (up to 4 MiB) to the command")
+        boolean stdin;
+
+        @Option(names = "--cwd", description = "Working directory relative to the workspace")
+        String cwd = "";
+
+        @Option(names = "--timeout", description = "Kill the command after this long, e.g. 30s; default: the agent's policy")
+        String timeout;
+
+        @Override
+        int run(AdminConnection admin) throws Exception {
+            ExecRequest.Builder req = ExecRequest.newBuilder().setAgentId(opts.agent)
+                    .setExec(StartExec.newBuilder().setSandboxId(id).addAllArgv(argv).setWorkingDir(cwd)
+                            .setTimeoutMs(timeout == null ? 0 : parseDuration(timeout).toMillis()));
+            if (stdin) {
+                req.setStdin(ByteString.readFrom(System.in));
+            }
+            ExecResult result = null;
+            Iterator<ExecEvent> events = admin.blocking.exec(req.build());
+            while (events.hasNext()) {
+                ExecEvent e = events.next();
+                if (e.hasOutput()) {
+                    if (opts.json) {
+                        System.out.println(json(e));
+                    } else {
+                        var target = e.getOutput().getStream() == OutputStream.STDERR ? System.err : System.out;
+                        e.getOutput().getData().writeTo(target);
+                        target.flush();
+                    }
+                } else if (e.hasResult()) {
+                    result = e.getResult();
+                }
+            }
+            if (result == null) {
+                System.err.println("error: the exec ended without a result");
+                return 1;
+            }
+            if (opts.json) {
+                System.out.println(json(result));
+            } else if (result.getTimedOut() || result.getOutputTruncated()) {
+                System.err.println("[" + (result.getTimedOut() ? "timed out" : "") + (result.getTimedOut() && result.getOutputTruncated() ? ", " : "")
+                        + (result.getOutputTruncated() ? "output truncated" : "") + "]");
+            }
+            return result.getExitCode();
+        }
+    }
+
+    @Command(name = "cp", mixinStandardHelpOptions = true,
+            description = "Copy a file into or out of a sandbox: 'cp LOCAL SANDBOX:PATH' or 'cp SANDBOX:PATH LOCAL'.")
+    static final class Copy extends AdminCall {
+        @Parameters(index = "0", description = "Source")
+        String from;
+
+        @Parameters(index = "1", description = "Destination")
+        String to;
+
+        @Override
+        int run(AdminConnection admin) throws Exception {
+            boolean upload = to.contains(":") && !from.contains(":");
+            boolean download = from.contains(":") && !to.contains(":");
+            if (!upload && !download) {
+                System.err.println("error: exactly one of source and destination must be SANDBOX:PATH");
+                return 2;
+            }
+            FileResult r = upload ? upload(admin, Path.of(from), to.substring(0, to.indexOf(':')), to.substring(to.indexOf(':') + 1))
+                    : download(admin, from.substring(0, from.indexOf(':')), from.substring(from.indexOf(':') + 1), Path.of(to));
+            System.out.println(opts.json ? json(r) : r.getPath() + ": " + r.getSize() + " bytes, sha256 " + r.getSha256());
+            return 0;
+        }
+
+        private FileResult upload(AdminConnection admin, Path local, String sandbox, String path) throws Exception {
+            CompletableFuture<FileResult> result = new CompletableFuture<>();
+            StreamObserver<CopyInChunk> out = admin.async.copyIn(new StreamObserver<>() {
+                @Override
+                public void onNext(FileResult r) {
+                    result.complete(r);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    result.completeExceptionally(t);
+                }
+
+                @Override
+                public void onCompleted() {}
+            });
+            out.onNext(CopyInChunk.newBuilder().setHeader(CopyInHeader.newBuilder().setAgentId(opts.agent).setSandboxId(sandbox).setPath(path)).build());
+            try (InputStream in = Files.newInputStream(local)) {
+                byte[] buf = new byte[32 * 1024];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.onNext(CopyInChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, n)).build());
+                }
+            }
+            out.onCompleted();
+            try {
+                return result.get(15, TimeUnit.MINUTES);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof StatusRuntimeException s ? s : new IllegalStateException(e.getCause());
+            }
+        }
+
+        private FileResult download(AdminConnection admin, String sandbox, String path, Path local) throws Exception {
+            FileResult result = null;
+            Path part = local.resolveSibling(local.getFileName() + ".part");
+            try (var out = Files.newOutputStream(part)) {
+                Iterator<CopyOutChunk> chunks = admin.blocking.copyOut(CopyOutRequest.newBuilder().setAgentId(opts.agent)
+                        .setSandboxId(sandbox).setPath(path).build());
+                while (chunks.hasNext()) {
+                    CopyOutChunk c = chunks.next();
+                    if (c.hasResult()) {
+                        result = c.getResult();
+                    } else {
+                        c.getData().writeTo(out);
+                    }
+                }
+            } catch (RuntimeException e) {
+                Files.deleteIfExists(part);
+                throw e;
+            }
+            Files.move(part, local, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return result;
+        }
+    }
+
+    @Command(name = "files", mixinStandardHelpOptions = true, description = "List files in a sandbox's workspace.")
+    static final class ListWorkspace extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Parameters(index = "1", arity = "0..1", description = "Directory relative to the workspace")
+        String path = "";
+
+        @Option(names = {"-r", "--recursive"}, description = "Descend into directories")
+        boolean recursive;
+
+        @Override
+        int run(AdminConnection admin) {
+            FileList l = admin.blocking.listFiles(ListFilesRequest.newBuilder().setAgentId(opts.agent)
+                    .setList(ListFiles.newBuilder().setSandboxId(id).setPath(path).setRecursive(recursive)).build());
+            if (opts.json) {
+                System.out.println(json(l));
+                return 0;
+            }
+            for (FileEntry e : l.getEntriesList()) {
+                System.out.printf("%-9s %10d  %s%n", e.getType(), e.getSize(), e.getPath());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "events", mixinStandardHelpOptions = true, description = "Show what the control plane recorded for an agent.")
+    static final class Events extends AdminCall {
+        @Override
+        int run(AdminConnection admin) {
+            EventsResponse r = admin.blocking.events(AgentRef.newBuilder().setAgentId(opts.agent).build());
+            if (opts.json) {
+                System.out.println(json(r));
+                return 0;
+            }
+            for (RecordedEvent e : r.getEventsList()) {
+                System.out.printf("%s %-12s %s%n", Instant.ofEpochMilli(e.getAtMs()), e.getKind(), e.getDetail());
+            }
+            return 0;
+        }
+    }
+}

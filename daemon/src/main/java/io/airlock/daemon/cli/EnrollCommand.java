@@ -1,0 +1,52 @@
+package io.airlock.daemon.cli;
+
+import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.identity.Enroller;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code airlock enroll}: join a control plane with a one-time token read from a file or stdin (never argv). */
+@Command(name = "enroll", mixinStandardHelpOptions = true,
+        description = {"Join a control plane: make a key on this host, send a CSR with the one-time join token,",
+            "and store key (0600) and certificate in state_dir/identity.",
+            "The token is read from a file or stdin, never from the command line."})
+public final class EnrollCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options = new ConfigOptions();
+
+    @Option(names = "--token-file", required = true,
+            description = "File holding the join token ('-' for stdin; with systemd: $CREDENTIALS_DIRECTORY/join-token)")
+    String tokenFile;
+
+    @Option(names = "--name", description = "Agent name shown to the control plane. Default: this host's name")
+    String name;
+
+    @Option(names = "--force", description = "Enrol again even if this state directory already holds an identity")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        DaemonConfig config = options.load();
+        if (AgentIdentity.exists(config.stateDir()) && !force) {
+            System.err.println("error: " + config.stateDir() + " already holds an enrolled identity ("
+                    + AgentIdentity.load(config.stateDir()).agentId() + "); use --force to replace it");
+            return 2;
+        }
+        String token = tokenFile.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                : Files.readString(Path.of(tokenFile));
+        String agentName = name != null ? name : InetAddress.getLocalHost().getHostName();
+        Files.createDirectories(config.stateDir());
+        AgentIdentity id = new Enroller(Clock.systemUTC()).enroll(token, config.stateDir(), agentName);
+        System.out.println("enrolled as " + id.agentId() + " with " + id.controlPlaneAddress() + "; certificate valid until "
+                + id.certificate().getNotAfter().toInstant());
+        return 0;
+    }
+}

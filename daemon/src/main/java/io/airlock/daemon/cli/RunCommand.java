@@ -1,0 +1,48 @@
+package io.airlock.daemon.cli;
+
+import io.airlock.daemon.Daemon;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import sun.misc.Signal;
+
+/** {@code airlock run}: the daemon in the foreground (systemd runs it like this). */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run the agent: connect out to the control plane and serve its commands.",
+            "First SIGTERM/SIGINT drains (no new work, in-flight work gets drain.grace_period, the control plane is told);",
+            "a second one stops at once. Sandboxes keep running either way."})
+public final class RunCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+    @Mixin
+    ConfigOptions options = new ConfigOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        Daemon daemon = Daemon.start(options.load());
+        CountDownLatch stopped = new CountDownLatch(1);
+        AtomicInteger signals = new AtomicInteger();
+        // sun.misc.Signal rather than a shutdown hook: the JVM ignores further signals once hooks run,
+        // and the second signal must be able to cut the drain short.
+        sun.misc.SignalHandler handler = sig -> {
+            if (signals.incrementAndGet() == 1) {
+                Thread.ofPlatform().name("drain").start(() -> {
+                    daemon.drain("SIG" + sig.getName());
+                    stopped.countDown();
+                });
+            } else {
+                log.warn("second SIG{}: stopping now", sig.getName());
+                daemon.stop();
+                stopped.countDown();
+            }
+        };
+        Signal.handle(new Signal("TERM"), handler);
+        Signal.handle(new Signal("INT"), handler);
+        stopped.await();
+        return 0;
+    }
+}

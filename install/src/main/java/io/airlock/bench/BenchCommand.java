@@ -1,0 +1,126 @@
+package io.airlock.bench;
+
+import ch.qos.logback.classic.Level;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.Execution;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.driver.bubblewrap.BwrapCommand;
+import io.airlock.launcher.EmbeddedStack;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.StartExec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code airlock bench exec-roundtrip}: the time from "control plane sends StartExec" to "control
+ * plane has the exit code", against the same command run through bwrap directly, interleaved
+ * iteration by iteration so both see the same machine noise.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; results are ratios against a reference measured in the same run.",
+        subcommands = BenchCommand.ExecRoundTrip.class)
+public final class BenchCommand {
+    @Command(name = "exec-roundtrip", mixinStandardHelpOptions = true,
+            description = "Exec round trip control plane -> daemon -> bubblewrap vs the same command via bwrap directly.")
+    public static final class ExecRoundTrip implements Callable<Integer> {
+        @Option(names = "--iterations", description = "Measured iterations per variant. Default: ${DEFAULT-VALUE}")
+        int iterations = 200;
+
+        @Option(names = "--warmup", description = "Unmeasured iterations first. Default: ${DEFAULT-VALUE}")
+        int warmup = 30;
+
+        @Override
+        public Integer call() throws Exception {
+            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
+            Path dir = Files.createTempDirectory("airlock-bench-");
+            List<String> argv = List.of("true");
+            try (EmbeddedStack stack = EmbeddedStack.start(dir, "bubblewrap")) {
+                String agent = stack.identity.agentId();
+                Duration t = Duration.ofSeconds(30);
+                stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId("bench").build(), t);
+                SandboxDriver driver = stack.daemon.sandboxes().locate("bench").driver();
+                Path bwrap = findBwrap();
+                Path ws = Files.createDirectories(dir.resolve("reference/workspace"));
+                Path tmp = Files.createDirectories(dir.resolve("reference/tmp"));
+                List<String> direct = BwrapCommand.build(bwrap, ws, tmp, "", argv);
+
+                long[] viaAirlock = new long[iterations];
+                long[] viaDriver = new long[iterations];
+                long[] viaBwrap = new long[iterations];
+                for (int i = -warmup; i < iterations; i++) {
+                    long a = time(() -> {
+                        ExecResult r = stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench").addAllArgv(argv).build(), null, c -> { }, t);
+                        check(r.getExitCode());
+                    });
+                    long d = time(() -> check(Execution.start(driver, "bench", ExecSpec.of("true"), c -> { }).await(t).exitCode()));
+                    long b = time(() -> {
+                        Process p = new ProcessBuilder(direct).redirectErrorStream(true).start();
+                        p.getInputStream().readAllBytes();
+                        check(p.waitFor());
+                    });
+                    if (i >= 0) {
+                        viaAirlock[i] = a;
+                        viaDriver[i] = d;
+                        viaBwrap[i] = b;
+                    }
+                }
+                System.out.printf("exec round trip of `true`, %d iterations each (after %d warm-up), interleaved; %d cores%n",
+                        iterations, warmup, Runtime.getRuntime().availableProcessors());
+                System.out.println("| path | p50 ms | p90 ms | mean ms | p50 ratio vs bwrap |");
+                System.out.println("|---|---|---|---|---|");
+                row("bwrap directly (reference)", viaBwrap, viaBwrap);
+                row("driver only (Execution + cgroup/prlimit wrapper + bwrap)", viaDriver, viaBwrap);
+                row("control plane -> mTLS -> daemon -> bwrap -> back", viaAirlock, viaBwrap);
+            } finally {
+                try (var paths = Files.walk(dir)) {
+                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+            return 0;
+        }
+
+        private static Path findBwrap() {
+            for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+                if (Files.isExecutable(Path.of(d, "bwrap"))) {
+                    return Path.of(d, "bwrap");
+                }
+            }
+            throw new IllegalStateException("bwrap not found on PATH; install bubblewrap");
+        }
+
+        private static void check(int exit) {
+            if (exit != 0) {
+                throw new IllegalStateException("benchmark command exited " + exit);
+            }
+        }
+
+        @FunctionalInterface
+        interface Body {
+            void run() throws Exception;
+        }
+
+        private static long time(Body body) throws Exception {
+            long start = System.nanoTime();
+            body.run();
+            return System.nanoTime() - start;
+        }
+
+        private static void row(String name, long[] samples, long[] reference) {
+            long[] s = samples.clone();
+            long[] r = reference.clone();
+            Arrays.sort(s);
+            Arrays.sort(r);
+            double p50 = s[s.length / 2] / 1e6;
+            double p90 = s[(int) (s.length * 0.9)] / 1e6;
+            double mean = Arrays.stream(s).average().orElse(0) / 1e6;
+            System.out.printf("| %s | %.2f | %.2f | %.2f | %.2f |%n", name, p50, p90, mean, p50 / (r[r.length / 2] / 1e6));
+        }
+    }
+}

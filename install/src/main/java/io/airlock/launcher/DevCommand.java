@@ -1,0 +1,185 @@
+package io.airlock.launcher;
+
+import ch.qos.logback.classic.Level;
+import io.airlock.controlplane.gateway.AgentClient;
+import io.airlock.controlplane.gateway.AgentRegistry;
+import io.airlock.controlplane.gateway.CommandFailedException;
+import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.driver.SandboxDriverProvider;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileEntry;
+import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.ListFiles;
+import io.airlock.proto.v1.OutputStream;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ReadFile;
+import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.StartExec;
+import io.airlock.proto.v1.WriteFile;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code airlock dev}: an embedded control plane and a daemon on loopback, enrolled and
+ * connected over mTLS, running a scripted session a person can watch.
+ */
+@Command(name = "dev", mixinStandardHelpOptions = true,
+        description = {"Start an embedded control plane and a daemon on loopback, enrol over mTLS, and run a scripted",
+            "session: provision a sandbox, stream command output, write and read a file, show what was recorded,",
+            "destroy the sandbox. Exits 0 with a one-line summary."})
+public final class DevCommand implements Callable<Integer> {
+    static final Duration T = Duration.ofSeconds(60);
+
+    @Option(names = "--driver", description = "Sandbox driver. Default: ${DEFAULT-VALUE}")
+    String driver = "bubblewrap";
+
+    @Option(names = "--dir", description = "Where the session keeps its state. Default: a new directory under .airlock/dev")
+    Path dir;
+
+    @Option(names = "--keep", description = "Keep the state directory afterwards")
+    boolean keep;
+
+    @Option(names = {"-v", "--verbose"}, description = "Show the daemon's and control plane's operational log")
+    boolean verbose;
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!verbose) {
+            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
+        }
+        Optional<SandboxDriverProvider> provider = DriverRegistry.providers().stream().filter(p -> p.name().equals(driver)).findFirst();
+        if (provider.isEmpty()) {
+            System.err.println("error: no driver named '" + driver + "' (available: "
+                    + String.join(", ", DriverRegistry.providers().stream().map(SandboxDriverProvider::name).toList()) + ")");
+            return 2;
+        }
+        if (provider.get().unavailableReason().isPresent()) {
+            System.err.println("error: the " + driver + " driver cannot run here: " + provider.get().unavailableReason().get());
+            return 2;
+        }
+        Path state = dir != null ? dir : Path.of(".airlock", "dev", "session-" + System.currentTimeMillis());
+        long started = System.nanoTime();
+        try (EmbeddedStack stack = EmbeddedStack.start(state, driver)) {
+            return session(stack, started);
+        } finally {
+            if (!keep && dir == null) {
+                deleteTree(state);
+            }
+        }
+    }
+
+    private int session(EmbeddedStack stack, long started) throws Exception {
+        AgentClient agents = stack.cp.agents();
+        String agent = stack.identity.agentId();
+        out.printf("airlock dev: control plane on %s (CA pin %s...), agent %s enrolled and connected over mTLS, driver %s%n",
+                stack.cp.address(), stack.cp.ca().pin().substring(0, 16), agent, driver);
+        out.printf("             drive it meanwhile from another terminal: ./airlock cp ls --state-dir %s%n%n",
+                stack.dir.resolve("controlplane"));
+
+        String box = "dev-" + UUID.randomUUID().toString().substring(0, 8);
+        step(1, "provision sandbox " + box);
+        SandboxInfo info = agents.provision(agent, ProvisionSandbox.newBuilder().setSandboxId(box).putEnv("GREETING", "hello from the sandbox").build(), T);
+        out.printf("      %s is %s on driver %s%n", info.getSandboxId(), info.getState(), info.getDriver());
+
+        AtomicLong outputBytes = new AtomicLong();
+        step(2, "run a command whose output streams live");
+        String script = "echo \"$GREETING\"; for i in 1 2 3; do echo \"tick $i at $(date +%T.%N | cut -c1-12)\"; sleep 0.3; done; "
+                + "echo 'this line went to stderr' >&2; id -u; hostname; ls /";
+        ExecResult first = exec(agents, agent, box, List.of("sh", "-c", script), null, outputBytes);
+
+        step(3, "write a file, read it back, list the workspace");
+        byte[] content = ("Airlock moved this file over a Data stream at " + java.time.Instant.now() + "\n").getBytes(StandardCharsets.UTF_8);
+        FileResult written = agents.writeFile(agent, WriteFile.newBuilder().setSandboxId(box).setPath("notes/hello.txt").build(),
+                new ByteArrayInputStream(content), T);
+        ByteArrayOutputStream back = new ByteArrayOutputStream();
+        FileResult read = agents.readFile(agent, ReadFile.newBuilder().setSandboxId(box).setPath("notes/hello.txt").build(), back, T);
+        boolean same = Arrays.equals(content, back.toByteArray()) && written.getSha256().equals(read.getSha256());
+        out.printf("      wrote %d bytes (sha256 %s...), read back %d bytes: %s%n", written.getSize(), written.getSha256().substring(0, 16),
+                read.getSize(), same ? "identical" : "DIFFERENT");
+        for (FileEntry e : agents.listFiles(agent, ListFiles.newBuilder().setSandboxId(box).setRecursive(true).build(), T).getEntriesList()) {
+            out.printf("      %-9s %6d  %s%n", e.getType(), e.getSize(), e.getPath());
+        }
+
+        step(4, "pipe stdin into a process inside the sandbox (it sees end-of-file)");
+        ExecResult piped = exec(agents, agent, box, List.of("sh", "-c", "tr a-z A-Z | tee notes/shout.txt; wc -c < notes/shout.txt"),
+                "quiet words, loud output\n", outputBytes);
+
+        step(5, "a path escaping the sandbox is refused");
+        String refusal;
+        try {
+            agents.readFile(agent, ReadFile.newBuilder().setSandboxId(box).setPath("../../etc/shadow").build(), new ByteArrayOutputStream(), T);
+            refusal = null;
+        } catch (CommandFailedException e) {
+            refusal = e.getMessage();
+        }
+        out.println("      " + (refusal != null ? "refused: " + refusal : "NOT REFUSED"));
+
+        step(6, "destroy the sandbox");
+        agents.destroy(agent, box, T);
+        boolean gone = agents.list(agent, T).getSandboxesList().stream().noneMatch(s -> s.getSandboxId().equals(box));
+        out.println("      " + (gone ? box + " is gone" : box + " IS STILL LISTED"));
+
+        step(7, "what the control plane recorded");
+        long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < until && stack.cp.registry().events(agent).stream().noneMatch(e -> e.detail().contains(box + " DESTROYED"))) {
+            Thread.sleep(20); // the destroy event travels separately from the destroy result
+        }
+        for (AgentRegistry.RecordedEvent e : stack.cp.registry().events(agent)) {
+            out.printf("      %s %-12s %s%n", e.at().toString().substring(11, 23), e.kind(), e.detail());
+        }
+
+        boolean ok = first.getExitCode() == 0 && piped.getExitCode() == 0 && same && refusal != null && gone;
+        double seconds = (System.nanoTime() - started) / 1e9;
+        out.printf("%nsummary: %s: sandbox provisioned, 2 commands run (%d output bytes streamed), %d bytes written and read back, "
+                + "escape refused, sandbox destroyed; %.1fs over mTLS via %s%n", ok ? "ok" : "FAILED", outputBytes.get(),
+                written.getSize(), seconds, driver);
+        return ok ? 0 : 1;
+    }
+
+    private ExecResult exec(AgentClient agents, String agent, String box, List<String> argv, String stdin, AtomicLong bytes) {
+        out.println("      $ " + String.join(" ", argv));
+        ExecResult r = agents.exec(agent, StartExec.newBuilder().setSandboxId(box).addAllArgv(argv).build(),
+                stdin == null ? null : new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), chunk -> {
+                    bytes.addAndGet(chunk.getData().size());
+                    String prefix = chunk.getStream() == OutputStream.STDERR ? "      ! " : "      | ";
+                    for (String line : chunk.getData().toStringUtf8().split("\n")) {
+                        out.println(prefix + line);
+                    }
+                    out.flush();
+                }, T);
+        out.printf("      exit %d in %d ms%s%n", r.getExitCode(), r.getDurationMs(), r.getTimedOut() ? " (timed out)" : "");
+        return r;
+    }
+
+    private void step(int n, String what) {
+        out.printf("[%d/7] %s%n", n, what);
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            System.err.println("note: could not remove " + root + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.airlock.launcher;
+
+import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.controlplane.admin.AdminServer;
+import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.daemon.Daemon;
+import io.airlock.daemon.config.ConfigLoader;
+import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.identity.Enroller;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * A control plane and a daemon in one process, talking over real mTLS on loopback, enrolled
+ * the way an operator would (token file, CSR): what {@code airlock dev} and the benchmarks run.
+ */
+public final class EmbeddedStack implements AutoCloseable {
+    public final ControlPlaneServer cp;
+    public final AdminServer admin;
+    public final Daemon daemon;
+    public final AgentIdentity identity;
+    public final Path dir;
+
+    private EmbeddedStack(ControlPlaneServer cp, AdminServer admin, Daemon daemon, AgentIdentity identity, Path dir) {
+        this.cp = cp;
+        this.admin = admin;
+        this.daemon = daemon;
+        this.identity = identity;
+        this.dir = dir;
+    }
+
+    public static EmbeddedStack start(Path dir, String driver) throws Exception {
+        Files.createDirectories(dir);
+        Path cpState = dir.resolve("controlplane");
+        ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(cpState, 0));
+        AdminServer admin = null;
+        try {
+            admin = new AdminServer(cp, cpState, 0);
+            Path tokenFile = dir.resolve("join-token");
+            CertificateAuthority.writePrivate(tokenFile, cp.createJoinToken(Duration.ofMinutes(10)).encode());
+            Path agentState = dir.resolve("agent");
+            AgentIdentity identity = new Enroller(Clock.systemUTC()).enroll(Files.readString(tokenFile), agentState, "dev");
+            Files.delete(tokenFile);
+            String config = """
+                    state_dir: %s
+                    control_plane: {ping_interval: 5s, ping_timeout: 3s}
+                    drivers: {default: "%s"}
+                    drain: {grace_period: 5s}
+                    """.formatted(agentState, driver);
+            Daemon daemon = Daemon.start(ConfigLoader.parse(config, "airlock dev"));
+            if (!cp.registry().awaitConnected(identity.agentId(), h -> true, Duration.ofSeconds(30))) {
+                daemon.stop();
+                throw new IllegalStateException("the daemon did not connect to the embedded control plane within 30s");
+            }
+            return new EmbeddedStack(cp, admin, daemon, identity, dir);
+        } catch (Exception e) {
+            if (admin != null) {
+                admin.close();
+            }
+            cp.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        daemon.drain("airlock dev finished");
+        admin.close();
+        cp.close();
+    }
+}
