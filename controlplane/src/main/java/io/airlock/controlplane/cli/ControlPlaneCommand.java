@@ -163,8 +163,11 @@ public final class ControlPlaneCommand {
         };
     }
 
-    @Command(name = "token", mixinStandardHelpOptions = true, description = "Create a one-time join token for 'airlock enroll'.")
-    static final class Token extends AdminCall {
+    @Command(name = "token", mixinStandardHelpOptions = true, description = "Join tokens.", subcommands = TokenCreate.class)
+    static final class Token {}
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a one-time join token for 'airlock enroll'.")
+    static final class TokenCreate extends AdminCall {
         @Option(names = "--ttl", description = "How long the token stays valid, e.g. 15m. Default: ${DEFAULT-VALUE}")
         String ttl = "1h";
 

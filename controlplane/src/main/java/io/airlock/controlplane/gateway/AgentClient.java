@@ -111,9 +111,7 @@ public final class AgentClient {
                 }
             }
         };
-        CommandResult result = await(registry.send(agentId, command, handler), command);
-        handler.awaitClosed(timeout);
-        return result.getExec();
+        return withStream(agentId, command, handler).getExec();
     }
 
     /** Streams {@code content} into a workspace file. */
@@ -137,9 +135,7 @@ public final class AgentClient {
             @Override
             void receive(DataFrame frame) {}
         };
-        CommandResult result = await(registry.send(agentId, command, handler), command);
-        handler.awaitClosed(timeout);
-        return result.getFile();
+        return withStream(agentId, command, handler).getFile();
     }
 
     /** Streams a workspace file into {@code sink}. */
@@ -156,9 +152,18 @@ public final class AgentClient {
                 }
             }
         };
-        CommandResult result = await(registry.send(agentId, command, handler), command);
-        handler.awaitClosed(timeout);
-        return result.getFile();
+        return withStream(agentId, command, handler).getFile();
+    }
+
+    /** Sends a command whose bytes travel on a Data stream; returns once both the result and the stream are done. */
+    private CommandResult withStream(String agentId, Command command, StreamHandler handler) {
+        try {
+            CommandResult result = await(registry.send(agentId, command, handler), command);
+            handler.awaitClosed(Duration.ofMillis(Math.max(1, command.getDeadlineMs() - System.currentTimeMillis())));
+            return result;
+        } finally {
+            registry.releaseDataStream(command.getCommandId());
+        }
     }
 
     private static CommandResult await(CompletableFuture<CommandResult> future, Command command) {
@@ -273,8 +278,11 @@ public final class AgentClient {
                 closed.get(max.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                // The command result already arrived; a broken stream after it costs no data the result vouches for.
+            } catch (ExecutionException e) {
+                throw new CommandFailedException(ErrorCode.UNAVAILABLE, "the data stream broke before all bytes arrived: "
+                        + e.getCause().getMessage());
+            } catch (TimeoutException e) {
+                throw new CommandFailedException(ErrorCode.DEADLINE_EXCEEDED, "the data stream did not finish before the command deadline");
             }
         }
     }

@@ -194,10 +194,14 @@ public final class AgentRegistry implements AutoCloseable {
         }, delay, TimeUnit.MILLISECONDS);
         result.whenComplete((r, t) -> {
             timer.cancel(false);
-            DataStreamHandler h = dataHandlers.remove(id);
-            dataHandlerAgent.remove(id);
-            if (h != null && (t != null || (r != null && r.hasError()))) {
-                h.closed(t != null ? t : new CommandFailedException(r.getError()));
+            // On success the handler stays claimable: the agent finishes the Data stream before it
+            // sends the result, but the two travel on different HTTP/2 streams and the result may be
+            // handled first. The caller releases it once the stream closed.
+            if (t != null || (r != null && r.hasError())) {
+                DataStreamHandler h = releaseDataStream(id);
+                if (h != null) {
+                    h.closed(t != null ? t : new CommandFailedException(r.getError()));
+                }
             }
         });
         AgentSession session = sessions.get(agentId);
@@ -207,6 +211,12 @@ public final class AgentRegistry implements AutoCloseable {
             log.info("agent {} not connected; command {} waits for it until its deadline", agentId, id);
         }
         return result;
+    }
+
+    /** Forgets the Data stream handler of a finished command. */
+    DataStreamHandler releaseDataStream(String commandId) {
+        dataHandlerAgent.remove(commandId);
+        return dataHandlers.remove(commandId);
     }
 
     /** The handler for a Data stream the agent opened, if the command is ours and the agent's. */

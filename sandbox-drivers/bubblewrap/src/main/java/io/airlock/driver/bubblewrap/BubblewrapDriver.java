@@ -472,5 +472,6 @@ public final class BubblewrapDriver implements SandboxDriver {
     @Override
     public void close() {
         // Sandboxes outlive the driver (and the daemon); running execs die with the daemon (--die-with-parent).
+        resources.close();
     }
 }

@@ -150,6 +150,19 @@ final class ResourceControl {
         }
     }
 
+    /** Removes the agent's parent groups if no sandbox group is left in them (rmdir fails otherwise, harmlessly). */
+    void close() {
+        for (Path parent : new Path[] {v2Parent, v1MemoryParent, v1PidsParent}) {
+            if (parent != null) {
+                try {
+                    Files.deleteIfExists(parent);
+                } catch (IOException e) {
+                    log.debug("keeping {}: {}", parent, e.toString());
+                }
+            }
+        }
+    }
+
     private static void killAll(Path group) {
         for (int attempt = 0; attempt < 50; attempt++) {
             List<String> pids;

@@ -1,0 +1,105 @@
+package io.airlock.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.controlplane.cli.ControlPlaneCommand;
+import io.airlock.driver.Prerequisites;
+import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The `airlock cp` admin CLI against a live control plane with a connected daemon. */
+class ControlPlaneCliIT {
+    @TempDir
+    static Path dir;
+    static EmbeddedStack stack;
+    static String stateDir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
+        stack = EmbeddedStack.start(dir.resolve("stack"), "bubblewrap");
+        stateDir = stack.dir.resolve("controlplane").toString();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    record Run(int exit, String out, String err) {}
+
+    static synchronized Run cp(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            // Options go before a possible "--", after which everything is the command's argv.
+            String[] full = new String[args.length + 2];
+            full[0] = args[0];
+            full[1] = "--state-dir";
+            full[2] = stateDir;
+            System.arraycopy(args, 1, full, 3, args.length - 1);
+            int exit = new CommandLine(new ControlPlaneCommand()).execute(full);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void drivesASandboxLifecycleFromTheCommandLine() throws Exception {
+        Run agents = cp("agents", "--json");
+        assertEquals(0, agents.exit(), agents.err());
+        assertTrue(agents.out().contains(stack.identity.agentId()), agents.out());
+
+        assertEquals(0, cp("create", "cli-box").exit());
+        Run ls = cp("ls");
+        assertTrue(ls.out().contains("cli-box"), ls.out());
+
+        Run exec = cp("exec", "cli-box", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
+        assertEquals(7, exec.exit(), "exec exits with the command's exit code; stderr: " + exec.err());
+        assertEquals("out\n", exec.out());
+        assertEquals("err\n", exec.err());
+
+        Path local = dir.resolve("up.txt");
+        Files.writeString(local, "uploaded by the CLI\n");
+        Run up = cp("cp", local.toString(), "cli-box:in/up.txt");
+        assertEquals(0, up.exit(), up.err());
+        Path down = dir.resolve("down.txt");
+        Run dl = cp("cp", "cli-box:in/up.txt", down.toString());
+        assertEquals(0, dl.exit(), dl.err());
+        assertEquals("uploaded by the CLI\n", Files.readString(down));
+        assertTrue(cp("files", "cli-box", "-r").out().contains("in/up.txt"));
+
+        Run escape = cp("cp", "cli-box:../../etc/passwd", dir.resolve("x").toString());
+        assertEquals(1, escape.exit());
+        assertTrue(escape.err().contains("FAILED_PRECONDITION: path '../../etc/passwd' refused"), escape.err());
+        assertTrue(Files.notExists(dir.resolve("x")) && Files.notExists(dir.resolve("x.part")), "nothing left behind locally");
+
+        assertEquals(0, cp("rm", "cli-box").exit());
+        assertTrue(!cp("ls").out().contains("cli-box"));
+        assertTrue(cp("events").out().contains("cli-box DESTROYED"));
+    }
+
+    @Test
+    void aWrongStateDirectorySaysWhereItLooked() {
+        int exit = new CommandLine(new ControlPlaneCommand()).execute("ls", "--state-dir", dir.resolve("nowhere").toString());
+        assertEquals(1, exit);
+    }
+}
