@@ -89,19 +89,10 @@ public final class AgentClient {
         StreamHandler handler = new StreamHandler(timeout) {
             @Override
             void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
-                if (stdin == null) {
-                    return;
+                if (stdin != null) {
+                    sendAll(stdin, toAgent, gate, timeout, data -> DataFrame.newBuilder().setStdin(StdinData.newBuilder().setData(data)).build(),
+                            DataFrame.newBuilder().setStdinEof(StdinEof.getDefaultInstance()).build());
                 }
-                byte[] buf = new byte[CHUNK];
-                int n;
-                while ((n = stdin.read(buf)) >= 0) {
-                    if (n > 0) {
-                        gate.awaitReady(timeout);
-                        sendFrame(toAgent, DataFrame.newBuilder().setStdin(StdinData.newBuilder().setData(ByteString.copyFrom(buf, 0, n))).build());
-                    }
-                }
-                gate.awaitReady(timeout);
-                sendFrame(toAgent, DataFrame.newBuilder().setStdinEof(StdinEof.getDefaultInstance()).build());
             }
 
             @Override
@@ -120,16 +111,8 @@ public final class AgentClient {
         StreamHandler handler = new StreamHandler(timeout) {
             @Override
             void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
-                byte[] buf = new byte[CHUNK];
-                int n;
-                while ((n = content.read(buf)) >= 0) {
-                    if (n > 0) {
-                        gate.awaitReady(timeout);
-                        sendFrame(toAgent, DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, n))).build());
-                    }
-                }
-                gate.awaitReady(timeout);
-                sendFrame(toAgent, DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
+                sendAll(content, toAgent, gate, timeout, data -> DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(data)).build(),
+                        DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
             }
 
             @Override
@@ -207,6 +190,21 @@ public final class AgentClient {
         abstract void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception;
 
         abstract void receive(DataFrame frame) throws Exception;
+
+        /** Streams {@code in} as chunk frames, each when the agent's window allows, then {@code end}. */
+        void sendAll(InputStream in, ServerCallStreamObserver<DataFrame> out, ReadyGate gate, Duration timeout,
+                java.util.function.Function<ByteString, DataFrame> chunk, DataFrame end) throws Exception {
+            byte[] buf = new byte[CHUNK];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                if (n > 0) {
+                    gate.awaitReady(timeout);
+                    sendFrame(out, chunk.apply(ByteString.copyFrom(buf, 0, n)));
+                }
+            }
+            gate.awaitReady(timeout);
+            sendFrame(out, end);
+        }
 
         void sendFrame(ServerCallStreamObserver<DataFrame> out, DataFrame frame) {
             synchronized (sendLock) {
