@@ -1,0 +1,112 @@
+package io.airlock.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.daemon.identity.Enroller;
+import io.airlock.driver.Prerequisites;
+import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.StartExec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `airlock run` as its own process: the first SIGTERM drains, a second one forces. */
+class DaemonProcessIT {
+    static final Duration T = Duration.ofSeconds(60);
+    @TempDir
+    Path dir;
+    ControlPlaneServer cp;
+    Process daemon;
+    String agentId;
+
+    @BeforeEach
+    void start() throws Exception {
+        Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
+        cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(dir.resolve("cp"), 0));
+        agentId = new Enroller(Clock.systemUTC()).enroll(cp.createJoinToken(Duration.ofMinutes(5)).encode(), dir.resolve("agent"), "proc").agentId();
+        Path config = dir.resolve("airlock.yaml");
+        Files.writeString(config, """
+                state_dir: %s
+                control_plane: {ping_interval: 1s, ping_timeout: 2s}
+                drain: {grace_period: 60s}
+                """.formatted(dir.resolve("agent")));
+        String java = ProcessHandle.current().info().command().orElse("java");
+        daemon = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+        assertTrue(cp.registry().awaitConnected(agentId, h -> true, Duration.ofSeconds(30)), "daemon connected; log: " + log());
+        cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("proc-box").build(), T);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (daemon != null && daemon.isAlive()) {
+            daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (cp != null) {
+            cp.close();
+        }
+    }
+
+    String log() {
+        try {
+            return Files.readString(dir.resolve("daemon.log"));
+        } catch (Exception e) {
+            return "(no log)";
+        }
+    }
+
+    CompletableFuture<ExecResult> execAndWaitUntilRunning(String script) throws Exception {
+        CompletableFuture<ExecResult> exec = CompletableFuture.supplyAsync(() -> cp.agents().exec(agentId,
+                StartExec.newBuilder().setSandboxId("proc-box").addAllArgv(List.of("sh", "-c", "touch started; " + script)).build(), null, c -> { }, T));
+        Path marker = dir.resolve("agent/drivers/bubblewrap/sandboxes/proc-box/workspace/started");
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!Files.exists(marker)) {
+            assertTrue(System.nanoTime() < deadline, "exec did not start; log: " + log());
+            Thread.sleep(20);
+        }
+        return exec;
+    }
+
+    void awaitDrainNotice() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (cp.registry().agent(agentId).orElseThrow().drainNotice() == null) {
+            assertTrue(System.nanoTime() < deadline, "no drain notice; log: " + log());
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void firstSigtermDrainsInFlightWorkAndExitsZero() throws Exception {
+        CompletableFuture<ExecResult> exec = execAndWaitUntilRunning("sleep 1; echo finished > done");
+        daemon.destroy(); // SIGTERM
+        awaitDrainNotice();
+        assertEquals(0, exec.get(30, TimeUnit.SECONDS).getExitCode(), "in-flight exec finished during the drain");
+        assertTrue(daemon.waitFor(30, TimeUnit.SECONDS), "daemon exits after the drain; log: " + log());
+        assertEquals(0, daemon.exitValue(), log());
+        assertEquals("finished\n", Files.readString(dir.resolve("agent/drivers/bubblewrap/sandboxes/proc-box/workspace/done"), StandardCharsets.UTF_8));
+        assertTrue(Files.isDirectory(dir.resolve("agent/drivers/bubblewrap/sandboxes/proc-box")), "the sandbox outlives the daemon");
+    }
+
+    @Test
+    void aSecondSigtermStopsWithoutWaitingForTheGracePeriod() throws Exception {
+        execAndWaitUntilRunning("sleep 120");
+        daemon.destroy();
+        awaitDrainNotice();
+        assertTrue(daemon.isAlive(), "still draining: the exec runs and the grace period is 60s");
+        daemon.destroy();
+        assertTrue(daemon.waitFor(20, TimeUnit.SECONDS), "the second SIGTERM stops the daemon; log: " + log());
+    }
+}
