@@ -125,6 +125,11 @@ public final class Daemon implements AutoCloseable {
         return sandboxes;
     }
 
+    /** Commands running now (for status and tests). */
+    public int commandsInFlight() {
+        return dispatcher.inFlight();
+    }
+
     public boolean isConnected() {
         return connection.isConnected();
     }

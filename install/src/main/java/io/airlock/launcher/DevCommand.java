@@ -39,9 +39,9 @@ import picocli.CommandLine.Option;
  * connected over mTLS, running a scripted session a person can watch.
  */
 @Command(name = "dev", mixinStandardHelpOptions = true,
-        description = {"Start an embedded control plane and a daemon on loopback, enrol over mTLS, and run a scripted",
-            "session: provision a sandbox, stream command output, write and read a file, show what was recorded,",
-            "destroy the sandbox. Exits 0 with a one-line summary."})
+        description = {"Run an embedded control plane and daemon on loopback through a scripted session.",
+            "Enrols over mTLS, provisions a sandbox, streams command output, pipes stdin, writes and reads a file,",
+            "shows a refused escape and what was recorded, destroys the sandbox, and exits 0 with a one-line summary."})
 public final class DevCommand implements Callable<Integer> {
     static final Duration T = Duration.ofSeconds(60);
 

@@ -16,6 +16,12 @@ public record JoinToken(String address, String caSha256, String secret, Instant 
     public static final String PREFIX = "airlock-join.";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Never print the secret: address and expiry only. */
+    @Override
+    public String toString() {
+        return "JoinToken[address=" + address + ", expiresAt=" + expiresAt + "]";
+    }
+
     public String encode() {
         ObjectNode o = JSON.createObjectNode();
         o.put("v", 1);

@@ -15,9 +15,8 @@ import picocli.CommandLine.Option;
 
 /** {@code airlock enroll}: join a control plane with a one-time token read from a file or stdin (never argv). */
 @Command(name = "enroll", mixinStandardHelpOptions = true,
-        description = {"Join a control plane: make a key on this host, send a CSR with the one-time join token,",
-            "and store key (0600) and certificate in state_dir/identity.",
-            "The token is read from a file or stdin, never from the command line."})
+        description = {"Join a control plane with a one-time join token (read from a file or stdin, never argv).",
+            "Makes a key on this host, sends a CSR, and stores key (0600) and certificate in state_dir/identity."})
 public final class EnrollCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options = new ConfigOptions();
