@@ -2,6 +2,7 @@ package io.airlock.daemon;
 
 import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.connector.ConnectionListener;
+import io.airlock.daemon.connector.ConnectionListeners;
 import io.airlock.daemon.connector.ControlConnection;
 import io.airlock.daemon.dispatch.CommandDispatcher;
 import io.airlock.daemon.identity.AgentIdentity;
@@ -18,7 +19,6 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -39,7 +39,7 @@ public final class Daemon implements AutoCloseable {
     private final CommandDispatcher dispatcher;
     private final ControlConnection connection;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
-    private final List<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
+    private final ConnectionListeners listeners = new ConnectionListeners();
     private volatile boolean stopped;
 
     private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers) throws Exception {
@@ -55,28 +55,7 @@ public final class Daemon implements AutoCloseable {
         log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
         SslContext tls = identity.clientTls();
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
-        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, tls), this::hello, dispatcher,
-                new ConnectionListener() {
-                    @Override
-                    public void connected(String sessionId) {
-                        listeners.forEach(l -> l.connected(sessionId));
-                    }
-
-                    @Override
-                    public void disconnected(String reason) {
-                        listeners.forEach(l -> l.disconnected(reason));
-                    }
-
-                    @Override
-                    public void reconnectScheduled(Duration delay) {
-                        listeners.forEach(l -> l.reconnectScheduled(delay));
-                    }
-
-                    @Override
-                    public void serverDraining(String reason) {
-                        listeners.forEach(l -> l.serverDraining(reason));
-                    }
-                });
+        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, tls), this::hello, dispatcher, listeners);
         dispatcher.attach(connection);
     }
 
@@ -91,7 +70,9 @@ public final class Daemon implements AutoCloseable {
             drivers.close();
             throw e;
         }
-        daemon.listeners.addAll(List.of(listeners));
+        for (ConnectionListener l : listeners) {
+            daemon.listeners.add(l);
+        }
         daemon.connection.start();
         return daemon;
     }
