@@ -5,6 +5,7 @@ import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.AgentRegistry;
 import io.airlock.controlplane.gateway.CommandFailedException;
 import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.driver.docker.BusyboxImage;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileEntry;
@@ -45,7 +46,7 @@ import picocli.CommandLine.Option;
 public final class DevCommand implements Callable<Integer> {
     static final Duration T = Duration.ofSeconds(60);
 
-    @Option(names = "--driver", description = "Sandbox driver. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--driver", description = "Sandbox driver: bubblewrap or docker (which builds a small local busybox image). Default: ${DEFAULT-VALUE}")
     String driver = "bubblewrap";
 
     @Option(names = "--dir", description = "Where the session keeps its state. Default: a new directory under .airlock/dev")
@@ -74,9 +75,19 @@ public final class DevCommand implements Callable<Integer> {
             System.err.println("error: the " + driver + " driver cannot run here: " + provider.get().unavailableReason().get());
             return 2;
         }
+        String driverOptions = "{}";
+        if (driver.equals("docker")) {
+            // No registry is assumed: the dev session builds a small local image from the host's busybox.
+            Optional<String> missing = BusyboxImage.unavailableReason();
+            if (missing.isPresent()) {
+                System.err.println("error: " + missing.get());
+                return 2;
+            }
+            driverOptions = "{image: \"" + BusyboxImage.ensure(Path.of("/var/run/docker.sock")) + "\"}";
+        }
         Path state = dir != null ? dir : Path.of(".airlock", "dev", "session-" + System.currentTimeMillis());
         long started = System.nanoTime();
-        try (EmbeddedStack stack = EmbeddedStack.start(state, driver)) {
+        try (EmbeddedStack stack = EmbeddedStack.start(state, driver, driverOptions)) {
             return session(stack, started);
         } finally {
             if (!keep && dir == null) {
@@ -100,7 +111,7 @@ public final class DevCommand implements Callable<Integer> {
 
         AtomicLong outputBytes = new AtomicLong();
         step(2, "run a command whose output streams live");
-        String script = "echo \"$GREETING\"; for i in 1 2 3; do echo \"tick $i at $(date +%T.%N | cut -c1-12)\"; sleep 0.3; done; "
+        String script = "echo \"$GREETING\"; for i in 1 2 3; do echo \"tick $i at $(date +%T)\"; sleep 0.3; done; "
                 + "echo 'this line went to stderr' >&2; id -u; hostname; ls /";
         ExecResult first = exec(agents, agent, box, List.of("sh", "-c", script), null, outputBytes);
 

@@ -32,6 +32,11 @@ public final class EmbeddedStack implements AutoCloseable {
     }
 
     public static EmbeddedStack start(Path dir, String driver) throws Exception {
+        return start(dir, driver, "{}");
+    }
+
+    /** @param driverOptions the driver's options as a YAML flow mapping, e.g. {@code {image: "x:1"}} */
+    public static EmbeddedStack start(Path dir, String driver, String driverOptions) throws Exception {
         Files.createDirectories(dir);
         Path cpState = dir.resolve("controlplane");
         ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(cpState, 0));
@@ -46,9 +51,9 @@ public final class EmbeddedStack implements AutoCloseable {
             String config = """
                     state_dir: %s
                     control_plane: {ping_interval: 5s, ping_timeout: 3s}
-                    drivers: {default: "%s"}
+                    drivers: {default: "%s", enabled: ["%s"], options: {"%s": %s}}
                     drain: {grace_period: 5s}
-                    """.formatted(agentState, driver);
+                    """.formatted(agentState, driver, driver, driver, driverOptions);
             Daemon daemon = Daemon.start(ConfigLoader.parse(config, "airlock dev"));
             if (!cp.registry().awaitConnected(identity.agentId(), h -> true, Duration.ofSeconds(30))) {
                 daemon.stop();

@@ -154,7 +154,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             switch (command.getActionCase()) {
                 case PROVISION -> {
                     var p = command.getProvision();
-                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), p.getLimits().getMemoryBytes(),
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), p.getImage(), p.getLimits().getMemoryBytes(),
                             p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap());
                     result.setSandbox(info(s));
                 }

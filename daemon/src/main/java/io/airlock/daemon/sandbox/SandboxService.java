@@ -40,7 +40,7 @@ public final class SandboxService {
     }
 
     /** Idempotent on the sandbox id: an existing sandbox is returned as it is. */
-    public Sandbox provision(String id, String driverName, long memoryBytes, int maxProcesses, long cpuSeconds,
+    public Sandbox provision(String id, String driverName, String image, long memoryBytes, int maxProcesses, long cpuSeconds,
             Map<String, String> env, Map<String, String> labels) throws DriverException, PolicyDeniedException {
         SandboxSpec.requireValidId(id);
         Optional<Sandbox> existing = find(id);
@@ -57,7 +57,7 @@ public final class SandboxService {
                 return existing.get();
             }
             policy.checkCapacity(list().size());
-            Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels));
+            Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image));
             lifecycle.accept(sandbox, "provisioned");
             return sandbox;
         }

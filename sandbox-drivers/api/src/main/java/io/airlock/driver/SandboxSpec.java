@@ -3,8 +3,11 @@ package io.airlock.driver;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** What to provision. The id is chosen by the control plane and makes provisioning idempotent. */
-public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {
+/**
+ * What to provision. The id is chosen by the control plane and makes provisioning idempotent;
+ * {@code image} is empty for the driver's default (drivers without images refuse a non-empty one).
+ */
+public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels, String image) {
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
     public SandboxSpec {
@@ -12,6 +15,11 @@ public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> 
         limits = limits == null ? ResourceLimits.NONE : limits;
         env = Map.copyOf(env == null ? Map.of() : env);
         labels = Map.copyOf(labels == null ? Map.of() : labels);
+        image = image == null ? "" : image.strip();
+    }
+
+    public SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {
+        this(id, limits, env, labels, "");
     }
 
     /** Sandbox ids end up in paths and cgroup names, so they are kept to a safe alphabet. */

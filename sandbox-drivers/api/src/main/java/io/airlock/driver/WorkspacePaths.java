@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Resolves a caller-supplied path inside a workspace and refuses every way out: absolute
@@ -24,15 +26,7 @@ public final class WorkspacePaths {
      * @throws DriverException FAILED_PRECONDITION naming the path and why it was refused
      */
     public static Path resolve(Path workspace, String relative) throws DriverException {
-        if (relative == null) {
-            relative = "";
-        }
-        if (relative.indexOf('\0') >= 0) {
-            throw refused(relative, "contains a NUL byte");
-        }
-        if (relative.startsWith("/")) {
-            throw refused(relative, "is absolute; expected a path relative to the workspace");
-        }
+        List<String> parts = components(relative);
         Path root;
         try {
             root = workspace.toRealPath();
@@ -40,13 +34,7 @@ public final class WorkspacePaths {
             throw new DriverException(DriverException.Kind.NOT_FOUND, "workspace " + workspace + " is gone", e);
         }
         Path candidate = root;
-        for (String part : relative.split("/")) {
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..")) {
-                throw refused(relative, "contains '..'; expected a path inside the workspace");
-            }
+        for (String part : parts) {
             candidate = candidate.resolve(part);
             if (Files.isSymbolicLink(candidate)) {
                 Path target;
@@ -64,7 +52,33 @@ public final class WorkspacePaths {
         return candidate;
     }
 
-    private static DriverException refused(String path, String why) {
+    /**
+     * The components of a caller's relative path, refusing NUL bytes, absolute paths and
+     * {@code ..}; empty and {@code .} components are dropped. Drivers whose workspace is not a
+     * host directory check symlinks themselves, component by component.
+     */
+    public static List<String> components(String relative) throws DriverException {
+        String path = relative == null ? "" : relative;
+        if (path.indexOf('\0') >= 0) {
+            throw refused(path, "contains a NUL byte");
+        }
+        if (path.startsWith("/")) {
+            throw refused(path, "is absolute; expected a path relative to the workspace");
+        }
+        List<String> parts = new ArrayList<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                throw refused(path, "contains '..'; expected a path inside the workspace");
+            }
+            parts.add(part);
+        }
+        return parts;
+    }
+
+    static DriverException refused(String path, String why) {
         return new DriverException(DriverException.Kind.FAILED_PRECONDITION, "path '" + path + "' refused: " + why);
     }
 }

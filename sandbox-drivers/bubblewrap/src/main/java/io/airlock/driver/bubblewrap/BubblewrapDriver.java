@@ -92,6 +92,10 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public Sandbox provision(SandboxSpec spec) throws DriverException {
+        if (!spec.image().isEmpty()) {
+            throw new DriverException(Kind.UNIMPLEMENTED, "the bubblewrap driver runs the host's /usr and takes no image (got '"
+                    + spec.image() + "'); use the docker driver for images");
+        }
         if (spec.limits().maxProcesses() > 0 && !resources.limitsProcesses()) {
             throw new DriverException(Kind.UNIMPLEMENTED, "a process limit needs a writable cgroup (pids controller), "
                     + "which this host does not give the daemon; provision without max_processes or run the daemon where cgroups are delegated");

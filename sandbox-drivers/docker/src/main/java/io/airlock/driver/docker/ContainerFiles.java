@@ -1,0 +1,323 @@
+package io.airlock.driver.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.DockerException;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.FileEntry;
+import io.airlock.driver.FileUpload;
+import io.airlock.driver.WorkspacePaths;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * Files in a container's workspace through the engine's archive API. Paths are confined the
+ * way {@link WorkspacePaths} does it for host directories, except that symlinks are looked up
+ * inside the container (archive stat), component by component.
+ */
+final class ContainerFiles {
+    static final int MAX_LISTING = 10_000;
+    private static final int MAX_LINK_HOPS = 8;
+    private static final String WS = DockerDriver.WORKSPACE;
+
+    private final DockerClient docker;
+    private final EngineSocket engine;
+    private final Path spoolDir;
+    private final int uid;
+    private final int gid;
+
+    ContainerFiles(DockerClient docker, EngineSocket engine, Path stateDir, String user) throws DriverException {
+        this.docker = docker;
+        this.engine = engine;
+        this.spoolDir = stateDir.resolve("uploads");
+        String[] ids = user.split(":");
+        try {
+            this.uid = Integer.parseInt(ids[0]);
+            this.gid = ids.length > 1 ? Integer.parseInt(ids[1]) : uid;
+            Files.createDirectories(spoolDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (NumberFormatException e) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, "drivers.options.docker.user: '" + user + "' (expected: uid:gid, numeric)");
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot create " + spoolDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Where a relative path leads inside the container: its deepest existing directory and what is missing below it. */
+    private record Located(String existing, List<String> missing, Optional<EngineSocket.PathStat> stat) {
+        String path() {
+            return missing.isEmpty() ? existing : existing + "/" + String.join("/", missing);
+        }
+    }
+
+    private Located locate(String container, String relative) throws DriverException {
+        List<String> parts = WorkspacePaths.components(relative);
+        String current = WS;
+        Optional<EngineSocket.PathStat> stat = stat(container, current);
+        for (int i = 0; i < parts.size(); i++) {
+            String next = current + "/" + parts.get(i);
+            stat = stat(container, next);
+            int hops = 0;
+            while (stat.isPresent() && stat.get().isSymlink()) {
+                if (++hops > MAX_LINK_HOPS) {
+                    throw refused(relative, "goes through more than " + MAX_LINK_HOPS + " symbolic links");
+                }
+                String target = stat.get().linkTarget();
+                String resolved = normalize(target.startsWith("/") ? target : next.substring(0, next.lastIndexOf('/')) + "/" + target);
+                if (!resolved.equals(WS) && !resolved.startsWith(WS + "/")) {
+                    throw refused(relative, "goes through the symbolic link '" + next.substring(WS.length() + 1)
+                            + "' which points outside the workspace");
+                }
+                next = resolved;
+                stat = stat(container, next);
+            }
+            if (stat.isEmpty()) {
+                return new Located(current, new ArrayList<>(parts.subList(i, parts.size())), Optional.empty());
+            }
+            current = next;
+        }
+        return new Located(current, List.of(), stat);
+    }
+
+    /** The container path of an existing entry (a directory when {@code directory}). */
+    String resolve(String container, String relative, boolean directory) throws DriverException {
+        Located l = locate(container, relative);
+        if (!l.missing().isEmpty()) {
+            throw new DriverException(directory ? Kind.INVALID_ARGUMENT : Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
+        }
+        if (directory && !l.stat().map(EngineSocket.PathStat::isDirectory).orElse(false)) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, "'" + relative + "' is not a directory in the workspace");
+        }
+        return l.path();
+    }
+
+    private Optional<EngineSocket.PathStat> stat(String container, String path) throws DriverException {
+        try {
+            return engine.stat(container, path);
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    /** Collapses "." and ".." in an absolute path (symlink targets may contain them). */
+    static String normalize(String absolute) {
+        Deque<String> parts = new ArrayDeque<>();
+        for (String p : absolute.split("/")) {
+            if (p.isEmpty() || p.equals(".")) {
+                continue;
+            }
+            if (p.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(p);
+            }
+        }
+        return "/" + String.join("/", parts);
+    }
+
+    private static DriverException refused(String path, String why) {
+        return new DriverException(Kind.FAILED_PRECONDITION, "path '" + path + "' refused: " + why);
+    }
+
+    /**
+     * Spools the upload to a private file (a tar header needs the size up front), then sends one
+     * tar with any missing parent directories and the file. Nothing reaches the container before
+     * close(), so an aborted upload leaves the workspace as it was.
+     */
+    FileUpload openWrite(String container, String relative, int mode) throws DriverException {
+        List<String> parts = WorkspacePaths.components(relative);
+        if (parts.isEmpty()) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, "path '" + relative + "' names the workspace itself; expected a file path");
+        }
+        Located parent = locate(container, String.join("/", parts.subList(0, parts.size() - 1)));
+        Optional<EngineSocket.PathStat> existing = parent.missing().isEmpty()
+                ? stat(container, parent.path() + "/" + parts.getLast()) : Optional.empty();
+        if (existing.isPresent() && existing.get().isSymlink()) {
+            // A final symlink is refused rather than written through or replaced.
+            throw refused(relative, "is a symbolic link; expected a regular file path");
+        }
+        if (existing.isPresent() && existing.get().isDirectory()) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + relative + "' is a directory; expected a file path");
+        }
+        Path spool;
+        OutputStream out;
+        try {
+            spool = Files.createTempFile(spoolDir, "upload-", ".part");
+            out = Files.newOutputStream(spool);
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot spool upload: " + e.getMessage(), e);
+        }
+        return new FileUpload() {
+            private boolean finished;
+
+            @Override
+            public void write(int b) throws IOException {
+                out.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (finished) {
+                    return;
+                }
+                finished = true;
+                try {
+                    out.close();
+                    List<String> newDirs = parent.missing();
+                    send(container, parent.existing(), newDirs, parts.getLast(), spool, mode == 0 ? 0644 : mode);
+                } finally {
+                    Files.deleteIfExists(spool);
+                }
+            }
+
+            @Override
+            public void abort() {
+                if (finished) {
+                    return;
+                }
+                finished = true;
+                try {
+                    out.close();
+                    Files.deleteIfExists(spool);
+                } catch (IOException e) {
+                    // a private temp file; the next upload does not depend on it
+                }
+            }
+        };
+    }
+
+    private void send(String container, String into, List<String> newDirs, String fileName, Path content, int mode) throws IOException {
+        PipedInputStream tarIn = new PipedInputStream(64 * 1024);
+        PipedOutputStream pipe = new PipedOutputStream(tarIn);
+        IOException[] writeFailure = new IOException[1];
+        Thread writer = Thread.ofVirtual().name("docker-tar-writer").start(() -> {
+            try (TarArchiveOutputStream tar = new TarArchiveOutputStream(pipe)) {
+                tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+                tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+                String prefix = "";
+                for (String dir : newDirs) {
+                    prefix += dir + "/";
+                    TarArchiveEntry d = new TarArchiveEntry(prefix);
+                    d.setMode(040755);
+                    d.setIds(uid, gid);
+                    tar.putArchiveEntry(d);
+                    tar.closeArchiveEntry();
+                }
+                TarArchiveEntry f = new TarArchiveEntry(prefix + fileName);
+                f.setMode(0100000 | (mode & 07777));
+                f.setIds(uid, gid);
+                f.setSize(Files.size(content));
+                f.setModTime(Instant.now().toEpochMilli());
+                tar.putArchiveEntry(f);
+                Files.copy(content, tar);
+                tar.closeArchiveEntry();
+                tar.finish();
+            } catch (IOException e) {
+                writeFailure[0] = e;
+            }
+        });
+        try {
+            docker.copyArchiveToContainerCmd(container).withRemotePath(into).withTarInputStream(tarIn).withNoOverwriteDirNonDir(true).exec();
+        } catch (DockerException e) {
+            throw new IOException("the engine refused the upload: " + e.getMessage(), e);
+        } finally {
+            tarIn.close();
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (writeFailure[0] != null) {
+            throw writeFailure[0];
+        }
+    }
+
+    InputStream openRead(String container, String relative) throws DriverException {
+        Located l = locate(container, relative);
+        if (!l.missing().isEmpty() || l.stat().isEmpty()) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' is not a regular file in the workspace");
+        }
+        if (l.stat().get().isDirectory()) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + relative + "' is not a regular file in the workspace");
+        }
+        InputStream raw;
+        try {
+            raw = docker.copyArchiveFromContainerCmd(container, l.path()).exec();
+        } catch (DockerException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot read '" + relative + "': " + e.getMessage(), e);
+        }
+        try {
+            TarArchiveInputStream tar = new TarArchiveInputStream(raw);
+            TarArchiveEntry entry = tar.getNextEntry();
+            if (entry == null || !entry.isFile()) {
+                tar.close();
+                throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + relative + "' is not a regular file in the workspace");
+            }
+            return new FilterInputStream(tar) {};
+        } catch (IOException e) {
+            closeQuietly(raw);
+            throw new DriverException(Kind.UNAVAILABLE, "cannot read '" + relative + "': " + e.getMessage(), e);
+        }
+    }
+
+    List<FileEntry> list(String container, String relative, boolean recursive) throws DriverException {
+        String dir = resolve(container, relative, true);
+        String base = dir.substring(dir.lastIndexOf('/') + 1) + "/";
+        String rel = dir.equals(WS) ? "" : dir.substring(WS.length() + 1) + "/";
+        List<FileEntry> entries = new ArrayList<>();
+        try (InputStream raw = docker.copyArchiveFromContainerCmd(container, dir).exec();
+                TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null && entries.size() < MAX_LISTING) {
+                String name = e.getName();
+                if (!name.startsWith(base) || name.equals(base)) {
+                    continue;
+                }
+                String inside = name.substring(base.length());
+                if (inside.endsWith("/")) {
+                    inside = inside.substring(0, inside.length() - 1);
+                }
+                if (!recursive && inside.contains("/")) {
+                    continue;
+                }
+                FileEntry.Type type = e.isSymbolicLink() ? FileEntry.Type.SYMLINK : e.isDirectory() ? FileEntry.Type.DIRECTORY
+                        : e.isFile() ? FileEntry.Type.REGULAR : FileEntry.Type.OTHER;
+                entries.add(new FileEntry(rel + inside, type, e.getSize(), e.getLastModifiedDate().toInstant()));
+            }
+        } catch (IOException | DockerException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot list '" + relative + "': " + e.getMessage(), e);
+        }
+        entries.sort(Comparator.comparing(FileEntry::path));
+        return entries;
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException e) {
+            // nothing left to save
+        }
+    }
+}

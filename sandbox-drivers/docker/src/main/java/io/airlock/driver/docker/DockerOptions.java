@@ -1,0 +1,56 @@
+package io.airlock.driver.docker;
+
+import io.airlock.driver.DriverException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Docker driver's options ({@code drivers.options.docker} in the daemon configuration).
+ *
+ * @param socket        the engine's unix socket
+ * @param image         image for sandboxes whose provision names none
+ * @param allowedImages images a provision may name (exact references); the default image is always allowed
+ * @param user          uid:gid processes run as; the image's /workspace should belong to it
+ * @param runtime       OCI runtime, e.g. {@code runsc}; empty for the engine's default
+ * @param tmpSize       size of the /tmp tmpfs, e.g. {@code 64m}
+ * @param keepalive     the container's main process: something that waits forever
+ */
+record DockerOptions(Path socket, String image, List<String> allowedImages, String user, String runtime, String tmpSize,
+        List<String> keepalive) {
+    static final String DEFAULT_IMAGE = "airlock/sandbox:latest";
+
+    static DockerOptions from(Map<String, Object> o) throws DriverException {
+        String host = string(o, "socket", System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock"));
+        if (host.startsWith("unix://")) {
+            host = host.substring("unix://".length());
+        } else if (host.contains("://")) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker.socket: '" + host
+                    + "' (expected: a unix socket path; the daemon never talks to an engine over TCP)");
+        }
+        String image = string(o, "image", DEFAULT_IMAGE);
+        return new DockerOptions(Path.of(host), image, strings(o, "allowed_images"), string(o, "user", "1000:1000"),
+                string(o, "runtime", ""), string(o, "tmp_size", "64m"),
+                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"));
+    }
+
+    boolean allows(String requested) {
+        return requested.equals(image) || allowedImages.contains(requested);
+    }
+
+    private static String string(Map<String, Object> o, String key, String fallback) {
+        Object v = o.get(key);
+        return v == null ? fallback : v.toString();
+    }
+
+    private static List<String> strings(Map<String, Object> o, String key) throws DriverException {
+        Object v = o.get(key);
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> l)) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker." + key + ": expected a list");
+        }
+        return l.stream().map(Object::toString).toList();
+    }
+}

@@ -1,0 +1,101 @@
+package io.airlock.driver.docker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.driver.DriverContext;
+import io.airlock.driver.ExecOutcome;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.Execution;
+import io.airlock.driver.OutputChunk;
+import io.airlock.driver.Prerequisites;
+import io.airlock.driver.ResourceLimits;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.driver.SandboxSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The container hardening, checked from inside running containers on the real engine. */
+class DockerHardeningIT {
+    static String image;
+    @TempDir
+    Path state;
+    SandboxDriver driver;
+
+    @BeforeAll
+    static void requireEngine() throws Exception {
+        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
+        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
+        try (var docker = DockerDriverProvider.client(Path.of("/var/run/docker.sock"), null)) {
+            image = BusyboxImage.ensure(docker);
+        }
+    }
+
+    @BeforeEach
+    void open() throws Exception {
+        driver = new DockerDriverProvider().create(new DriverContext("hardening-" + System.nanoTime(), state, Map.of("image", image)));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (var s : driver.list()) {
+            driver.destroy(s.id());
+        }
+        driver.close();
+    }
+
+    record Run(String stdout, String stderr, ExecOutcome outcome) {}
+
+    Run run(String box, String script) throws Exception {
+        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
+        ExecOutcome o = Execution.start(driver, box, ExecSpec.of("sh", "-c", script).withTimeout(Duration.ofSeconds(60)), chunks::add)
+                .await(Duration.ofSeconds(90));
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        chunks.forEach(c -> (c.stream() == OutputChunk.Stream.STDOUT ? out : err).append(new String(c.data(), StandardCharsets.UTF_8)));
+        return new Run(out.toString(), err.toString(), o);
+    }
+
+    @Test
+    void noCapabilitiesNoNewPrivilegesSeccompReadOnlyRootNonRootNoNetwork() throws Exception {
+        driver.provision(new SandboxSpec("hard", ResourceLimits.NONE, Map.of(), Map.of()));
+        Run r = run("hard", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
+                + "touch /rootfs-write 2>/dev/null && echo ROOT-WRITABLE; touch /workspace/ok && echo WORKSPACE-WRITABLE; "
+                + "touch /tmp/ok && echo TMP-WRITABLE; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+        assertEquals(0, r.outcome().exitCode(), r.stderr());
+        String out = r.stdout();
+        assertTrue(out.startsWith("1000\n"), out);
+        assertTrue(out.contains("CapEff:\t0000000000000000"), out);
+        assertTrue(out.contains("NoNewPrivs:\t1"), out);
+        assertTrue(out.contains("Seccomp:\t2"), "the engine's default seccomp filter applies: " + out);
+        assertFalse(out.contains("ROOT-WRITABLE"), "the root filesystem is read-only");
+        assertTrue(out.contains("WORKSPACE-WRITABLE") && out.contains("TMP-WRITABLE"), out);
+        assertTrue(out.endsWith("lo\n"), "only loopback: " + out);
+    }
+
+    @Test
+    void aForkLoopIsStoppedByThePidsLimit() throws Exception {
+        driver.provision(new SandboxSpec("forks", new ResourceLimits(0, 16, 0), Map.of(), Map.of()));
+        Run r = run("forks", "for i in $(seq 64); do sleep 2 & done; wait; echo done");
+        assertTrue(r.stderr().toLowerCase().contains("fork"), "forks past the pids limit fail: " + r.stderr());
+    }
+
+    @Test
+    void aMemoryHogIsKilledByTheMemoryLimit() throws Exception {
+        driver.provision(new SandboxSpec("hog", new ResourceLimits(64L << 20, 0, 0), Map.of(), Map.of()));
+        Run r = run("hog", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}");
+        assertNotEquals(0, r.outcome().exitCode(), "the hog must not survive: " + r.stderr());
+        assertFalse(r.stdout().contains("300000000"), "it never got its 300 MB");
+    }
+}
