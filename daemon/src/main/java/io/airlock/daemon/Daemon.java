@@ -41,6 +41,26 @@ public final class Daemon implements AutoCloseable {
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
     private final ConnectionListeners listeners = new ConnectionListeners();
     private volatile boolean stopped;
+    private Thread driverWatch;
+
+    /** Reports driver availability changes to the control plane (drivers recover by themselves). */
+    private void watchDrivers() {
+        java.util.Map<String, String> last = new java.util.HashMap<>();
+        while (!stopped) {
+            for (SandboxDriver d : drivers.all().values()) {
+                String now = d.unavailableReason().orElse("");
+                String before = last.put(d.name(), now);
+                if (before != null && !before.equals(now)) {
+                    dispatcher.driverChanged(d.name(), now.isEmpty(), now);
+                }
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
 
     private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers) throws Exception {
         this.config = config;
@@ -74,6 +94,7 @@ public final class Daemon implements AutoCloseable {
             daemon.listeners.add(l);
         }
         daemon.connection.start();
+        daemon.driverWatch = Thread.ofVirtual().name("driver-watch").start(daemon::watchDrivers);
         return daemon;
     }
 
@@ -89,7 +110,9 @@ public final class Daemon implements AutoCloseable {
     private Hello hello() {
         Hello.Builder h = Hello.newBuilder().setAgentId(identity.agentId()).setVersion(VERSION);
         for (SandboxDriver d : drivers.all().values()) {
+            var down = d.unavailableReason();
             h.addDrivers(DriverInfo.newBuilder().setName(d.name()).setIsDefault(d.name().equals(drivers.defaultDriver()))
+                    .setAvailable(down.isEmpty()).setUnavailableReason(down.orElse(""))
                     .addAllCapabilities(d.capabilities().stream().map(Capability::wireName).sorted().toList()));
         }
         List<io.airlock.driver.Sandbox> live = sandboxes.list();
@@ -147,6 +170,9 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         stopped = true;
+        if (driverWatch != null) {
+            driverWatch.interrupt();
+        }
         connection.close(Duration.ofSeconds(2));
         drivers.close();
         callbacks.shutdownNow();

@@ -237,6 +237,13 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 .setSandboxId(sandbox.id()).setState(state).setReason(reason)));
     }
 
+    /** A driver went down or came back. */
+    public void driverChanged(String driver, boolean available, String reason) {
+        log.info("driver {} is {}{}", driver, available ? "available again" : "unavailable", available ? "" : ": " + reason);
+        event(Event.newBuilder().setDriverStatus(io.airlock.proto.v1.DriverStatus.newBuilder()
+                .setDriver(driver).setAvailable(available).setReason(reason)));
+    }
+
     public static SandboxInfo info(Sandbox s) {
         return SandboxInfo.newBuilder()
                 .setSandboxId(s.id())

@@ -53,6 +53,14 @@ public interface SandboxDriver extends AutoCloseable {
      */
     List<Sandbox> reconcile() throws DriverException;
 
+    /**
+     * Why the driver cannot serve right now (its backend went away), or empty when it can. A
+     * driver recovers by itself when the backend returns; callers poll this to report it.
+     */
+    default Optional<String> unavailableReason() {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 }

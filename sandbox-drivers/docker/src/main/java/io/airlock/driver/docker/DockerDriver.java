@@ -65,6 +65,9 @@ public final class DockerDriver implements SandboxDriver {
     private final EngineSocket engine;
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final EngineWatch watch;
+    /** Sandboxes being destroyed: recovery must not restart or re-adopt their stopping containers. */
+    private final Set<String> destroying = ConcurrentHashMap.newKeySet();
 
     DockerDriver(DriverContext context, DockerClient docker, EngineSocket engine, DockerOptions options) throws DriverException {
         this.agentId = context.agentId();
@@ -73,6 +76,24 @@ public final class DockerDriver implements SandboxDriver {
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
         reconcile();
+        this.watch = new EngineWatch(docker, options.socket(), this::recovered, () -> docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of(LABEL_AGENT, agentId)).withStatusFilter(List.of("created", "exited", "dead")).exec().stream()
+                .anyMatch(c -> !destroying.contains(c.getLabels().get(LABEL_SANDBOX))));
+    }
+
+    /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
+    private void recovered() {
+        try {
+            List<Sandbox> live = reconcile();
+            log.info("Docker engine is back; {} sandbox(es) adopted and running", live.size());
+        } catch (DriverException e) {
+            log.warn("Docker engine is back but reconcile failed: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public Optional<String> unavailableReason() {
+        return watch.problem();
     }
 
     @Override
@@ -245,6 +266,10 @@ public final class DockerDriver implements SandboxDriver {
         if (!sandboxes.containsKey(sandboxId)) {
             throw DriverException.notFound(sandboxId);
         }
+        Optional<String> down = watch.problem();
+        if (down.isPresent()) {
+            throw new DriverException(Kind.UNAVAILABLE, "sandbox '" + sandboxId + "': " + down.get());
+        }
         return containerName(sandboxId);
     }
 
@@ -285,26 +310,36 @@ public final class DockerDriver implements SandboxDriver {
     public void destroy(String sandboxId) throws DriverException {
         SandboxSpec.requireValidId(sandboxId);
         synchronized (lockFor(sandboxId)) {
-            engineCall("destroy sandbox '" + sandboxId + "'", () -> {
-                try {
-                    docker.stopContainerCmd(containerName(sandboxId)).withTimeout(2).exec();
-                } catch (NotFoundException | NotModifiedException e) {
-                    // gone or already stopped
-                }
-                try {
-                    docker.removeContainerCmd(containerName(sandboxId)).withForce(true).exec();
-                } catch (NotFoundException e) {
-                    // already removed
-                }
-                try {
-                    docker.removeVolumeCmd(volumeName(sandboxId)).exec();
-                } catch (NotFoundException e) {
-                    // already removed
-                }
-                return null;
-            });
-            sandboxes.remove(sandboxId);
+            destroying.add(sandboxId);
+            try {
+                destroyContainer(sandboxId);
+            } finally {
+                destroying.remove(sandboxId);
+            }
         }
+    }
+
+    /** Stops with a short grace period (the init forwards SIGTERM), then removes container and workspace volume. */
+    private void destroyContainer(String sandboxId) throws DriverException {
+        engineCall("destroy sandbox '" + sandboxId + "'", () -> {
+            try {
+                docker.stopContainerCmd(containerName(sandboxId)).withTimeout(2).exec();
+            } catch (NotFoundException | NotModifiedException e) {
+                // gone or already stopped
+            }
+            try {
+                docker.removeContainerCmd(containerName(sandboxId)).withForce(true).exec();
+            } catch (NotFoundException e) {
+                // already removed
+            }
+            try {
+                docker.removeVolumeCmd(volumeName(sandboxId)).exec();
+            } catch (NotFoundException e) {
+                // already removed
+            }
+            return null;
+        });
+        sandboxes.remove(sandboxId);
     }
 
     @Override
@@ -314,6 +349,9 @@ public final class DockerDriver implements SandboxDriver {
                     .withLabelFilter(Map.of(LABEL_AGENT, agentId)).exec();
             Map<String, Sandbox> found = new HashMap<>();
             for (Container c : ours) {
+                if (destroying.contains(c.getLabels().get(LABEL_SANDBOX))) {
+                    continue;
+                }
                 try {
                     startIfStopped(c.getId());
                     toSandbox(docker.inspectContainerCmd(c.getId()).exec()).ifPresent(s -> found.put(s.id(), s));
@@ -322,6 +360,7 @@ public final class DockerDriver implements SandboxDriver {
                 }
             }
             sandboxes.keySet().retainAll(found.keySet());
+            found.keySet().removeAll(destroying);
             sandboxes.putAll(found);
             return list();
         });
@@ -334,6 +373,10 @@ public final class DockerDriver implements SandboxDriver {
 
     /** Turns engine failures into driver errors an operator can act on. */
     private <T> T engineCall(String what, EngineCall<T> call) throws DriverException {
+        Optional<String> down = watch == null ? Optional.empty() : watch.problem();
+        if (down.isPresent()) {
+            throw new DriverException(Kind.UNAVAILABLE, what + ": " + down.get());
+        }
         try {
             return call.run();
         } catch (NotFoundException e) {
@@ -347,6 +390,7 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public void close() {
+        watch.close();
         try {
             docker.close();
         } catch (IOException e) {
