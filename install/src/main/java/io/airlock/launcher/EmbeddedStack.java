@@ -37,6 +37,11 @@ public final class EmbeddedStack implements AutoCloseable {
 
     /** @param driverOptions the driver's options as a YAML flow mapping, e.g. {@code {image: "x:1"}} */
     public static EmbeddedStack start(Path dir, String driver, String driverOptions) throws Exception {
+        return start(dir, driver, driverOptions, "{}");
+    }
+
+    /** @param policy the daemon's {@code policy:} section as a YAML flow mapping */
+    public static EmbeddedStack start(Path dir, String driver, String driverOptions, String policy) throws Exception {
         Files.createDirectories(dir);
         Path cpState = dir.resolve("controlplane");
         ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(cpState, 0));
@@ -53,7 +58,8 @@ public final class EmbeddedStack implements AutoCloseable {
                     control_plane: {ping_interval: 5s, ping_timeout: 3s}
                     drivers: {default: "%s", enabled: ["%s"], options: {"%s": %s}}
                     drain: {grace_period: 5s}
-                    """.formatted(agentState, driver, driver, driver, driverOptions);
+                    policy: %s
+                    """.formatted(agentState, driver, driver, driver, driverOptions, policy);
             Daemon daemon = Daemon.start(ConfigLoader.parse(config, "airlock dev"));
             if (!cp.registry().awaitConnected(identity.agentId(), h -> true, Duration.ofSeconds(30))) {
                 daemon.stop();

@@ -66,8 +66,11 @@ public final class DockerDriver implements SandboxDriver {
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final EngineWatch watch;
-    /** Sandboxes being destroyed: recovery must not restart or re-adopt their stopping containers. */
-    private final Set<String> destroying = ConcurrentHashMap.newKeySet();
+    /**
+     * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
+     * being created, nor restart or re-adopt one that is being stopped and removed.
+     */
+    private final Set<String> busy = ConcurrentHashMap.newKeySet();
 
     DockerDriver(DriverContext context, DockerClient docker, EngineSocket engine, DockerOptions options) throws DriverException {
         this.agentId = context.agentId();
@@ -78,7 +81,7 @@ public final class DockerDriver implements SandboxDriver {
         reconcile();
         this.watch = new EngineWatch(docker, options.socket(), this::recovered, () -> docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_AGENT, agentId)).withStatusFilter(List.of("created", "exited", "dead")).exec().stream()
-                .anyMatch(c -> !destroying.contains(c.getLabels().get(LABEL_SANDBOX))));
+                .anyMatch(c -> !busy.contains(c.getLabels().get(LABEL_SANDBOX))));
     }
 
     /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
@@ -131,7 +134,12 @@ public final class DockerDriver implements SandboxDriver {
                 throw new DriverException(Kind.INVALID_ARGUMENT, "image '" + image + "' is not allowed on this agent (allowed: "
                         + String.join(", ", allowedImages()) + "; see drivers.options.docker.allowed_images)");
             }
-            return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image));
+            busy.add(spec.id());
+            try {
+                return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image));
+            } finally {
+                busy.remove(spec.id());
+            }
         }
     }
 
@@ -310,11 +318,11 @@ public final class DockerDriver implements SandboxDriver {
     public void destroy(String sandboxId) throws DriverException {
         SandboxSpec.requireValidId(sandboxId);
         synchronized (lockFor(sandboxId)) {
-            destroying.add(sandboxId);
+            busy.add(sandboxId);
             try {
                 destroyContainer(sandboxId);
             } finally {
-                destroying.remove(sandboxId);
+                busy.remove(sandboxId);
             }
         }
     }
@@ -349,7 +357,7 @@ public final class DockerDriver implements SandboxDriver {
                     .withLabelFilter(Map.of(LABEL_AGENT, agentId)).exec();
             Map<String, Sandbox> found = new HashMap<>();
             for (Container c : ours) {
-                if (destroying.contains(c.getLabels().get(LABEL_SANDBOX))) {
+                if (busy.contains(c.getLabels().get(LABEL_SANDBOX))) {
                     continue;
                 }
                 try {
@@ -360,7 +368,7 @@ public final class DockerDriver implements SandboxDriver {
                 }
             }
             sandboxes.keySet().retainAll(found.keySet());
-            found.keySet().removeAll(destroying);
+            found.keySet().removeAll(busy);
             sandboxes.putAll(found);
             return list();
         });

@@ -1,0 +1,173 @@
+package io.airlock.bench;
+
+import ch.qos.logback.classic.Level;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import io.airlock.driver.docker.BusyboxImage;
+import io.airlock.launcher.EmbeddedStack;
+import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.StartExec;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code airlock bench docker}: the Docker driver through the whole stack (control plane → mTLS →
+ * daemon → engine) against docker-java calls made directly, interleaved in one run.
+ */
+@Command(name = "docker", mixinStandardHelpOptions = true,
+        description = "Docker driver: provision and exec against direct docker-java calls; many sandboxes at once with heap and RSS.")
+public final class DockerBench implements Callable<Integer> {
+    private static final Path SOCKET = Path.of("/var/run/docker.sock");
+
+    @Option(names = "--provisions", description = "Provision/destroy pairs per variant. Default: ${DEFAULT-VALUE}")
+    int provisions = 30;
+
+    @Option(names = "--execs", description = "Exec round trips per variant. Default: ${DEFAULT-VALUE}")
+    int execs = 200;
+
+    @Option(names = "--concurrent", description = "Sandboxes provisioned at once for the memory row. Default: ${DEFAULT-VALUE}")
+    int concurrent = 100;
+
+    @Override
+    public Integer call() throws Exception {
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
+        String image = BusyboxImage.ensure(SOCKET);
+        Path dir = Files.createTempDirectory("airlock-bench-docker-");
+        Duration t = Duration.ofSeconds(120);
+        try (EmbeddedStack stack = EmbeddedStack.start(dir, "docker", "{image: \"" + image + "\"}",
+                        "{max_sandboxes: " + (concurrent + 10) + "}");
+                DockerClient docker = client()) {
+            String agent = stack.identity.agentId();
+            System.out.printf("Docker driver vs direct docker-java, interleaved; engine %s; %d cores%n",
+                    docker.versionCmd().exec().getVersion(), Runtime.getRuntime().availableProcessors());
+            System.out.println("| measurement | Airlock p50 ms | direct p50 ms | ratio (p50) | Airlock mean ms | direct mean ms |");
+            System.out.println("|---|---|---|---|---|---|");
+
+            long[] viaAirlock = new long[provisions];
+            long[] direct = new long[provisions];
+            for (int i = -3; i < provisions; i++) {
+                String id = "bench-p" + (i + 3);
+                long a = time(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t));
+                String[] created = new String[1];
+                long d = time(() -> {
+                    created[0] = docker.createContainerCmd(image).withCmd("sleep", "infinity").withUser("1000:1000")
+                            .withHostConfig(HostConfig.newHostConfig().withNetworkMode("none").withInit(true)).exec().getId();
+                    docker.startContainerCmd(created[0]).exec();
+                });
+                docker.removeContainerCmd(created[0]).withForce(true).exec();
+                stack.cp.agents().destroy(agent, id, t);
+                if (i >= 0) {
+                    viaAirlock[i] = a;
+                    direct[i] = d;
+                }
+            }
+            row("provision to ready (Airlock: control plane → daemon → volume + hardened create + start; direct: docker-java create + start)", viaAirlock, direct);
+
+            stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId("bench-exec").build(), t);
+            String container = "airlock-" + agent + "-bench-exec";
+            long[] execAirlock = new long[execs];
+            long[] execDirect = new long[execs];
+            for (int i = -20; i < execs; i++) {
+                long a = time(() -> stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench-exec").addArgv("true").build(),
+                        null, c -> { }, t));
+                long d = time(() -> {
+                    String exec = docker.execCreateCmd(container).withCmd("true").withAttachStdout(true).withAttachStderr(true).exec().getId();
+                    docker.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>()).awaitCompletion();
+                    docker.inspectExecCmd(exec).exec().getExitCodeLong();
+                });
+                if (i >= 0) {
+                    execAirlock[i] = a;
+                    execDirect[i] = d;
+                }
+            }
+            row("exec round trip of `true` (Airlock: control plane → daemon → engine → back)", execAirlock, execDirect);
+            stack.cp.agents().destroy(agent, "bench-exec", t);
+
+            long started = System.nanoTime();
+            ExecutorService pool = Executors.newFixedThreadPool(16);
+            List<Future<?>> all = new ArrayList<>();
+            for (int i = 0; i < concurrent; i++) {
+                String id = "bench-c" + i;
+                all.add(pool.submit(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t)));
+            }
+            for (Future<?> f : all) {
+                f.get();
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            System.gc();
+            long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            System.out.printf("%n%d sandboxes provisioned 16 at a time in %.1f s; process (control plane + daemon) heap after GC %.1f MiB, RSS %s%n",
+                    concurrent, seconds, heap / 1048576.0, rss());
+            all.clear();
+            for (int i = 0; i < concurrent; i++) {
+                String id = "bench-c" + i;
+                all.add(pool.submit(() -> {
+                    stack.cp.agents().destroy(agent, id, t);
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get();
+            }
+            pool.shutdown();
+        } finally {
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        return 0;
+    }
+
+    private static DockerClient client() {
+        var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix://" + SOCKET).build();
+        return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(URI.create("unix://" + SOCKET)).build());
+    }
+
+    private static String rss() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return line.substring(6).trim();
+            }
+        }
+        return "unknown";
+    }
+
+    @FunctionalInterface
+    interface Body {
+        void run() throws Exception;
+    }
+
+    private static long time(Body body) throws Exception {
+        long start = System.nanoTime();
+        body.run();
+        return System.nanoTime() - start;
+    }
+
+    private static void row(String name, long[] airlock, long[] direct) {
+        long[] a = airlock.clone();
+        long[] d = direct.clone();
+        java.util.Arrays.sort(a);
+        java.util.Arrays.sort(d);
+        double ap50 = a[a.length / 2] / 1e6;
+        double dp50 = d[d.length / 2] / 1e6;
+        System.out.printf("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |%n", name, ap50, dp50, ap50 / dp50,
+                java.util.Arrays.stream(a).average().orElse(0) / 1e6, java.util.Arrays.stream(d).average().orElse(0) / 1e6);
+    }
+}
