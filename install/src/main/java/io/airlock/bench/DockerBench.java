@@ -103,30 +103,36 @@ public final class DockerBench implements Callable<Integer> {
             long started = System.nanoTime();
             ExecutorService pool = Executors.newFixedThreadPool(16);
             List<Future<?>> all = new ArrayList<>();
-            for (int i = 0; i < concurrent; i++) {
-                String id = "bench-c" + i;
-                all.add(pool.submit(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t)));
+            try {
+                for (int i = 0; i < concurrent; i++) {
+                    String id = "bench-c" + i;
+                    all.add(pool.submit(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t)));
+                }
+                for (Future<?> f : all) {
+                    f.get();
+                }
+                double seconds = (System.nanoTime() - started) / 1e9;
+                System.gc();
+                long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+                System.out.printf("%n%d sandboxes provisioned 16 at a time in %.1f s; process (control plane + daemon) heap after GC %.1f MiB, RSS %s%n",
+                        concurrent, seconds, heap / 1048576.0, rss());
+            } finally {
+                // Destroy whatever exists, also after a failure: nothing of the benchmark is left on the engine.
+                for (Future<?> f : all) {
+                    f.cancel(false);
+                }
+                List<Future<?>> destroys = new ArrayList<>();
+                for (var s : stack.daemon.sandboxes().list()) {
+                    destroys.add(pool.submit(() -> {
+                        stack.cp.agents().destroy(agent, s.id(), t);
+                        return null;
+                    }));
+                }
+                for (Future<?> f : destroys) {
+                    f.get();
+                }
+                pool.shutdown();
             }
-            for (Future<?> f : all) {
-                f.get();
-            }
-            double seconds = (System.nanoTime() - started) / 1e9;
-            System.gc();
-            long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-            System.out.printf("%n%d sandboxes provisioned 16 at a time in %.1f s; process (control plane + daemon) heap after GC %.1f MiB, RSS %s%n",
-                    concurrent, seconds, heap / 1048576.0, rss());
-            all.clear();
-            for (int i = 0; i < concurrent; i++) {
-                String id = "bench-c" + i;
-                all.add(pool.submit(() -> {
-                    stack.cp.agents().destroy(agent, id, t);
-                    return null;
-                }));
-            }
-            for (Future<?> f : all) {
-                f.get();
-            }
-            pool.shutdown();
         } finally {
             try (var paths = Files.walk(dir)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
