@@ -29,6 +29,7 @@ class DaemonProcessIT {
     @TempDir
     Path dir;
     ControlPlaneServer cp;
+    DaemonProcess daemonProcess;
     Process daemon;
     String agentId;
 
@@ -43,9 +44,8 @@ class DaemonProcessIT {
                 control_plane: {ping_interval: 1s, ping_timeout: 2s}
                 drain: {grace_period: 60s}
                 """.formatted(dir.resolve("agent")));
-        String java = ProcessHandle.current().info().command().orElse("java");
-        daemon = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+        daemonProcess = DaemonProcess.start(config, dir.resolve("daemon.log"));
+        daemon = daemonProcess.process;
         assertTrue(cp.registry().awaitConnected(agentId, h -> true, Duration.ofSeconds(30)), "daemon connected; log: " + log());
         cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("proc-box").build(), T);
     }
@@ -61,11 +61,7 @@ class DaemonProcessIT {
     }
 
     String log() {
-        try {
-            return Files.readString(dir.resolve("daemon.log"));
-        } catch (Exception e) {
-            return "(no log)";
-        }
+        return daemonProcess.log();
     }
 
     CompletableFuture<ExecResult> execAndWaitUntilRunning(String script) throws Exception {

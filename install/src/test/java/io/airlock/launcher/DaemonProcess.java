@@ -1,0 +1,44 @@
+package io.airlock.launcher;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** `airlock run` as a separate JVM on this test's class path, logging to a file. */
+final class DaemonProcess implements AutoCloseable {
+    private final Path log;
+    final Process process;
+
+    private DaemonProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    static DaemonProcess start(Path config, Path log) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config",
+                config.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new DaemonProcess(p, log);
+    }
+
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (Exception e) {
+            return "(no log)";
+        }
+    }
+
+    /** SIGKILL: no drain, no clean-up, as a crash or the OOM killer would. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(20, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}
