@@ -45,100 +45,145 @@ public final class DockerBench implements Callable<Integer> {
     @Option(names = "--concurrent", description = "Sandboxes provisioned at once for the memory row. Default: ${DEFAULT-VALUE}")
     int concurrent = 100;
 
+    @Option(names = "--claims", description = "Warm-pool claims measured. Default: ${DEFAULT-VALUE}")
+    int claims = 30;
+
     @Override
     public Integer call() throws Exception {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
         String image = BusyboxImage.ensure(SOCKET);
         Path dir = Files.createTempDirectory("airlock-bench-docker-");
         Duration t = Duration.ofSeconds(120);
-        try (EmbeddedStack stack = EmbeddedStack.start(dir, "docker", "{image: \"" + image + "\"}",
-                        "{max_sandboxes: " + (concurrent + 10) + "}");
-                DockerClient docker = client()) {
-            String agent = stack.identity.agentId();
-            System.out.printf("Docker driver vs direct docker-java, interleaved; engine %s; %d cores%n",
-                    docker.versionCmd().exec().getVersion(), Runtime.getRuntime().availableProcessors());
-            System.out.println("| measurement | Airlock p50 ms | direct p50 ms | ratio (p50) | Airlock mean ms | direct mean ms |");
-            System.out.println("|---|---|---|---|---|---|");
+        try {
+            try (EmbeddedStack stack = EmbeddedStack.start(dir, "docker", "{image: \"" + image + "\"}",
+                            "{max_sandboxes: " + (concurrent + 10) + "}");
+                    DockerClient docker = client()) {
+                String agent = stack.identity.agentId();
+                System.out.printf("Docker driver vs direct docker-java, interleaved; engine %s; %d cores%n",
+                        docker.versionCmd().exec().getVersion(), Runtime.getRuntime().availableProcessors());
+                System.out.println("| measurement | Airlock p50 ms | direct p50 ms | ratio (p50) | Airlock mean ms | direct mean ms |");
+                System.out.println("|---|---|---|---|---|---|");
 
-            long[] viaAirlock = new long[provisions];
-            long[] direct = new long[provisions];
-            for (int i = -3; i < provisions; i++) {
-                String id = "bench-p" + (i + 3);
-                long a = time(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t));
-                String[] created = new String[1];
-                long d = time(() -> {
-                    created[0] = docker.createContainerCmd(image).withCmd("sleep", "infinity").withUser("1000:1000")
-                            .withHostConfig(HostConfig.newHostConfig().withNetworkMode("none").withInit(true)).exec().getId();
-                    docker.startContainerCmd(created[0]).exec();
-                });
-                docker.removeContainerCmd(created[0]).withForce(true).exec();
-                stack.cp.agents().destroy(agent, id, t);
-                if (i >= 0) {
-                    viaAirlock[i] = a;
-                    direct[i] = d;
+                long[] viaAirlock = new long[provisions];
+                long[] direct = new long[provisions];
+                for (int i = -3; i < provisions; i++) {
+                    String id = "bench-p" + (i + 3);
+                    long a = time(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t));
+                    String[] created = new String[1];
+                    long d = time(() -> {
+                        created[0] = docker.createContainerCmd(image).withCmd("sleep", "infinity").withUser("1000:1000")
+                                .withHostConfig(HostConfig.newHostConfig().withNetworkMode("none").withInit(true)).exec().getId();
+                        docker.startContainerCmd(created[0]).exec();
+                    });
+                    docker.removeContainerCmd(created[0]).withForce(true).exec();
+                    stack.cp.agents().destroy(agent, id, t);
+                    if (i >= 0) {
+                        viaAirlock[i] = a;
+                        direct[i] = d;
+                    }
+                }
+                row("provision to ready (Airlock: control plane → daemon → volume + hardened create + start; direct: docker-java create + start)", viaAirlock, direct);
+
+                stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId("bench-exec").build(), t);
+                String container = "airlock-" + agent + "-bench-exec";
+                long[] execAirlock = new long[execs];
+                long[] execDirect = new long[execs];
+                for (int i = -20; i < execs; i++) {
+                    long a = time(() -> stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench-exec").addArgv("true").build(),
+                            null, c -> { }, t));
+                    long d = time(() -> {
+                        String exec = docker.execCreateCmd(container).withCmd("true").withAttachStdout(true).withAttachStderr(true).exec().getId();
+                        docker.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>()).awaitCompletion();
+                        docker.inspectExecCmd(exec).exec().getExitCodeLong();
+                    });
+                    if (i >= 0) {
+                        execAirlock[i] = a;
+                        execDirect[i] = d;
+                    }
+                }
+                row("exec round trip of `true` (Airlock: control plane → daemon → engine → back)", execAirlock, execDirect);
+                stack.cp.agents().destroy(agent, "bench-exec", t);
+
+                long started = System.nanoTime();
+                ExecutorService pool = Executors.newFixedThreadPool(16);
+                List<Future<?>> all = new ArrayList<>();
+                try {
+                    for (int i = 0; i < concurrent; i++) {
+                        String id = "bench-c" + i;
+                        all.add(pool.submit(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t)));
+                    }
+                    for (Future<?> f : all) {
+                        f.get();
+                    }
+                    double seconds = (System.nanoTime() - started) / 1e9;
+                    System.gc();
+                    long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+                    System.out.printf("%n%d sandboxes provisioned 16 at a time in %.1f s; process (control plane + daemon) heap after GC %.1f MiB, RSS %s%n",
+                            concurrent, seconds, heap / 1048576.0, rss());
+                } finally {
+                    // Destroy whatever exists, also after a failure: nothing of the benchmark is left on the engine.
+                    for (Future<?> f : all) {
+                        f.cancel(false);
+                    }
+                    List<Future<?>> destroys = new ArrayList<>();
+                    for (var s : stack.daemon.sandboxes().list()) {
+                        destroys.add(pool.submit(() -> {
+                            stack.cp.agents().destroy(agent, s.id(), t);
+                            return null;
+                        }));
+                    }
+                    for (Future<?> f : destroys) {
+                        f.get();
+                    }
+                    pool.shutdown();
                 }
             }
-            row("provision to ready (Airlock: control plane → daemon → volume + hardened create + start; direct: docker-java create + start)", viaAirlock, direct);
-
-            stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId("bench-exec").build(), t);
-            String container = "airlock-" + agent + "-bench-exec";
-            long[] execAirlock = new long[execs];
-            long[] execDirect = new long[execs];
-            for (int i = -20; i < execs; i++) {
-                long a = time(() -> stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench-exec").addArgv("true").build(),
-                        null, c -> { }, t));
-                long d = time(() -> {
-                    String exec = docker.execCreateCmd(container).withCmd("true").withAttachStdout(true).withAttachStderr(true).exec().getId();
-                    docker.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>()).awaitCompletion();
-                    docker.inspectExecCmd(exec).exec().getExitCodeLong();
-                });
-                if (i >= 0) {
-                    execAirlock[i] = a;
-                    execDirect[i] = d;
-                }
-            }
-            row("exec round trip of `true` (Airlock: control plane → daemon → engine → back)", execAirlock, execDirect);
-            stack.cp.agents().destroy(agent, "bench-exec", t);
-
-            long started = System.nanoTime();
-            ExecutorService pool = Executors.newFixedThreadPool(16);
-            List<Future<?>> all = new ArrayList<>();
-            try {
-                for (int i = 0; i < concurrent; i++) {
-                    String id = "bench-c" + i;
-                    all.add(pool.submit(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t)));
-                }
-                for (Future<?> f : all) {
-                    f.get();
-                }
-                double seconds = (System.nanoTime() - started) / 1e9;
-                System.gc();
-                long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-                System.out.printf("%n%d sandboxes provisioned 16 at a time in %.1f s; process (control plane + daemon) heap after GC %.1f MiB, RSS %s%n",
-                        concurrent, seconds, heap / 1048576.0, rss());
-            } finally {
-                // Destroy whatever exists, also after a failure: nothing of the benchmark is left on the engine.
-                for (Future<?> f : all) {
-                    f.cancel(false);
-                }
-                List<Future<?>> destroys = new ArrayList<>();
-                for (var s : stack.daemon.sandboxes().list()) {
-                    destroys.add(pool.submit(() -> {
-                        stack.cp.agents().destroy(agent, s.id(), t);
-                        return null;
-                    }));
-                }
-                for (Future<?> f : destroys) {
-                    f.get();
-                }
-                pool.shutdown();
-            }
+            warmPool(image, dir.resolve("warm"), t);
         } finally {
             try (var paths = Files.walk(dir)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
         return 0;
+    }
+
+    /** Claim to first command: provision from a warm pool, then the first exec's exit code, end to end. */
+    private void warmPool(String image, Path dir, Duration t) throws Exception {
+        try (EmbeddedStack stack = EmbeddedStack.start(dir, "docker", "{image: \"" + image + "\", warm_pool: 2}")) {
+            String agent = stack.identity.agentId();
+            var driver = (io.airlock.driver.docker.DockerDriver) stack.daemon.sandboxes().drivers().get("docker");
+            long[] samples = new long[claims];
+            for (int i = -3; i < claims; i++) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (driver.warmContainers() < 1) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the warm pool did not refill within 60 s");
+                    }
+                    Thread.sleep(10);
+                }
+                String id = "bench-w" + (i + 3);
+                long took = time(() -> {
+                    stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t);
+                    stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId(id).addArgv("true").build(), null, c -> { }, t);
+                });
+                stack.cp.agents().destroy(agent, id, t);
+                if (i >= 0) {
+                    samples[i] = took;
+                }
+            }
+            long[] s = samples.clone();
+            java.util.Arrays.sort(s);
+            System.out.printf("warm-pool claim to first command (provision from the pool + exec `true`, end to end): p50 %.1f ms, p90 %.1f ms, over %d claims%n",
+                    s[s.length / 2] / 1e6, s[(int) (s.length * 0.9)] / 1e6, claims);
+            // Leave no warm containers behind: they belong to this benchmark's throw-away agent.
+            stack.daemon.stop();
+            try (DockerClient docker = client()) {
+                docker.listContainersCmd().withShowAll(true).withLabelFilter(java.util.Map.of("io.airlock.agent", agent)).exec()
+                        .forEach(c -> docker.removeContainerCmd(c.getId()).withForce(true).exec());
+                docker.listVolumesCmd().withFilter("label", List.of("io.airlock.agent=" + agent)).exec().getVolumes()
+                        .forEach(v -> docker.removeVolumeCmd(v.getName()).exec());
+            }
+        }
     }
 
     private static DockerClient client() {

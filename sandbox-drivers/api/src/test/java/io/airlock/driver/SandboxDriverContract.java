@@ -48,7 +48,11 @@ public abstract class SandboxDriverContract {
             driver.destroy(id);
         }
         driver.close();
+        afterDriverClosed();
     }
+
+    /** For drivers that leave shared things behind on purpose (e.g. warm pools): remove them here. */
+    protected void afterDriverClosed() throws Exception {}
 
     protected Sandbox newSandbox() throws DriverException {
         String id = "t-" + UUID.randomUUID().toString().substring(0, 8);

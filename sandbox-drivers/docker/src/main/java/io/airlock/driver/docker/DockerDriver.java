@@ -56,6 +56,8 @@ public final class DockerDriver implements SandboxDriver {
     static final String LABEL_LIMITS = "io.airlock.limits";
     static final String LABEL_ENV_KEYS = "io.airlock.env-keys";
     static final String LABEL_USER_PREFIX = "io.airlock.label.";
+    /** On warm-pool containers: made before any sandbox claimed them, so they carry no sandbox labels. */
+    static final String LABEL_POOL = "io.airlock.pool";
     static final String WORKSPACE = "/workspace";
 
     private final String agentId;
@@ -66,6 +68,8 @@ public final class DockerDriver implements SandboxDriver {
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final EngineWatch watch;
+    private final ClaimRecords claims;
+    private final WarmPool pool;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
@@ -78,10 +82,16 @@ public final class DockerDriver implements SandboxDriver {
         this.engine = engine;
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
+        try {
+            this.claims = new ClaimRecords(context.stateDir());
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot create the docker driver's state directory: " + e.getMessage(), e);
+        }
         reconcile();
+        this.pool = options.warmPool() > 0 ? new WarmPool(options.warmPool(), this::createPoolContainer, idlePoolContainers()) : null;
         this.watch = new EngineWatch(docker, options.socket(), this::recovered, () -> docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_AGENT, agentId)).withStatusFilter(List.of("created", "exited", "dead")).exec().stream()
-                .anyMatch(c -> !busy.contains(c.getLabels().get(LABEL_SANDBOX))));
+                .anyMatch(c -> !isBusy(c)));
     }
 
     /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
@@ -136,6 +146,11 @@ public final class DockerDriver implements SandboxDriver {
             }
             busy.add(spec.id());
             try {
+                Optional<Sandbox> claimed = pool != null && image.equals(options.image()) && spec.limits().cpuSeconds() == 0
+                        ? claim(spec) : Optional.empty();
+                if (claimed.isPresent()) {
+                    return claimed.get();
+                }
                 return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image));
             } finally {
                 busy.remove(spec.id());
@@ -159,16 +174,36 @@ public final class DockerDriver implements SandboxDriver {
         labels.put(LABEL_LIMITS, spec.limits().memoryBytes() + "," + spec.limits().maxProcesses() + "," + spec.limits().cpuSeconds());
         labels.put(LABEL_ENV_KEYS, String.join(",", new TreeMap<>(spec.env()).keySet()));
         spec.labels().forEach((k, v) -> labels.put(LABEL_USER_PREFIX + k, v));
-        docker.createVolumeCmd().withName(volumeName(spec.id())).withLabels(Map.of(LABEL_AGENT, agentId, LABEL_SANDBOX, spec.id())).exec();
+        List<String> env = new ArrayList<>();
+        spec.env().forEach((k, v) -> env.add(k + "=" + v));
+        String id;
+        try {
+            id = newContainer(containerName(spec.id()), image, labels, env, spec.limits(), volumeName(spec.id()));
+        } catch (ConflictException e) {
+            // A container with our name exists: a provision that crashed after create, or a race. Adopt it.
+            id = containerName(spec.id());
+        }
+        startIfStopped(id);
+        Sandbox sandbox = toSandbox(docker.inspectContainerCmd(id).exec())
+                .orElseThrow(() -> new DriverException(Kind.INTERNAL, "container " + containerName(spec.id()) + " lacks our labels"));
+        sandboxes.put(spec.id(), sandbox);
+        return sandbox;
+    }
+
+    /** Creates the workspace volume and a hardened container; returns the container id (not started). */
+    private String newContainer(String name, String image, Map<String, String> labels, List<String> env, ResourceLimits limits,
+            String volume) {
+        Map<String, String> volumeLabels = new HashMap<>(labels);
+        volumeLabels.keySet().retainAll(List.of(LABEL_AGENT, LABEL_SANDBOX, LABEL_POOL));
+        docker.createVolumeCmd().withName(volume).withLabels(volumeLabels).exec();
         HostConfig host = HostConfig.newHostConfig()
                 .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
                 .withSecurityOpts(List.of("no-new-privileges:true"))
                 .withReadonlyRootfs(true)
                 .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + options.tmpSize() + ",mode=1777"))
-                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volumeName(spec.id())).withTarget(WORKSPACE)))
+                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(WORKSPACE)))
                 .withNetworkMode("none")
                 .withInit(true);
-        ResourceLimits limits = spec.limits();
         if (limits.memoryBytes() > 0) {
             host.withMemory(limits.memoryBytes()).withMemorySwap(limits.memoryBytes());
         }
@@ -181,29 +216,91 @@ public final class DockerDriver implements SandboxDriver {
         if (!options.runtime().isEmpty()) {
             host.withRuntime(options.runtime());
         }
-        List<String> env = new ArrayList<>();
-        spec.env().forEach((k, v) -> env.add(k + "=" + v));
-        String id;
-        try {
-            CreateContainerResponse r = docker.createContainerCmd(image)
-                    .withName(containerName(spec.id()))
-                    .withLabels(labels)
-                    .withUser(options.user())
-                    .withWorkingDir(WORKSPACE)
-                    .withEnv(env)
-                    .withCmd(options.keepalive())
-                    .withHostConfig(host)
-                    .exec();
-            id = r.getId();
-        } catch (ConflictException e) {
-            // A container with our name exists: a provision that crashed after create, or a race. Adopt it.
-            id = containerName(spec.id());
+        return docker.createContainerCmd(image)
+                .withName(name)
+                .withLabels(labels)
+                .withUser(options.user())
+                .withWorkingDir(WORKSPACE)
+                .withEnv(env)
+                .withCmd(options.keepalive())
+                .withHostConfig(host)
+                .exec()
+                .getId();
+    }
+
+    /** True while the container's sandbox (by label, or by name for claimed warm containers) is being provisioned or destroyed. */
+    private boolean isBusy(Container c) {
+        String id = c.getLabels() == null ? null : c.getLabels().get(LABEL_SANDBOX);
+        if (id == null && c.getNames() != null && c.getNames().length > 0) {
+            String name = c.getNames()[0].startsWith("/") ? c.getNames()[0].substring(1) : c.getNames()[0];
+            String prefix = "airlock-" + agentId + "-";
+            id = name.startsWith(prefix) ? name.substring(prefix.length()) : null;
         }
+        return id != null && busy.contains(id);
+    }
+
+    private String poolPrefix() {
+        return "airlock-" + agentId + "-pool-";
+    }
+
+    /** One started container for the warm pool; its sandbox identity comes later, from its new name. */
+    private String createPoolContainer() throws DriverException {
+        String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
+        requireImage(options.image());
+        String id = newContainer(name, options.image(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true"), List.of(),
+                ResourceLimits.NONE, name + "-workspace");
         startIfStopped(id);
-        Sandbox sandbox = toSandbox(docker.inspectContainerCmd(id).exec())
-                .orElseThrow(() -> new DriverException(Kind.INTERNAL, "container " + containerName(spec.id()) + " lacks our labels"));
-        sandboxes.put(spec.id(), sandbox);
-        return sandbox;
+        return name;
+    }
+
+    private List<String> idlePoolContainers() throws DriverException {
+        return engineCall("list warm-pool containers", () -> docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true")).exec().stream()
+                .map(c -> c.getNames()[0].substring(1)).filter(n -> n.startsWith(poolPrefix())).toList());
+    }
+
+    /**
+     * Takes a warm container: record what it was provisioned as, rename it to the sandbox's name,
+     * apply the limits ({@code docker update}). Empty when the pool is empty or the claim failed,
+     * so the caller provisions cold instead.
+     */
+    private Optional<Sandbox> claim(SandboxSpec spec) {
+        Optional<String> warm = pool.claim();
+        if (warm.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            Instant created = Instant.now();
+            claims.write(spec.id(), new ClaimRecords.Claim(created, spec.limits(), spec.env(), spec.labels()));
+            docker.renameContainerCmd(warm.get()).withName(containerName(spec.id())).exec();
+            ResourceLimits l = spec.limits();
+            if (l.memoryBytes() > 0 || l.maxProcesses() > 0) {
+                var update = docker.updateContainerCmd(containerName(spec.id()));
+                if (l.memoryBytes() > 0) {
+                    update.withMemory(l.memoryBytes()).withMemorySwap(l.memoryBytes());
+                }
+                if (l.maxProcesses() > 0) {
+                    update.withPidsLimit((long) l.maxProcesses());
+                }
+                update.exec();
+            }
+            Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, created, l, spec.env(), spec.labels());
+            sandboxes.put(spec.id(), sandbox);
+            return Optional.of(sandbox);
+        } catch (IOException | RuntimeException e) {
+            log.warn("claiming warm container {} for sandbox {} failed ({}); provisioning cold", warm.get(), spec.id(), e.toString());
+            try {
+                docker.removeContainerCmd(warm.get()).withForce(true).exec();
+            } catch (RuntimeException ignored) {
+                // it may have been renamed already; reconcile adopts or the destroy of the sandbox removes it
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** Idle warm containers right now (for benchmarks and status). */
+    public int warmContainers() {
+        return pool == null ? 0 : pool.idle();
     }
 
     private void requireImage(String image) throws DriverException {
@@ -234,8 +331,11 @@ public final class DockerDriver implements SandboxDriver {
     /** Rebuilds a sandbox from a container's labels; empty when it is not ours. */
     private Optional<Sandbox> toSandbox(InspectContainerResponse c) {
         Map<String, String> labels = c.getConfig().getLabels();
-        if (labels == null || !agentId.equals(labels.get(LABEL_AGENT)) || labels.get(LABEL_SANDBOX) == null) {
+        if (labels == null || !agentId.equals(labels.get(LABEL_AGENT))) {
             return Optional.empty();
+        }
+        if (labels.get(LABEL_SANDBOX) == null) {
+            return claimedSandbox(c);
         }
         String[] l = labels.getOrDefault(LABEL_LIMITS, "0,0,0").split(",");
         ResourceLimits limits = new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2]));
@@ -258,6 +358,21 @@ public final class DockerDriver implements SandboxDriver {
         boolean running = c.getState() != null && Boolean.TRUE.equals(c.getState().getRunning());
         return Optional.of(new Sandbox(labels.get(LABEL_SANDBOX), name(), running ? SandboxState.READY : SandboxState.FAILED,
                 Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString())), limits, env, userLabels));
+    }
+
+    /** A claimed pool container: the sandbox id is in its name, the rest in its claim record. */
+    private Optional<Sandbox> claimedSandbox(InspectContainerResponse c) {
+        String name = c.getName().startsWith("/") ? c.getName().substring(1) : c.getName();
+        String prefix = "airlock-" + agentId + "-";
+        if (!"true".equals(c.getConfig().getLabels().get(LABEL_POOL)) || name.startsWith(poolPrefix()) || !name.startsWith(prefix)) {
+            return Optional.empty();
+        }
+        String id = name.substring(prefix.length());
+        ClaimRecords.Claim claim = claims.read(id).orElse(new ClaimRecords.Claim(Instant.parse(c.getCreated()), ResourceLimits.NONE,
+                Map.of(), Map.of()));
+        boolean running = c.getState() != null && Boolean.TRUE.equals(c.getState().getRunning());
+        return Optional.of(new Sandbox(id, name(), running ? SandboxState.READY : SandboxState.FAILED, claim.created(), claim.limits(),
+                claim.env(), claim.labels()));
     }
 
     @Override
@@ -285,8 +400,11 @@ public final class DockerDriver implements SandboxDriver {
     public SandboxProcess start(String sandboxId, ExecSpec spec) throws DriverException {
         String container = require(sandboxId);
         String wd = files.resolve(container, spec.workingDir(), true);
+        // The sandbox's env is in a cold container's config but not in a claimed warm one's: pass it every time.
+        Map<String, String> merged = new TreeMap<>(sandboxes.get(sandboxId).env());
+        merged.putAll(spec.env());
         List<String> env = new ArrayList<>();
-        spec.env().forEach((k, v) -> env.add(k + "=" + v));
+        merged.forEach((k, v) -> env.add(k + "=" + v));
         return engineCall("exec in sandbox '" + sandboxId + "'", () -> {
             String execId = docker.execCreateCmd(container).withCmd(spec.argv().toArray(String[]::new)).withEnv(env)
                     .withWorkingDir(wd).withUser(options.user())
@@ -330,6 +448,16 @@ public final class DockerDriver implements SandboxDriver {
     /** Stops with a short grace period (the init forwards SIGTERM), then removes container and workspace volume. */
     private void destroyContainer(String sandboxId) throws DriverException {
         engineCall("destroy sandbox '" + sandboxId + "'", () -> {
+            // A claimed warm container's volume has the pool's name, not the sandbox's: take it from the mounts.
+            List<String> volumes = new ArrayList<>(List.of(volumeName(sandboxId)));
+            try {
+                var mounts = docker.inspectContainerCmd(containerName(sandboxId)).exec().getMounts();
+                if (mounts != null) {
+                    mounts.stream().filter(m -> m.getName() != null).forEach(m -> volumes.add(m.getName()));
+                }
+            } catch (NotFoundException e) {
+                // no container: only the volume may be left
+            }
             try {
                 docker.stopContainerCmd(containerName(sandboxId)).withTimeout(2).exec();
             } catch (NotFoundException | NotModifiedException e) {
@@ -340,13 +468,20 @@ public final class DockerDriver implements SandboxDriver {
             } catch (NotFoundException e) {
                 // already removed
             }
-            try {
-                docker.removeVolumeCmd(volumeName(sandboxId)).exec();
-            } catch (NotFoundException e) {
-                // already removed
+            for (String volume : volumes.stream().distinct().toList()) {
+                try {
+                    docker.removeVolumeCmd(volume).exec();
+                } catch (NotFoundException e) {
+                    // already removed
+                }
             }
             return null;
         });
+        try {
+            claims.delete(sandboxId);
+        } catch (IOException e) {
+            log.warn("cannot remove the claim record of {}: {}", sandboxId, e.toString());
+        }
         sandboxes.remove(sandboxId);
     }
 
@@ -357,12 +492,14 @@ public final class DockerDriver implements SandboxDriver {
                     .withLabelFilter(Map.of(LABEL_AGENT, agentId)).exec();
             Map<String, Sandbox> found = new HashMap<>();
             for (Container c : ours) {
-                if (busy.contains(c.getLabels().get(LABEL_SANDBOX))) {
+                if (isBusy(c)) {
                     continue;
                 }
                 try {
                     startIfStopped(c.getId());
                     toSandbox(docker.inspectContainerCmd(c.getId()).exec()).ifPresent(s -> found.put(s.id(), s));
+                } catch (NotFoundException e) {
+                    log.debug("container {} went away while reconciling (a destroy finished)", c.getId());
                 } catch (DockerException e) {
                     log.warn("cannot adopt container {}: {}", c.getId(), e.getMessage());
                 }
@@ -399,6 +536,9 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public void close() {
         watch.close();
+        if (pool != null) {
+            pool.close();
+        }
         try {
             docker.close();
         } catch (IOException e) {

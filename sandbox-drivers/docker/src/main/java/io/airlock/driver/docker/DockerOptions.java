@@ -15,9 +15,10 @@ import java.util.Map;
  * @param runtime       OCI runtime, e.g. {@code runsc}; empty for the engine's default
  * @param tmpSize       size of the /tmp tmpfs, e.g. {@code 64m}
  * @param keepalive     the container's main process: something that waits forever
+ * @param warmPool      started containers of the default image kept ready for provisions (0: none)
  */
 record DockerOptions(Path socket, String image, List<String> allowedImages, String user, String runtime, String tmpSize,
-        List<String> keepalive) {
+        List<String> keepalive, int warmPool) {
     static final String DEFAULT_IMAGE = "airlock/sandbox:latest";
 
     static DockerOptions from(Map<String, Object> o) throws DriverException {
@@ -31,7 +32,21 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         String image = string(o, "image", DEFAULT_IMAGE);
         return new DockerOptions(Path.of(host), image, strings(o, "allowed_images"), string(o, "user", "1000:1000"),
                 string(o, "runtime", ""), string(o, "tmp_size", "64m"),
-                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"));
+                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"), warmPool(o));
+    }
+
+    private static int warmPool(Map<String, Object> o) throws DriverException {
+        Object v = o.getOrDefault("warm_pool", 0);
+        try {
+            int n = Integer.parseInt(v.toString());
+            if (n < 0 || n > 100) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker.warm_pool: '" + v
+                    + "' (expected: a whole number from 0 to 100)");
+        }
     }
 
     boolean allows(String requested) {

@@ -66,7 +66,7 @@ final class EngineWatch implements AutoCloseable {
         } else if (up) {
             try {
                 if (needsRecovery.getAsBoolean()) {
-                    log.warn("a sandbox container of this agent is not running; recovering");
+                    log.info("a container of this agent is not running; reconciling");
                     onRecovery.run();
                 }
             } catch (RuntimeException e) {

@@ -1,0 +1,71 @@
+package io.airlock.driver.docker;
+
+import io.airlock.driver.ResourceLimits;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * What a claimed pool container was provisioned as (created, limits, env, labels): a pool
+ * container's labels were fixed before anyone claimed it, so this lives in the driver's state
+ * directory, one properties file per sandbox, written before the container is renamed.
+ */
+final class ClaimRecords {
+    record Claim(Instant created, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {}
+
+    private final Path dir;
+
+    ClaimRecords(Path stateDir) throws IOException {
+        this.dir = Files.createDirectories(stateDir.resolve("claimed"));
+    }
+
+    void write(String sandboxId, Claim claim) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("created", claim.created().toString());
+        p.setProperty("limits", claim.limits().memoryBytes() + "," + claim.limits().maxProcesses() + "," + claim.limits().cpuSeconds());
+        claim.env().forEach((k, v) -> p.setProperty("env." + k, v));
+        claim.labels().forEach((k, v) -> p.setProperty("label." + k, v));
+        Path tmp = dir.resolve(sandboxId + ".tmp");
+        try (Writer w = Files.newBufferedWriter(tmp)) {
+            p.store(w, "claimed warm-pool container");
+        }
+        Files.move(tmp, dir.resolve(sandboxId + ".properties"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    Optional<Claim> read(String sandboxId) {
+        Path f = dir.resolve(sandboxId + ".properties");
+        if (!Files.exists(f)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(f)) {
+            p.load(r);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        Map<String, String> env = new TreeMap<>();
+        Map<String, String> labels = new TreeMap<>();
+        for (String k : p.stringPropertyNames()) {
+            if (k.startsWith("env.")) {
+                env.put(k.substring(4), p.getProperty(k));
+            } else if (k.startsWith("label.")) {
+                labels.put(k.substring(6), p.getProperty(k));
+            }
+        }
+        String[] l = p.getProperty("limits", "0,0,0").split(",");
+        return Optional.of(new Claim(Instant.parse(p.getProperty("created", Instant.EPOCH.toString())),
+                new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2])), env, labels));
+    }
+
+    void delete(String sandboxId) throws IOException {
+        Files.deleteIfExists(dir.resolve(sandboxId + ".properties"));
+    }
+}

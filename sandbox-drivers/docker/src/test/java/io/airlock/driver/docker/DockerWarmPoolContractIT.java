@@ -1,0 +1,82 @@
+package io.airlock.driver.docker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.dockerjava.api.DockerClient;
+import io.airlock.driver.DriverContext;
+import io.airlock.driver.Prerequisites;
+import io.airlock.driver.ResourceLimits;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.driver.SandboxDriverContract;
+import io.airlock.driver.SandboxSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole driver contract again with a warm pool, so every sandbox is a claimed, renamed,
+ * pre-started container; plus what the pool itself promises.
+ */
+class DockerWarmPoolContractIT extends SandboxDriverContract {
+    static String image;
+    static DockerClient docker;
+    private String agentId;
+
+    @BeforeAll
+    static void requireEngine() throws Exception {
+        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
+        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
+        docker = DockerDriverProvider.client(Path.of("/var/run/docker.sock"), null);
+        image = BusyboxImage.ensure(docker);
+    }
+
+    @AfterAll
+    static void closeClient() throws Exception {
+        docker.close();
+    }
+
+    @Override
+    protected SandboxDriver createDriver(Path stateDir) throws Exception {
+        agentId = "pool-" + Integer.toHexString(stateDir.getFileName().toString().hashCode());
+        SandboxDriver d = new DockerDriverProvider().create(new DriverContext(agentId, stateDir, Map.of("image", image, "warm_pool", 2)));
+        awaitWarm((DockerDriver) d, 2);
+        return d;
+    }
+
+    static void awaitWarm(DockerDriver d, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (d.warmContainers() < n) {
+            assertTrue(System.nanoTime() < deadline, "the warm pool did not fill to " + n);
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    protected void afterDriverClosed() {
+        docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(DockerDriver.LABEL_AGENT, agentId)).exec()
+                .forEach(c -> docker.removeContainerCmd(c.getId()).withForce(true).exec());
+        docker.listVolumesCmd().withFilter("label", List.of(DockerDriver.LABEL_AGENT + "=" + agentId)).exec().getVolumes()
+                .forEach(v -> docker.removeVolumeCmd(v.getName()).exec());
+    }
+
+    @Test
+    void aProvisionClaimsAPrestartedContainerAndThePoolRefills() throws Exception {
+        DockerDriver d = (DockerDriver) driver;
+        List<String> warmBefore = docker.listContainersCmd().withLabelFilter(Map.of(DockerDriver.LABEL_AGENT, agentId)).exec()
+                .stream().map(c -> c.getId()).toList();
+        driver.provision(new SandboxSpec("claimed", new ResourceLimits(256L << 20, 64, 0), Map.of(), Map.of()));
+        var inspect = docker.inspectContainerCmd(d.containerName("claimed")).exec();
+        assertTrue(warmBefore.contains(inspect.getId()), "the sandbox is one of the containers that were already warm");
+        assertEquals(256L << 20, inspect.getHostConfig().getMemory(), "limits applied on claim");
+        assertEquals(64L, inspect.getHostConfig().getPidsLimit());
+        awaitWarm(d, 2);
+        driver.destroy("claimed");
+        assertTrue(docker.listVolumesCmd().withFilter("label", List.of(DockerDriver.LABEL_AGENT + "=" + agentId)).exec().getVolumes().size() == 2,
+                "the claimed sandbox's volume went with it; the two warm ones remain");
+    }
+}
