@@ -82,7 +82,14 @@ public final class Daemon implements AutoCloseable {
     /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
     public static Daemon start(DaemonConfig config, ConnectionListener... listeners) throws Exception {
         AgentIdentity identity = AgentIdentity.load(config.stateDir());
-        DriverRegistry drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir());
+        // Drivers exist before the dispatcher that reports their events: forward through a holder.
+        java.util.concurrent.atomic.AtomicReference<CommandDispatcher> dispatcher = new java.util.concurrent.atomic.AtomicReference<>();
+        DriverRegistry drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), e -> {
+            CommandDispatcher d = dispatcher.get();
+            if (d != null) {
+                d.driverEvent(e);
+            }
+        });
         Daemon daemon;
         try {
             daemon = new Daemon(config, identity, drivers);
@@ -93,6 +100,7 @@ public final class Daemon implements AutoCloseable {
         for (ConnectionListener l : listeners) {
             daemon.listeners.add(l);
         }
+        dispatcher.set(daemon.dispatcher);
         daemon.connection.start();
         daemon.driverWatch = Thread.ofVirtual().name("driver-watch").start(daemon::watchDrivers);
         return daemon;

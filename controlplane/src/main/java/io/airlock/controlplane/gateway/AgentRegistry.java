@@ -111,6 +111,7 @@ public final class AgentRegistry implements AutoCloseable {
                     + " exited " + e.getExecFinished().getResult().getExitCode()
                     + (e.getExecFinished().getResult().getTimedOut() ? " (timed out)" : "");
             case POLICY_DENIED -> "policy denied command " + e.getPolicyDenied().getCommandId() + ": " + e.getPolicyDenied().getMessage();
+            case OOM_KILL -> "sandbox " + e.getOomKill().getSandboxId() + " OOM kill: " + e.getOomKill().getDetail();
             case DRIVER_STATUS -> "driver " + e.getDriverStatus().getDriver() + (e.getDriverStatus().getAvailable() ? " available"
                     : " unavailable: " + e.getDriverStatus().getReason());
             default -> e.getBodyCase().toString();

@@ -237,6 +237,16 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 .setSandboxId(sandbox.id()).setState(state).setReason(reason)));
     }
 
+    /** Something a driver noticed about a sandbox (e.g. an OOM kill). */
+    public void driverEvent(io.airlock.driver.DriverEvent e) {
+        switch (e.kind()) {
+            case OOM_KILL -> {
+                log.info("sandbox {}: {}", e.sandboxId(), e.detail());
+                event(Event.newBuilder().setOomKill(io.airlock.proto.v1.OomKill.newBuilder().setSandboxId(e.sandboxId()).setDetail(e.detail())));
+            }
+        }
+    }
+
     /** A driver went down or came back. */
     public void driverChanged(String driver, boolean available, String reason) {
         log.info("driver {} is {}{}", driver, available ? "available again" : "unavailable", available ? "" : ": " + reason);

@@ -70,6 +70,7 @@ public final class DockerDriver implements SandboxDriver {
     private final EngineWatch watch;
     private final ClaimRecords claims;
     private final WarmPool pool;
+    private final OomEvents oom;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
@@ -88,6 +89,8 @@ public final class DockerDriver implements SandboxDriver {
             throw new DriverException(Kind.UNAVAILABLE, "cannot create the docker driver's state directory: " + e.getMessage(), e);
         }
         reconcile();
+        this.oom = new OomEvents(docker, agentId, this::sandboxOfEvent, context.events());
+        oom.subscribe();
         this.pool = options.warmPool() > 0 ? new WarmPool(options.warmPool(), this::createPoolContainer, idlePoolContainers()) : null;
         this.watch = new EngineWatch(docker, options.socket(), this::recovered, () -> docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_AGENT, agentId)).withStatusFilter(List.of("created", "exited", "dead")).exec().stream()
@@ -96,6 +99,7 @@ public final class DockerDriver implements SandboxDriver {
 
     /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
     private void recovered() {
+        oom.subscribe();
         try {
             List<Sandbox> live = reconcile();
             log.info("Docker engine is back; {} sandbox(es) adopted and running", live.size());
@@ -226,6 +230,17 @@ public final class DockerDriver implements SandboxDriver {
                 .withHostConfig(host)
                 .exec()
                 .getId();
+    }
+
+    /** The sandbox an engine event is about: its sandbox label, or for a claimed warm container its name. */
+    private String sandboxOfEvent(Map<String, String> attributes) {
+        String id = attributes.get(LABEL_SANDBOX);
+        String name = attributes.getOrDefault("name", "");
+        String prefix = "airlock-" + agentId + "-";
+        if (id == null && name.startsWith(prefix) && !name.startsWith(poolPrefix())) {
+            id = name.substring(prefix.length());
+        }
+        return id;
     }
 
     /** True while the container's sandbox (by label, or by name for claimed warm containers) is being provisioned or destroyed. */
@@ -536,6 +551,7 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public void close() {
         watch.close();
+        oom.close();
         if (pool != null) {
             pool.close();
         }

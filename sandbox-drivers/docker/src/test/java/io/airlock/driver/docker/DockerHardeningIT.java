@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.DriverContext;
+import io.airlock.driver.DriverEvent;
 import io.airlock.driver.ExecOutcome;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
@@ -32,6 +33,7 @@ class DockerHardeningIT {
     @TempDir
     Path state;
     SandboxDriver driver;
+    final List<DriverEvent> events = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void requireEngine() throws Exception {
@@ -44,7 +46,8 @@ class DockerHardeningIT {
 
     @BeforeEach
     void open() throws Exception {
-        driver = new DockerDriverProvider().create(new DriverContext("hardening-" + System.nanoTime(), state, Map.of("image", image)));
+        driver = new DockerDriverProvider().create(new DriverContext("hardening-" + System.nanoTime(), state, Map.of("image", image),
+                events::add));
     }
 
     @AfterEach
@@ -92,10 +95,15 @@ class DockerHardeningIT {
     }
 
     @Test
-    void aMemoryHogIsKilledByTheMemoryLimit() throws Exception {
+    void aMemoryHogIsKilledByTheMemoryLimitAndTheOomIsReported() throws Exception {
         driver.provision(new SandboxSpec("hog", new ResourceLimits(64L << 20, 0, 0), Map.of(), Map.of()));
         Run r = run("hog", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}");
         assertNotEquals(0, r.outcome().exitCode(), "the hog must not survive: " + r.stderr());
         assertFalse(r.stdout().contains("300000000"), "it never got its 300 MB");
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (events.stream().noneMatch(e -> e.sandboxId().equals("hog") && e.kind() == DriverEvent.Kind.OOM_KILL)) {
+            assertTrue(System.nanoTime() < deadline, "an OOM_KILL event for the sandbox; got " + events);
+            Thread.sleep(50);
+        }
     }
 }
