@@ -8,6 +8,7 @@ import io.airlock.daemon.dispatch.CommandDispatcher;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.policy.LocalPolicy;
 import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.daemon.sandbox.SandboxReaper;
 import io.airlock.daemon.sandbox.SandboxService;
 import io.airlock.driver.Capability;
 import io.airlock.driver.SandboxDriver;
@@ -42,6 +43,7 @@ public final class Daemon implements AutoCloseable {
     private final ConnectionListeners listeners = new ConnectionListeners();
     private volatile boolean stopped;
     private Thread driverWatch;
+    private final SandboxReaper reaper;
 
     /** Reports driver availability changes to the control plane (drivers recover by themselves). */
     private void watchDrivers() {
@@ -68,7 +70,7 @@ public final class Daemon implements AutoCloseable {
         this.drivers = drivers;
         LocalPolicy policy = new LocalPolicy(config.policy());
         CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
-        this.sandboxes = new SandboxService(drivers, policy, (s, why) -> dispatcherRef[0].sandboxChanged(s, why));
+        this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why));
         this.dispatcher = new CommandDispatcher(sandboxes);
         dispatcherRef[0] = dispatcher;
         int adopted = sandboxes.reconcile().size();
@@ -77,6 +79,7 @@ public final class Daemon implements AutoCloseable {
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
         this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, tls), this::hello, dispatcher, listeners);
         dispatcher.attach(connection);
+        this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
     }
 
     /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
@@ -180,6 +183,9 @@ public final class Daemon implements AutoCloseable {
         stopped = true;
         if (driverWatch != null) {
             driverWatch.interrupt();
+        }
+        if (reaper != null) {
+            reaper.close();
         }
         connection.close(Duration.ofSeconds(2));
         drivers.close();

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * A real control plane on loopback and a real daemon enrolled with it, with fast pings and
  * backoff so failure paths play out in seconds.
  */
-final class AgentFixture implements AutoCloseable {
+class AgentFixture implements AutoCloseable {
     final Path root;
     final int port;
     ControlPlaneServer cp;

@@ -18,7 +18,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         stateDir = stateDir == null ? DEFAULT_STATE_DIR : stateDir;
         controlPlane = controlPlane == null ? new ControlPlane(null, null, null, null, null) : controlPlane;
         drivers = drivers == null ? new Drivers(null, null, null) : drivers;
-        policy = policy == null ? new Policy(null, null, null, null, null) : policy;
+        policy = policy == null ? new Policy(null, null, null, null, null, null, null) : policy;
         drain = drain == null ? new Drain(null) : drain;
     }
 
@@ -84,9 +84,21 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         }
     }
 
-    /** The local policy: what the control plane may ask for. */
-    public record Policy(Integer maxSandboxes, Integer maxConcurrentCommands, Exec exec, Limits limits, ByteSize maxFileBytes) {
+    /**
+     * The local policy: what the control plane may ask for.
+     *
+     * @param maxLifetime a sandbox older than this is destroyed, busy or not (null: never)
+     * @param idleTimeout a sandbox no command touched for this long is destroyed (null: never)
+     */
+    public record Policy(Integer maxSandboxes, Integer maxConcurrentCommands, Exec exec, Limits limits, ByteSize maxFileBytes,
+            Duration maxLifetime, Duration idleTimeout) {
         public Policy {
+            if (maxLifetime != null) {
+                Durations.positive("max_lifetime", maxLifetime, maxLifetime);
+            }
+            if (idleTimeout != null) {
+                Durations.positive("idle_timeout", idleTimeout, idleTimeout);
+            }
             maxSandboxes = positive("max_sandboxes", maxSandboxes, 32);
             maxConcurrentCommands = positive("max_concurrent_commands", maxConcurrentCommands, 256);
             exec = exec == null ? new Exec(null, null, null, null) : exec;

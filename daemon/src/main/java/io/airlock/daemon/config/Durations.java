@@ -25,6 +25,24 @@ public final class Durations {
         };
     }
 
+    /** The way operators write it: 1s, 500ms, 5m, 2h, 1d (the largest unit that divides it). */
+    public static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 86_400_000 == 0 && ms > 0) {
+            return ms / 86_400_000 + "d";
+        }
+        if (ms % 3_600_000 == 0 && ms > 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0 && ms > 0) {
+            return ms / 60_000 + "m";
+        }
+        if (ms % 1000 == 0 && ms > 0) {
+            return ms / 1000 + "s";
+        }
+        return ms + "ms";
+    }
+
     static Duration positive(String field, Duration value, Duration fallback) {
         Duration d = value == null ? fallback : value;
         if (d.isNegative() || d.isZero()) {

@@ -148,7 +148,29 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
     }
 
+    /** The sandbox a command works in (not provision or destroy), or null. */
+    private static String sandboxOf(Command command) {
+        return switch (command.getActionCase()) {
+            case GET -> command.getGet().getSandboxId();
+            case EXEC -> command.getExec().getSandboxId();
+            case WRITE_FILE -> command.getWriteFile().getSandboxId();
+            case READ_FILE -> command.getReadFile().getSandboxId();
+            case LIST_FILES -> command.getListFiles().getSandboxId();
+            default -> null;
+        };
+    }
+
     private CommandResult execute(Command command) {
+        String sandbox = sandboxOf(command);
+        if (sandbox == null || sandbox.isEmpty()) {
+            return run(command);
+        }
+        try (SandboxService.InUse inUse = sandboxes.use(sandbox)) {
+            return run(command);
+        }
+    }
+
+    private CommandResult run(Command command) {
         CommandResult.Builder result = CommandResult.newBuilder().setCommandId(command.getCommandId());
         try {
             switch (command.getActionCase()) {
@@ -231,10 +253,9 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     }
 
     /** Lifecycle events for the control plane. */
-    public void sandboxChanged(Sandbox sandbox, String reason) {
-        SandboxState state = reason.equals("destroyed") ? SandboxState.DESTROYED : SandboxState.READY;
+    public void sandboxChanged(Sandbox sandbox, io.airlock.driver.SandboxState state, String reason) {
         event(Event.newBuilder().setSandbox(io.airlock.proto.v1.SandboxEvent.newBuilder()
-                .setSandboxId(sandbox.id()).setState(state).setReason(reason)));
+                .setSandboxId(sandbox.id()).setState(SandboxState.valueOf(state.name())).setReason(reason)));
     }
 
     /** Something a driver noticed about a sandbox (e.g. an OOM kill). */

@@ -12,7 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BiConsumer;
+import io.airlock.driver.SandboxState;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Sandbox operations across all drivers, checked against the local policy. Knows nothing of
@@ -21,11 +24,22 @@ import java.util.function.BiConsumer;
 public final class SandboxService {
     private final DriverRegistry drivers;
     private final LocalPolicy policy;
-    /** (sandbox, reason) for lifecycle changes, e.g. to emit events. */
-    private final BiConsumer<Sandbox, String> lifecycle;
-    private final Object provisionLock = new Object();
+    /** Lifecycle changes, e.g. to emit events. */
+    public interface Lifecycle {
+        void changed(Sandbox sandbox, SandboxState state, String reason);
+    }
 
-    public SandboxService(DriverRegistry drivers, LocalPolicy policy, BiConsumer<Sandbox, String> lifecycle) {
+    /** When a sandbox was last touched by a command, and how many commands use it right now. */
+    private static final class Activity {
+        volatile long lastUsedNanos = System.nanoTime();
+        final AtomicInteger running = new AtomicInteger();
+    }
+
+    private final Lifecycle lifecycle;
+    private final Object provisionLock = new Object();
+    private final Map<String, Activity> activity = new ConcurrentHashMap<>();
+
+    public SandboxService(DriverRegistry drivers, LocalPolicy policy, Lifecycle lifecycle) {
         this.drivers = drivers;
         this.policy = policy;
         this.lifecycle = lifecycle;
@@ -58,7 +72,8 @@ public final class SandboxService {
             }
             policy.checkCapacity(list().size());
             Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image));
-            lifecycle.accept(sandbox, "provisioned");
+            activity.computeIfAbsent(id, k -> new Activity());
+            lifecycle.changed(sandbox, SandboxState.READY, "provisioned");
             return sandbox;
         }
     }
@@ -94,14 +109,46 @@ public final class SandboxService {
 
     /** Destroys a sandbox; a missing one is not an error (destroy is idempotent). */
     public void destroy(String id) throws DriverException {
+        destroy(id, "destroyed");
+    }
+
+    /** Destroys a sandbox, saying why in the lifecycle event. */
+    public void destroy(String id, String reason) throws DriverException {
         SandboxSpec.requireValidId(id);
         for (SandboxDriver d : drivers.all().values()) {
             Optional<Sandbox> s = d.get(id);
             if (s.isPresent()) {
                 d.destroy(id);
-                lifecycle.accept(s.get(), "destroyed");
+                activity.remove(id);
+                lifecycle.changed(s.get(), SandboxState.DESTROYED, reason);
             }
         }
+    }
+
+    /**
+     * Marks a sandbox in use by a command until the returned handle is closed: an idle timeout
+     * never reaps a sandbox while something runs in it, and counts from the end of the last use.
+     */
+    public InUse use(String id) {
+        Activity a = activity.computeIfAbsent(id, k -> new Activity());
+        a.running.incrementAndGet();
+        a.lastUsedNanos = System.nanoTime();
+        return () -> {
+            a.lastUsedNanos = System.nanoTime();
+            a.running.decrementAndGet();
+        };
+    }
+
+    /** A use of a sandbox; closing it ends the use. */
+    public interface InUse extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** How long no command has used the sandbox; zero while one does. Adopted sandboxes count from adoption. */
+    public Duration idleFor(String id) {
+        Activity a = activity.computeIfAbsent(id, k -> new Activity());
+        return a.running.get() > 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - a.lastUsedNanos);
     }
 
     /** Re-reads every driver's backend (on start); returns the live sandboxes. */
