@@ -161,6 +161,16 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     }
 
     @Override
+    public void pause(SandboxRef request, StreamObserver<SandboxInfo> out) {
+        async(out, () -> cp.agents().pause(agent(request.getAgentId()), request.getSandboxId(), Duration.ofMinutes(1)));
+    }
+
+    @Override
+    public void resume(SandboxRef request, StreamObserver<SandboxInfo> out) {
+        async(out, () -> cp.agents().resume(agent(request.getAgentId()), request.getSandboxId(), Duration.ofMinutes(1)));
+    }
+
+    @Override
     public void exec(ExecRequest request, StreamObserver<ExecEvent> out) {
         async(out, () -> {
             if (request.hasStdin() && request.getStdin().size() > MAX_INLINE_STDIN) {

@@ -57,7 +57,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "cp", mixinStandardHelpOptions = true,
         description = "Run the reference control plane, or drive agents connected to a running one.",
         subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
-            ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Exec.class,
+            ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
+            ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
             ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Events.class})
 public final class ControlPlaneCommand {
     static final String STATE_HELP = "Control plane state directory (CA, admin token and address). "
@@ -257,6 +258,32 @@ public final class ControlPlaneCommand {
         int run(AdminConnection admin) {
             admin.blocking.destroy(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
             System.out.println(opts.json ? "{\"destroyed\":\"" + id + "\"}" : id + " destroyed");
+            return 0;
+        }
+    }
+
+    @Command(name = "pause", mixinStandardHelpOptions = true, description = "Freeze a sandbox's processes (drivers that can: docker).")
+    static final class Pause extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Override
+        int run(AdminConnection admin) {
+            SandboxInfo s = admin.blocking.pause(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
+            System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState());
+            return 0;
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Thaw a paused sandbox.")
+    static final class Resume extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Override
+        int run(AdminConnection admin) {
+            SandboxInfo s = admin.blocking.resume(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
+            System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState());
             return 0;
         }
     }

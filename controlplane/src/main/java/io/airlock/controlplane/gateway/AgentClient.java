@@ -71,6 +71,14 @@ public final class AgentClient {
         return send(agentId, command(timeout).setList(ListSandboxes.getDefaultInstance()).build()).getSandboxes();
     }
 
+    public SandboxInfo pause(String agentId, String sandboxId, Duration timeout) {
+        return send(agentId, command(timeout).setPause(io.airlock.proto.v1.PauseSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
+    }
+
+    public SandboxInfo resume(String agentId, String sandboxId, Duration timeout) {
+        return send(agentId, command(timeout).setResume(io.airlock.proto.v1.ResumeSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
+    }
+
     public void destroy(String agentId, String sandboxId, Duration timeout) {
         send(agentId, command(timeout).setDestroy(DestroySandbox.newBuilder().setSandboxId(sandboxId)).build());
     }

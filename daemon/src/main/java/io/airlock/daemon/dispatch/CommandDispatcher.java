@@ -125,7 +125,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
         if (command.getActionCase() == Command.ActionCase.ACTION_NOT_SET) {
             return error(command, ErrorCode.INVALID_ARGUMENT, "command has no action (expected one of provision, destroy, get, list, exec, "
-                    + "write_file, read_file, list_files); is the control plane newer than this agent?");
+                    + "write_file, read_file, list_files, pause, resume); is the control plane newer than this agent?");
         }
         if (!slots.tryAcquire()) {
             return error(command, ErrorCode.RESOURCE_EXHAUSTED, "policy.max_concurrent_commands ("
@@ -185,6 +185,8 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     result.setDestroyed(Empty.getDefaultInstance());
                 }
                 case GET -> result.setSandbox(info(sandboxes.locate(command.getGet().getSandboxId()).sandbox()));
+                case PAUSE -> result.setSandbox(info(sandboxes.setPaused(command.getPause().getSandboxId(), true)));
+                case RESUME -> result.setSandbox(info(sandboxes.setPaused(command.getResume().getSandboxId(), false)));
                 case LIST -> {
                     SandboxList.Builder list = SandboxList.newBuilder();
                     sandboxes.list().forEach(s -> list.addSandboxes(info(s)));

@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Destroys sandboxes the local policy no longer allows: older than {@code policy.max_lifetime}
  * (even while busy: a lifetime is a promise to the operator), or unused for
- * {@code policy.idle_timeout} (never while a command runs in them).
+ * {@code policy.idle_timeout} (never while a command runs in them, nor while they are paused:
+ * pausing is how a caller says "keep it").
  */
 public final class SandboxReaper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SandboxReaper.class);
@@ -59,7 +60,8 @@ public final class SandboxReaper implements AutoCloseable {
             String reason = null;
             if (maxLifetime != null && s.createdAt().plus(maxLifetime).isBefore(now)) {
                 reason = "reaped: older than policy.max_lifetime (" + Durations.format(maxLifetime) + ")";
-            } else if (idleTimeout != null && sandboxes.idleFor(s.id()).compareTo(idleTimeout) > 0) {
+            } else if (idleTimeout != null && s.state() != io.airlock.driver.SandboxState.PAUSED
+                    && sandboxes.idleFor(s.id()).compareTo(idleTimeout) > 0) {
                 reason = "reaped: unused for longer than policy.idle_timeout (" + Durations.format(idleTimeout) + ")";
             }
             if (reason != null) {

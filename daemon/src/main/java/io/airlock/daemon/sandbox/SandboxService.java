@@ -125,6 +125,15 @@ public final class SandboxService {
         }
     }
 
+    /** Freezes or thaws a sandbox; the control plane gets a lifecycle event either way. */
+    public Sandbox setPaused(String id, boolean paused) throws DriverException {
+        Located l = locate(id);
+        Sandbox s = paused ? l.driver().pause(id) : l.driver().resume(id);
+        use(id).close(); // the idle clock starts again from a pause or resume
+        lifecycle.changed(s, s.state(), paused ? "paused" : "resumed");
+        return s;
+    }
+
     /**
      * Marks a sandbox in use by a command until the returned handle is closed: an idle timeout
      * never reaps a sandbox while something runs in it, and counts from the end of the last use.

@@ -9,7 +9,8 @@ public enum Capability {
     LIMITS_MEMORY("limits.memory"),
     LIMITS_PROCESSES("limits.processes"),
     LIMITS_CPU("limits.cpu"),
-    SURVIVES_DAEMON_RESTART("survives-daemon-restart");
+    SURVIVES_DAEMON_RESTART("survives-daemon-restart"),
+    PAUSE("pause");
 
     private final String wireName;
 

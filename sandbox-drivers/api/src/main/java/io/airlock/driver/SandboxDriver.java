@@ -53,6 +53,16 @@ public interface SandboxDriver extends AutoCloseable {
      */
     List<Sandbox> reconcile() throws DriverException;
 
+    /** Freezes every process in the sandbox (capability {@link Capability#PAUSE}); idempotent. */
+    default Sandbox pause(String sandboxId) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot pause sandboxes");
+    }
+
+    /** Thaws a paused sandbox; idempotent. */
+    default Sandbox resume(String sandboxId) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot pause or resume sandboxes");
+    }
+
     /**
      * Why the driver cannot serve right now (its backend went away), or empty when it can. A
      * driver recovers by itself when the backend returns; callers poll this to report it.

@@ -4,6 +4,8 @@ package io.airlock.driver;
 public enum SandboxState {
     PROVISIONING,
     READY,
+    /** Frozen: processes keep their state but get no CPU; execs are refused until it is resumed. */
+    PAUSED,
     DESTROYED,
     FAILED
 }

@@ -100,6 +100,13 @@ class BubblewrapIsolationIT {
     }
 
     @Test
+    void pauseIsRefusedAsUnimplemented() throws Exception {
+        driver.provision(new SandboxSpec("nopause", ResourceLimits.NONE, Map.of(), Map.of()));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.airlock.driver.DriverException.class, () -> driver.pause("nopause"));
+        assertEquals(io.airlock.driver.DriverException.Kind.UNIMPLEMENTED, e.kind());
+    }
+
+    @Test
     void aProcessLimitStopsAForkBomb() throws Exception {
         Prerequisites.require("a writable pids cgroup", driver.capabilities().contains(Capability.LIMITS_PROCESSES) ? Optional.empty()
                 : Optional.of("the daemon cannot create cgroups under /sys/fs/cgroup on this host"));

@@ -121,7 +121,7 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.FILES, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
-                Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART);
+                Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE);
     }
 
     String containerName(String sandboxId) {
@@ -370,8 +370,7 @@ public final class DockerDriver implements SandboxDriver {
                 }
             }
         }
-        boolean running = c.getState() != null && Boolean.TRUE.equals(c.getState().getRunning());
-        return Optional.of(new Sandbox(labels.get(LABEL_SANDBOX), name(), running ? SandboxState.READY : SandboxState.FAILED,
+        return Optional.of(new Sandbox(labels.get(LABEL_SANDBOX), name(), stateOf(c),
                 Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString())), limits, env, userLabels));
     }
 
@@ -385,9 +384,50 @@ public final class DockerDriver implements SandboxDriver {
         String id = name.substring(prefix.length());
         ClaimRecords.Claim claim = claims.read(id).orElse(new ClaimRecords.Claim(Instant.parse(c.getCreated()), ResourceLimits.NONE,
                 Map.of(), Map.of()));
-        boolean running = c.getState() != null && Boolean.TRUE.equals(c.getState().getRunning());
-        return Optional.of(new Sandbox(id, name(), running ? SandboxState.READY : SandboxState.FAILED, claim.created(), claim.limits(),
+        return Optional.of(new Sandbox(id, name(), stateOf(c), claim.created(), claim.limits(),
                 claim.env(), claim.labels()));
+    }
+
+    private static SandboxState stateOf(InspectContainerResponse c) {
+        if (c.getState() == null) {
+            return SandboxState.FAILED;
+        }
+        if (Boolean.TRUE.equals(c.getState().getPaused())) {
+            return SandboxState.PAUSED;
+        }
+        return Boolean.TRUE.equals(c.getState().getRunning()) ? SandboxState.READY : SandboxState.FAILED;
+    }
+
+    @Override
+    public Sandbox pause(String sandboxId) throws DriverException {
+        return setPaused(sandboxId, true);
+    }
+
+    @Override
+    public Sandbox resume(String sandboxId) throws DriverException {
+        return setPaused(sandboxId, false);
+    }
+
+    private Sandbox setPaused(String sandboxId, boolean paused) throws DriverException {
+        synchronized (lockFor(sandboxId)) {
+            String container = containerName(sandboxId);
+            if (!sandboxes.containsKey(sandboxId)) {
+                throw DriverException.notFound(sandboxId);
+            }
+            return engineCall((paused ? "pause" : "resume") + " sandbox '" + sandboxId + "'", () -> {
+                boolean isPaused = Boolean.TRUE.equals(docker.inspectContainerCmd(container).exec().getState().getPaused());
+                if (paused && !isPaused) {
+                    docker.pauseContainerCmd(container).exec();
+                } else if (!paused && isPaused) {
+                    docker.unpauseContainerCmd(container).exec();
+                }
+                Sandbox s = sandboxes.get(sandboxId);
+                Sandbox updated = new Sandbox(s.id(), s.driver(), paused ? SandboxState.PAUSED : SandboxState.READY, s.createdAt(),
+                        s.limits(), s.env(), s.labels());
+                sandboxes.put(sandboxId, updated);
+                return updated;
+            });
+        }
     }
 
     @Override
@@ -414,6 +454,9 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public SandboxProcess start(String sandboxId, ExecSpec spec) throws DriverException {
         String container = require(sandboxId);
+        if (sandboxes.get(sandboxId).state() == SandboxState.PAUSED) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "sandbox '" + sandboxId + "' is paused; resume it first");
+        }
         String wd = files.resolve(container, spec.workingDir(), true);
         // The sandbox's env is in a cold container's config but not in a claimed warm one's: pass it every time.
         Map<String, String> merged = new TreeMap<>(sandboxes.get(sandboxId).env());
@@ -511,8 +554,14 @@ public final class DockerDriver implements SandboxDriver {
                     continue;
                 }
                 try {
-                    startIfStopped(c.getId());
-                    toSandbox(docker.inspectContainerCmd(c.getId()).exec()).ifPresent(s -> found.put(s.id(), s));
+                    InspectContainerResponse inspect = docker.inspectContainerCmd(c.getId()).exec();
+                    var st = inspect.getState();
+                    // Paused sandboxes stay paused; anything else that is not running (an engine restart stops all) is started.
+                    if (st != null && !Boolean.TRUE.equals(st.getRunning()) && !Boolean.TRUE.equals(st.getPaused())) {
+                        startIfStopped(c.getId());
+                        inspect = docker.inspectContainerCmd(c.getId()).exec();
+                    }
+                    toSandbox(inspect).ifPresent(s -> found.put(s.id(), s));
                 } catch (NotFoundException e) {
                     log.debug("container {} went away while reconciling (a destroy finished)", c.getId());
                 } catch (DockerException e) {
