@@ -95,19 +95,42 @@ public final class AgentClient {
         StartExec exec = request.toBuilder().setStdin(stdin != null).build();
         Command command = command(timeout).setExec(exec).build();
         StreamHandler handler = new StreamHandler(timeout) {
+            private long lastSeq;
+            private boolean stdinStarted;
+
             @Override
-            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
-                if (stdin != null) {
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {
+                // stdin goes to the first stream only: the agent closes stdin when a stream breaks.
+                synchronized (this) {
+                    if (stdinStarted || stdin == null) {
+                        return;
+                    }
+                    stdinStarted = true;
+                }
+                try {
                     sendAll(stdin, toAgent, gate, timeout, data -> DataFrame.newBuilder().setStdin(StdinData.newBuilder().setData(data)).build(),
                             DataFrame.newBuilder().setStdinEof(StdinEof.getDefaultInstance()).build());
+                } catch (Exception e) {
+                    // The stream broke while sending stdin; the output can still be re-attached.
                 }
             }
 
             @Override
-            void receive(DataFrame frame) {
-                if (frame.hasOutput()) {
+            synchronized void receive(DataFrame frame) {
+                if (frame.hasOutput() && frame.getOutput().getSeq() > lastSeq) {
+                    lastSeq = frame.getOutput().getSeq();
                     output.accept(frame.getOutput());
                 }
+            }
+
+            @Override
+            public void streamBroken(Throwable error) {
+                // The agent keeps the exec running and will re-attach when it reconnects; the deadline bounds the wait.
+            }
+
+            @Override
+            public synchronized Command forResend(Command original) {
+                return original.toBuilder().setExec(original.getExec().toBuilder().setResumeFromSeq(lastSeq + 1)).build();
             }
         };
         return withStream(agentId, command, handler).getExec();
@@ -225,6 +248,10 @@ public final class AgentClient {
         @Override
         public void opened(ServerCallStreamObserver<DataFrame> out, ReadyGate gate) {
             synchronized (sendLock) {
+                if (done) {
+                    out.onError(Status.FAILED_PRECONDITION.withDescription("operation already finished").asRuntimeException());
+                    return;
+                }
                 this.toAgent = out;
             }
             Thread.ofVirtual().name("cp-data-send").start(() -> {

@@ -101,7 +101,7 @@ public final class AgentGatewayService extends AgentGatewayGrpc.AgentGatewayImpl
             public void onError(Throwable t) {
                 gate.cancel();
                 if (handler != null) {
-                    handler.closed(t);
+                    handler.streamBroken(t);
                 }
             }
 

@@ -66,7 +66,9 @@ public final class AgentRegistry implements AutoCloseable {
                 + " live sandbox(es) reported");
         for (Pending p : pending.values()) {
             if (p.agentId().equals(session.agentId())) {
-                session.send(ControlPlaneMessage.newBuilder().setCommand(p.command()).build());
+                DataStreamHandler h = dataHandlers.get(p.command().getCommandId());
+                Command again = h == null ? p.command() : h.forResend(p.command());
+                session.send(ControlPlaneMessage.newBuilder().setCommand(again).build());
             }
         }
         synchronized (this) {

@@ -91,6 +91,10 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         CompletableFuture<CommandResult> earlier = ledger.putIfAbsent(id, fresh);
         if (earlier != null) {
             log.debug("command {} seen before; answering with its first result", id);
+            if (command.hasExec() && !earlier.isDone() && data != null) {
+                // The control plane lost the exec's Data stream (a reconnect): give it a new one.
+                data.reattach(id, command.getExec().getResumeFromSeq(), deadline(command));
+            }
             earlier.thenAccept(this::reply);
             return;
         }

@@ -127,58 +127,101 @@ final class DataStreamBridge {
         void handle(DataFrame frame) throws Exception;
     }
 
+    /** Output kept per exec for replay after a re-attach. */
+    static final long EXEC_REPLAY_BYTES = 4L << 20;
+    /** How long a detached exec waits for the control plane to re-attach before it is killed. */
+    static final Duration EXEC_DETACH_GRACE = Duration.ofSeconds(60);
+
+    /** Execs that may be re-attached to: running, or finished with output not yet delivered. */
+    private final java.util.Map<String, ExecSession> execs = new java.util.concurrent.ConcurrentHashMap<>();
+
     ExecResult exec(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, ExecSpec spec)
             throws CommandException, DriverException, InterruptedException {
-        Execution[] running = new Execution[1];
+        ExecSession session = new ExecSession(commandId, EXEC_REPLAY_BYTES, EXEC_DETACH_GRACE);
+        execs.put(commandId, session);
+        try {
+            Execution execution = Execution.start(driver, sandboxId, spec, session::onOutput);
+            session.execution(execution);
+            try {
+                attach(session, commandId, deadlineMs, 1, true);
+            } catch (CommandException e) {
+                execution.kill();
+                throw e;
+            }
+            ExecOutcome outcome;
+            try {
+                outcome = execution.await(spec.timeout().plusSeconds(30));
+            } catch (TimeoutException e) {
+                execution.kill();
+                throw new CommandException(ErrorCode.INTERNAL, "exec did not finish after being killed; see the daemon log");
+            }
+            session.outputEnded();
+            session.awaitDelivered(EXEC_DETACH_GRACE.plusSeconds(10));
+            return ExecResult.newBuilder()
+                    .setExitCode(outcome.exitCode())
+                    .setTimedOut(outcome.timedOut())
+                    .setOutputTruncated(outcome.outputTruncated())
+                    .setStdoutBytes(outcome.stdoutBytes())
+                    .setStderrBytes(outcome.stderrBytes())
+                    .setDurationMs(outcome.duration().toMillis())
+                    .build();
+        } finally {
+            execs.remove(commandId);
+            session.close();
+        }
+    }
+
+    /**
+     * Re-attaches the control plane to a running exec (a repeated StartExec after a broken link):
+     * opens a new Data stream and replays from {@code fromSeq}. False when there is nothing to attach to.
+     */
+    boolean reattach(String commandId, long fromSeq, long deadlineMs) {
+        ExecSession session = execs.get(commandId);
+        if (session == null) {
+            return false;
+        }
+        try {
+            attach(session, commandId, deadlineMs, fromSeq, false);
+            log.info("exec {} re-attached from seq {}", commandId, fromSeq);
+            return true;
+        } catch (CommandException e) {
+            log.info("exec {}: re-attach failed: {}", commandId, e.getMessage());
+            return false;
+        }
+    }
+
+    private void attach(ExecSession session, String commandId, long deadlineMs, long fromSeq, boolean acceptStdin) throws CommandException {
         Stream stream = new Stream(frame -> {
             switch (frame.getBodyCase()) {
-                case STDIN -> running[0].stdin().write(frame.getStdin().getData().toByteArray());
-                case STDIN_EOF -> running[0].stdin().close();
+                case STDIN -> {
+                    if (!acceptStdin) {
+                        throw new IllegalArgumentException("stdin was closed when the previous data stream broke");
+                    }
+                    session.stdin().write(frame.getStdin().getData().toByteArray());
+                }
+                case STDIN_EOF -> session.stdin().close();
                 default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an exec stream");
             }
         });
-        Duration stall = spec.timeout().plusSeconds(5);
-        Execution execution = Execution.start(driver, sandboxId, spec, chunk -> {
-            try {
-                stream.sendWhenReady(DataFrame.newBuilder().setOutput(io.airlock.proto.v1.OutputChunk.newBuilder()
-                        .setSeq(chunk.seq())
-                        .setStream(chunk.stream() == OutputChunk.Stream.STDOUT ? OutputStream.STDOUT : OutputStream.STDERR)
-                        .setData(ByteString.copyFrom(chunk.data()))).build(), stall);
-            } catch (TimeoutException e) {
-                log.warn("exec {}: control plane stopped reading output ({}); killing the process", commandId, e.getMessage());
-                running[0].kill();
+        ExecSession.Sink sink = new ExecSession.Sink() {
+            @Override
+            public void send(DataFrame frame, Duration max) throws InterruptedException, TimeoutException {
+                stream.sendWhenReady(frame, max);
             }
-        });
-        running[0] = execution;
-        // A vanished control plane (stream error) must not leave the process running unobserved.
+
+            @Override
+            public void finish() {
+                stream.finish();
+            }
+        };
+        // A broken stream detaches the exec instead of killing it: the control plane may come back.
         stream.peerClosed.whenComplete((v, t) -> {
             if (t != null) {
-                execution.kill();
+                session.detach(sink);
             }
         });
-        try {
-            stream.open(commandId, deadlineMs);
-        } catch (CommandException e) {
-            execution.kill();
-            throw e;
-        }
-        ExecOutcome outcome;
-        try {
-            outcome = execution.await(spec.timeout().plusSeconds(30));
-        } catch (TimeoutException e) {
-            execution.kill();
-            stream.abort("exec did not finish");
-            throw new CommandException(ErrorCode.INTERNAL, "exec did not finish after being killed; see the daemon log");
-        }
-        stream.finish();
-        return ExecResult.newBuilder()
-                .setExitCode(outcome.exitCode())
-                .setTimedOut(outcome.timedOut())
-                .setOutputTruncated(outcome.outputTruncated())
-                .setStdoutBytes(outcome.stdoutBytes())
-                .setStderrBytes(outcome.stderrBytes())
-                .setDurationMs(outcome.duration().toMillis())
-                .build();
+        stream.open(commandId, deadlineMs);
+        session.attach(sink, fromSeq);
     }
 
     FileResult writeFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, int mode,
