@@ -142,6 +142,30 @@ class TunnelledSandboxIT {
     }
 
     @Test
+    void filesPreloadedAtProvisionAreThereForTheFirstCommand() {
+        agents.provision(fx.agentId, ProvisionSandbox.newBuilder().setSandboxId("preloaded")
+                .addFiles(io.airlock.proto.v1.InitialFile.newBuilder().setPath("src/main.sh").setMode(0755)
+                        .setContent(com.google.protobuf.ByteString.copyFromUtf8("echo preloaded and runnable\n")))
+                .build(), T);
+        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
+        ExecResult r = agents.exec(fx.agentId, StartExec.newBuilder().setSandboxId("preloaded").addArgv("./src/main.sh").build(), null,
+                chunks::add, T);
+        assertEquals(0, r.getExitCode());
+        assertEquals("preloaded and runnable\n", chunks.get(0).getData().toStringUtf8());
+        agents.destroy(fx.agentId, "preloaded", T);
+    }
+
+    @Test
+    void aPreloadedFileEscapingTheWorkspaceFailsTheWholeProvision() {
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> agents.provision(fx.agentId,
+                ProvisionSandbox.newBuilder().setSandboxId("half").addFiles(io.airlock.proto.v1.InitialFile.newBuilder()
+                        .setPath("../outside").setContent(com.google.protobuf.ByteString.copyFromUtf8("x"))).build(), T));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.error().getCode());
+        assertTrue(e.error().getMessage().contains("initial file '../outside'"), e.error().getMessage());
+        assertFalse(fx.daemon.sandboxes().find("half").isPresent(), "no half-made sandbox is left");
+    }
+
+    @Test
     void unknownSandboxIsNotFound() {
         CommandFailedException e = assertThrows(CommandFailedException.class,
                 () -> agents.exec(fx.agentId, StartExec.newBuilder().setSandboxId("nope").addArgv("true").build(), null, c -> { }, T));

@@ -181,7 +181,9 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 case PROVISION -> {
                     var p = command.getProvision();
                     Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), p.getImage(), p.getLimits().getMemoryBytes(),
-                            p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap());
+                            p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap(),
+                            p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))
+                                    .toList());
                     result.setSandbox(info(s));
                 }
                 case DESTROY -> {

@@ -53,9 +53,26 @@ public final class SandboxService {
         return policy;
     }
 
+    /** A file to place in the workspace at provision. */
+    public record InitialFile(String path, byte[] content, int mode) {}
+
+    /** Bound on preloaded files in all: they arrive inside one control message. */
+    public static final long MAX_INITIAL_BYTES = 4L << 20;
+
     /** Idempotent on the sandbox id: an existing sandbox is returned as it is. */
     public Sandbox provision(String id, String driverName, String image, long memoryBytes, int maxProcesses, long cpuSeconds,
             Map<String, String> env, Map<String, String> labels) throws DriverException, PolicyDeniedException {
+        return provision(id, driverName, image, memoryBytes, maxProcesses, cpuSeconds, env, labels, List.of());
+    }
+
+    /** As above, writing {@code files} into a new sandbox before it counts as provisioned (all or nothing). */
+    public Sandbox provision(String id, String driverName, String image, long memoryBytes, int maxProcesses, long cpuSeconds,
+            Map<String, String> env, Map<String, String> labels, List<InitialFile> files) throws DriverException, PolicyDeniedException {
+        long total = files.stream().mapToLong(f -> f.content().length).sum();
+        if (total > MAX_INITIAL_BYTES) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "initial files hold " + total + " bytes (expected: at most "
+                    + MAX_INITIAL_BYTES + "; send larger content with WriteFile)");
+        }
         SandboxSpec.requireValidId(id);
         Optional<Sandbox> existing = find(id);
         if (existing.isPresent()) {
@@ -72,9 +89,22 @@ public final class SandboxService {
             }
             policy.checkCapacity(list().size());
             Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image));
+            preload(driver, id, files);
             activity.computeIfAbsent(id, k -> new Activity());
             lifecycle.changed(sandbox, SandboxState.READY, "provisioned");
             return sandbox;
+        }
+    }
+
+    private static void preload(SandboxDriver driver, String id, List<InitialFile> files) throws DriverException {
+        for (InitialFile f : files) {
+            try (var out = driver.openWrite(id, f.path(), f.mode())) {
+                out.write(f.content());
+            } catch (DriverException | java.io.IOException e) {
+                driver.destroy(id);
+                throw new DriverException(e instanceof DriverException d ? d.kind() : DriverException.Kind.INTERNAL,
+                        "initial file '" + f.path() + "': " + e.getMessage() + " (the sandbox was not created)", e);
+            }
         }
     }
 

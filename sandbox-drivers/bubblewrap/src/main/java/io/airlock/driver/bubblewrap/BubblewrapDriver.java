@@ -209,8 +209,10 @@ public final class BubblewrapDriver implements SandboxDriver {
 
         @Override
         public void kill() {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            // The parent first (its PID namespace goes with it); then whatever was already forked.
+            List<ProcessHandle> descendants = process.descendants().toList();
             process.destroyForcibly();
+            descendants.forEach(ProcessHandle::destroyForcibly);
         }
     }
 

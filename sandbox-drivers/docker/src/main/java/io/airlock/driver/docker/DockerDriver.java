@@ -143,19 +143,19 @@ public final class DockerDriver implements SandboxDriver {
             if (existing != null) {
                 return existing;
             }
-            String image = spec.image().isEmpty() ? options.image() : spec.image();
-            if (!options.allows(image)) {
-                throw new DriverException(Kind.INVALID_ARGUMENT, "image '" + image + "' is not allowed on this agent (allowed: "
-                        + String.join(", ", allowedImages()) + "; see drivers.options.docker.allowed_images)");
-            }
+            String requested = spec.image().isEmpty() ? options.image() : spec.image();
+            DockerOptions.AllowedImage rule = options.rule(requested).orElseThrow(() -> new DriverException(Kind.INVALID_ARGUMENT,
+                    "image '" + requested + "' is not allowed on this agent (allowed: " + String.join(", ", allowedImages())
+                            + "; see drivers.options.docker.allowed_images)"));
+            String image = rule.reference();
             busy.add(spec.id());
             try {
-                Optional<Sandbox> claimed = pool != null && image.equals(options.image()) && spec.limits().cpuSeconds() == 0
+                Optional<Sandbox> claimed = pool != null && requested.equals(options.image()) && spec.limits().cpuSeconds() == 0
                         ? claim(spec) : Optional.empty();
                 if (claimed.isPresent()) {
                     return claimed.get();
                 }
-                return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image));
+                return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image, rule));
             } finally {
                 busy.remove(spec.id());
             }
@@ -168,8 +168,11 @@ public final class DockerDriver implements SandboxDriver {
         return all;
     }
 
-    private Sandbox create(SandboxSpec spec, String image) throws DriverException {
-        requireImage(image);
+    private Sandbox create(SandboxSpec spec, String image, DockerOptions.AllowedImage rule) throws DriverException {
+        requireImage(image, rule.pinned() ? image + "@" + rule.digest() : image);
+        if (rule.pinned()) {
+            verifyDigest(image, rule.digest());
+        }
         Instant created = Instant.now();
         Map<String, String> labels = new HashMap<>();
         labels.put(LABEL_AGENT, agentId);
@@ -261,8 +264,12 @@ public final class DockerDriver implements SandboxDriver {
     /** One started container for the warm pool; its sandbox identity comes later, from its new name. */
     private String createPoolContainer() throws DriverException {
         String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
-        requireImage(options.image());
-        String id = newContainer(name, options.image(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true"), List.of(),
+        DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(options.image());
+        requireImage(rule.reference(), rule.pinned() ? rule.reference() + "@" + rule.digest() : rule.reference());
+        if (rule.pinned()) {
+            verifyDigest(rule.reference(), rule.digest());
+        }
+        String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true"), List.of(),
                 ResourceLimits.NONE, name + "-workspace");
         startIfStopped(id);
         return name;
@@ -318,13 +325,29 @@ public final class DockerDriver implements SandboxDriver {
         return pool == null ? 0 : pool.idle();
     }
 
+    /** The engine's copy of {@code image} must have the pinned digest (as a repo digest, or as its id). */
+    private void verifyDigest(String image, String digest) throws DriverException {
+        var inspect = docker.inspectImageCmd(image).exec();
+        boolean matches = digest.equals(inspect.getId())
+                || (inspect.getRepoDigests() != null && inspect.getRepoDigests().stream().anyMatch(d -> d.endsWith("@" + digest)));
+        if (!matches) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "image '" + image + "' on this host is " + inspect.getId()
+                    + ", but drivers.options.docker pins it to " + digest + "; load the pinned image or change the pin");
+        }
+    }
+
     private void requireImage(String image) throws DriverException {
+        requireImage(image, image);
+    }
+
+    /** Looks {@code image} up on the engine; when missing, pulls {@code pullReference} (by digest when pinned). */
+    private void requireImage(String image, String pullReference) throws DriverException {
         try {
             docker.inspectImageCmd(image).exec();
         } catch (NotFoundException e) {
-            log.info("image {} not present; pulling", image);
+            log.info("image {} not present; pulling {}", image, pullReference);
             try {
-                docker.pullImageCmd(image).start().awaitCompletion();
+                docker.pullImageCmd(pullReference).start().awaitCompletion();
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 throw new DriverException(Kind.UNAVAILABLE, "interrupted while pulling " + image);

@@ -137,8 +137,10 @@ final class DockerExecProcess implements SandboxProcess {
             Long pid = docker.inspectExecCmd(execId).exec().getPidLong();
             if (pid != null && pid > 0) {
                 ProcessHandle.of(pid).ifPresent(p -> {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    // The parent first: a shell whose child died first would run its next command meanwhile.
+                    java.util.List<ProcessHandle> descendants = p.descendants().toList();
                     p.destroyForcibly();
+                    descendants.forEach(ProcessHandle::destroyForcibly);
                 });
             }
         } catch (RuntimeException e) {

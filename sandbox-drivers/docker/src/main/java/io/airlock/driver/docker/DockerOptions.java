@@ -49,8 +49,29 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         }
     }
 
-    boolean allows(String requested) {
-        return requested.equals(image) || allowedImages.contains(requested);
+    /**
+     * An allowed image: a reference, optionally pinned to a digest ({@code name@sha256:...}). A
+     * pinned image is used only if the engine's copy has that digest (a repo digest, or the image
+     * id for images loaded locally).
+     */
+    record AllowedImage(String reference, String digest) {
+        static AllowedImage parse(String entry) {
+            int at = entry.indexOf("@sha256:");
+            return at < 0 ? new AllowedImage(entry, "") : new AllowedImage(entry.substring(0, at), entry.substring(at + 1));
+        }
+
+        boolean pinned() {
+            return !digest.isEmpty();
+        }
+    }
+
+    /** The rule allowing {@code requested} (by reference, with or without its digest), if any. */
+    java.util.Optional<AllowedImage> rule(String requested) {
+        AllowedImage asked = AllowedImage.parse(requested);
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of(image), allowedImages.stream())
+                .map(AllowedImage::parse)
+                .filter(r -> r.reference().equals(asked.reference()) && (!asked.pinned() || asked.digest().equals(r.digest()) || !r.pinned()))
+                .findFirst();
     }
 
     private static String string(Map<String, Object> o, String key, String fallback) {

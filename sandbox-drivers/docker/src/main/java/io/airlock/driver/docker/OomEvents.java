@@ -50,6 +50,17 @@ final class OomEvents implements AutoCloseable {
                                         "a process was killed: the sandbox reached its memory limit"));
                             }
                         }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            // The stream ends when the engine goes away; the watch re-subscribes on recovery.
+                            log.debug("engine event stream ended: {}", t.toString());
+                            try {
+                                close();
+                            } catch (IOException e) {
+                                log.debug("closing the event stream: {}", e.toString());
+                            }
+                        }
                     });
         } catch (RuntimeException e) {
             log.warn("cannot follow engine events ({}); OOM kills will not be reported until the engine recovers", e.toString());
