@@ -12,7 +12,6 @@ import io.airlock.proto.v1.StartExec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
@@ -55,12 +54,12 @@ public final class BenchCommand {
                 long[] viaDriver = new long[iterations];
                 long[] viaBwrap = new long[iterations];
                 for (int i = -warmup; i < iterations; i++) {
-                    long a = time(() -> {
+                    long a = Timing.time(() -> {
                         ExecResult r = stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench").addAllArgv(argv).build(), null, c -> { }, t);
                         check(r.getExitCode());
                     });
-                    long d = time(() -> check(Execution.start(driver, "bench", ExecSpec.of("true"), c -> { }).await(t).exitCode()));
-                    long b = time(() -> {
+                    long d = Timing.time(() -> check(Execution.start(driver, "bench", ExecSpec.of("true"), c -> { }).await(t).exitCode()));
+                    long b = Timing.time(() -> {
                         Process p = new ProcessBuilder(direct).redirectErrorStream(true).start();
                         p.getInputStream().readAllBytes();
                         check(p.waitFor());
@@ -101,26 +100,10 @@ public final class BenchCommand {
             }
         }
 
-        @FunctionalInterface
-        interface Body {
-            void run() throws Exception;
-        }
-
-        private static long time(Body body) throws Exception {
-            long start = System.nanoTime();
-            body.run();
-            return System.nanoTime() - start;
-        }
-
         private static void row(String name, long[] samples, long[] reference) {
-            long[] s = samples.clone();
-            long[] r = reference.clone();
-            Arrays.sort(s);
-            Arrays.sort(r);
-            double p50 = s[s.length / 2] / 1e6;
-            double p90 = s[(int) (s.length * 0.9)] / 1e6;
-            double mean = Arrays.stream(s).average().orElse(0) / 1e6;
-            System.out.printf("| %s | %.2f | %.2f | %.2f | %.2f |%n", name, p50, p90, mean, p50 / (r[r.length / 2] / 1e6));
+            double p50 = Timing.quantileMs(samples, 0.5);
+            System.out.printf("| %s | %.2f | %.2f | %.2f | %.2f |%n", name, p50, Timing.quantileMs(samples, 0.9), Timing.meanMs(samples),
+                    p50 / Timing.quantileMs(reference, 0.5));
         }
     }
 }

@@ -68,9 +68,9 @@ public final class DockerBench implements Callable<Integer> {
                 long[] direct = new long[provisions];
                 for (int i = -3; i < provisions; i++) {
                     String id = "bench-p" + (i + 3);
-                    long a = time(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t));
+                    long a = Timing.time(() -> stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t));
                     String[] created = new String[1];
-                    long d = time(() -> {
+                    long d = Timing.time(() -> {
                         created[0] = docker.createContainerCmd(image).withCmd("sleep", "infinity").withUser("1000:1000")
                                 .withHostConfig(HostConfig.newHostConfig().withNetworkMode("none").withInit(true)).exec().getId();
                         docker.startContainerCmd(created[0]).exec();
@@ -89,9 +89,9 @@ public final class DockerBench implements Callable<Integer> {
                 long[] execAirlock = new long[execs];
                 long[] execDirect = new long[execs];
                 for (int i = -20; i < execs; i++) {
-                    long a = time(() -> stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench-exec").addArgv("true").build(),
+                    long a = Timing.time(() -> stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId("bench-exec").addArgv("true").build(),
                             null, c -> { }, t));
-                    long d = time(() -> {
+                    long d = Timing.time(() -> {
                         String exec = docker.execCreateCmd(container).withCmd("true").withAttachStdout(true).withAttachStderr(true).exec().getId();
                         docker.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>()).awaitCompletion();
                         docker.inspectExecCmd(exec).exec().getExitCodeLong();
@@ -162,7 +162,7 @@ public final class DockerBench implements Callable<Integer> {
                     Thread.sleep(10);
                 }
                 String id = "bench-w" + (i + 3);
-                long took = time(() -> {
+                long took = Timing.time(() -> {
                     stack.cp.agents().provision(agent, ProvisionSandbox.newBuilder().setSandboxId(id).build(), t);
                     stack.cp.agents().exec(agent, StartExec.newBuilder().setSandboxId(id).addArgv("true").build(), null, c -> { }, t);
                 });
@@ -171,10 +171,8 @@ public final class DockerBench implements Callable<Integer> {
                     samples[i] = took;
                 }
             }
-            long[] s = samples.clone();
-            java.util.Arrays.sort(s);
             System.out.printf("warm-pool claim to first command (provision from the pool + exec `true`, end to end): p50 %.1f ms, p90 %.1f ms, over %d claims%n",
-                    s[s.length / 2] / 1e6, s[(int) (s.length * 0.9)] / 1e6, claims);
+                    Timing.quantileMs(samples, 0.5), Timing.quantileMs(samples, 0.9), claims);
             // Leave no warm containers behind: they belong to this benchmark's throw-away agent.
             stack.daemon.stop();
             try (DockerClient docker = client()) {
@@ -200,25 +198,9 @@ public final class DockerBench implements Callable<Integer> {
         return "unknown";
     }
 
-    @FunctionalInterface
-    interface Body {
-        void run() throws Exception;
-    }
-
-    private static long time(Body body) throws Exception {
-        long start = System.nanoTime();
-        body.run();
-        return System.nanoTime() - start;
-    }
-
     private static void row(String name, long[] airlock, long[] direct) {
-        long[] a = airlock.clone();
-        long[] d = direct.clone();
-        java.util.Arrays.sort(a);
-        java.util.Arrays.sort(d);
-        double ap50 = a[a.length / 2] / 1e6;
-        double dp50 = d[d.length / 2] / 1e6;
-        System.out.printf("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |%n", name, ap50, dp50, ap50 / dp50,
-                java.util.Arrays.stream(a).average().orElse(0) / 1e6, java.util.Arrays.stream(d).average().orElse(0) / 1e6);
+        double ap50 = Timing.quantileMs(airlock, 0.5);
+        double dp50 = Timing.quantileMs(direct, 0.5);
+        System.out.printf("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |%n", name, ap50, dp50, ap50 / dp50, Timing.meanMs(airlock), Timing.meanMs(direct));
     }
 }

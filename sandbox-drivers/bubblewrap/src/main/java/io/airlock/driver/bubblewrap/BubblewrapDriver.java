@@ -233,72 +233,17 @@ public final class BubblewrapDriver implements SandboxDriver {
             WorkspacePaths.resolve(workspace, path);
             Path temp = target.resolveSibling(".airlock-upload-" + UUID.randomUUID());
             OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            return new TempFileUpload(out, temp, target, mode == 0 ? 0644 : mode);
-        } catch (IOException e) {
-            throw new DriverException(Kind.FAILED_PRECONDITION, "cannot write '" + path + "': " + e.getMessage(), e);
-        }
-    }
-
-    /** Writes to a temporary sibling and renames it over the target on close: readers never see half a file. */
-    private static final class TempFileUpload extends FileUpload {
-        private final OutputStream out;
-        private final Path temp;
-        private final Path target;
-        private final int mode;
-        private boolean finished;
-
-        TempFileUpload(OutputStream out, Path temp, Path target, int mode) {
-            this.out = out;
-            this.temp = temp;
-            this.target = target;
-            this.mode = mode;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (finished) {
-                return;
-            }
-            finished = true;
-            try {
-                out.close();
-                Files.setPosixFilePermissions(temp, permissions(mode));
+            // Written to a temporary sibling and renamed over the target: readers never see half a file.
+            return FileUpload.of(out, () -> {
+                Files.setPosixFilePermissions(temp, permissions(mode == 0 ? 0644 : mode));
                 try {
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {
                     Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
                 }
-            } finally {
-                Files.deleteIfExists(temp);
-            }
-        }
-
-        @Override
-        public void abort() {
-            if (finished) {
-                return;
-            }
-            finished = true;
-            try {
-                out.close();
-            } catch (IOException e) {
-                log.debug("closing aborted upload: {}", e.toString());
-            }
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                log.warn("could not remove aborted upload {}: {}", temp, e.toString());
-            }
+            }, () -> Files.deleteIfExists(temp));
+        } catch (IOException e) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "cannot write '" + path + "': " + e.getMessage(), e);
         }
     }
 

@@ -163,48 +163,8 @@ final class ContainerFiles {
         } catch (IOException e) {
             throw new DriverException(Kind.UNAVAILABLE, "cannot spool upload: " + e.getMessage(), e);
         }
-        return new FileUpload() {
-            private boolean finished;
-
-            @Override
-            public void write(int b) throws IOException {
-                out.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                out.write(b, off, len);
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (finished) {
-                    return;
-                }
-                finished = true;
-                try {
-                    out.close();
-                    List<String> newDirs = parent.missing();
-                    send(container, parent.existing(), newDirs, parts.getLast(), spool, mode == 0 ? 0644 : mode);
-                } finally {
-                    Files.deleteIfExists(spool);
-                }
-            }
-
-            @Override
-            public void abort() {
-                if (finished) {
-                    return;
-                }
-                finished = true;
-                try {
-                    out.close();
-                    Files.deleteIfExists(spool);
-                } catch (IOException e) {
-                    // a private temp file; the next upload does not depend on it
-                }
-            }
-        };
+        return FileUpload.of(out, () -> send(container, parent.existing(), parent.missing(), parts.getLast(), spool, mode == 0 ? 0644 : mode),
+                () -> Files.deleteIfExists(spool));
     }
 
     private void send(String container, String into, List<String> newDirs, String fileName, Path content, int mode) throws IOException {
