@@ -202,9 +202,11 @@ final class ContainerFiles {
         } catch (DockerException e) {
             throw new IOException("the engine refused the upload: " + e.getMessage(), e);
         } finally {
-            tarIn.close();
+            tarIn.close(); // a writer still blocked on the pipe fails now
             try {
-                writer.join();
+                if (!writer.join(java.time.Duration.ofSeconds(30))) {
+                    writer.interrupt();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -34,6 +34,8 @@ import java.util.Optional;
 final class EngineSocket {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_HEADER_BYTES = 64 * 1024;
+    /** Channel reads have no timeout of their own: a hung engine must not hang us, so a watchdog closes the channel. */
+    static final java.time.Duration ANSWER_DEADLINE = java.time.Duration.ofSeconds(30);
 
     private final Path socket;
     private final String apiVersion;
@@ -58,7 +60,8 @@ final class EngineSocket {
 
     Hijacked startExec(String execId) throws IOException {
         SocketChannel ch = open();
-        try {
+        // Only the answer to the start request has a deadline; the hijacked stream lives as long as the exec.
+        try (Watchdog w = new Watchdog(ch)) {
             byte[] body = "{\"Detach\":false,\"Tty\":false}".getBytes(StandardCharsets.UTF_8);
             OutputStream out = Channels.newOutputStream(ch);
             InputStream in = Channels.newInputStream(ch);
@@ -79,6 +82,27 @@ final class EngineSocket {
         }
     }
 
+    /** Closes the channel if the engine has not answered by {@link #ANSWER_DEADLINE}. */
+    private static final class Watchdog implements AutoCloseable {
+        private final Thread thread;
+
+        Watchdog(SocketChannel ch) {
+            this.thread = Thread.ofVirtual().name("engine-answer-deadline").start(() -> {
+                try {
+                    Thread.sleep(ANSWER_DEADLINE);
+                    ch.close();
+                } catch (InterruptedException | IOException e) {
+                    // answered in time (interrupted), or already closed
+                }
+            });
+        }
+
+        @Override
+        public void close() {
+            thread.interrupt();
+        }
+    }
+
     /** What the engine says about a path inside a container, or empty when it does not exist. */
     record PathStat(String name, long size, long mode, String linkTarget) {
         boolean isDirectory() {
@@ -91,7 +115,7 @@ final class EngineSocket {
     }
 
     Optional<PathStat> stat(String containerId, String path) throws IOException {
-        try (SocketChannel ch = open()) {
+        try (SocketChannel ch = open(); Watchdog w = new Watchdog(ch)) {
             OutputStream out = Channels.newOutputStream(ch);
             InputStream in = Channels.newInputStream(ch);
             String request = "HEAD /v" + apiVersion + "/containers/" + containerId + "/archive?path="
