@@ -7,7 +7,15 @@ import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.proto.v1.Command;
 import io.airlock.proto.v1.CommandResult;
 import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ControlPlaneMessage;
+import io.airlock.proto.v1.Drain;
+import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.Reconnect;
 import io.airlock.proto.v1.SandboxInfo;
+import io.airlock.proto.v1.StartExec;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -68,6 +76,37 @@ class ReconnectIT {
             fx.awaitEvent("connected", Duration.ofSeconds(20));
             assertTrue(fx.daemon.isConnected());
         }
+    }
+
+    @Test
+    void reconnectFromTheServerMakesTheDaemonReconnectAtOnce() throws Exception {
+        fx = new AgentFixture(dir).enrollAndStart();
+        assertTrue(fx.cp.registry().sendToAgent(fx.agentId, ControlPlaneMessage.newBuilder()
+                .setReconnect(Reconnect.newBuilder().setReason("rebalancing")).build()));
+        String lost = fx.awaitEvent("disconnected", Duration.ofSeconds(10));
+        assertTrue(lost.contains("asked to reconnect: rebalancing"), lost);
+        fx.awaitEvent("connected", Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aServerDrainLetsInFlightCommandsFinishThenTheDaemonReconnects() throws Exception {
+        fx = new AgentFixture(dir).enrollAndStart();
+        Duration t = Duration.ofSeconds(30);
+        fx.cp.agents().provision(fx.agentId, ProvisionSandbox.newBuilder().setSandboxId("drained").build(), t);
+        CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> fx.cp.agents().exec(fx.agentId,
+                StartExec.newBuilder().setSandboxId("drained").addAllArgv(List.of("sleep", "1")).build(), null, c -> { }, t));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (fx.daemon.commandsInFlight() == 0) {
+            assertTrue(System.nanoTime() < deadline, "exec did not start");
+            Thread.sleep(10);
+        }
+        assertTrue(fx.cp.registry().sendToAgent(fx.agentId, ControlPlaneMessage.newBuilder()
+                .setDrain(Drain.newBuilder().setReason("replica shutting down")).build()));
+        String lost = fx.awaitEvent("disconnected", Duration.ofSeconds(10));
+        assertTrue(lost.contains("drained this connection"), lost);
+        assertEquals(0, fx.daemon.commandsInFlight(), "the daemon left only once its in-flight exec was done");
+        fx.awaitEvent("connected", Duration.ofSeconds(10));
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).getExitCode());
     }
 
     @Test

@@ -9,7 +9,6 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +29,6 @@ public final class Execution {
     private final ExecSpec spec;
     private final OutputListener listener;
     private final ReentrantLock relayLock = new ReentrantLock();
-    private final AtomicBoolean killed = new AtomicBoolean();
     private final CompletableFuture<ExecOutcome> outcome = new CompletableFuture<>();
     private final long startNanos = System.nanoTime();
     private long seq;
@@ -92,7 +90,6 @@ public final class Execution {
             OptionalInt exit = process.waitFor(spec.timeout());
             boolean timedOut = exit.isEmpty();
             if (timedOut) {
-                killed.set(true);
                 process.kill();
                 exit = process.waitFor(Duration.ofSeconds(10));
             }
@@ -167,10 +164,5 @@ public final class Execution {
         } catch (IOException e) {
             log.debug("closing stdin: {}", e.toString());
         }
-    }
-
-    /** True when the exec was killed for running past its timeout. */
-    public boolean wasKilledForTimeout() {
-        return killed.get();
     }
 }

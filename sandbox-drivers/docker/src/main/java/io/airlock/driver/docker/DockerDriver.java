@@ -26,7 +26,6 @@ import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -631,9 +630,5 @@ public final class DockerDriver implements SandboxDriver {
         } catch (IOException e) {
             log.debug("closing docker client: {}", e.toString());
         }
-    }
-
-    Path socket() {
-        return options.socket();
     }
 }
