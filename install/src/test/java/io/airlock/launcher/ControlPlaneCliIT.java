@@ -92,6 +92,10 @@ class ControlPlaneCliIT {
         assertTrue(escape.err().contains("FAILED_PRECONDITION: path '../../etc/passwd' refused"), escape.err());
         assertTrue(Files.notExists(dir.resolve("x")) && Files.notExists(dir.resolve("x.part")), "nothing left behind locally");
 
+        Run pause = cp("pause", "cli-box");
+        assertEquals(1, pause.exit(), "bubblewrap cannot pause");
+        assertTrue(pause.err().contains("UNIMPLEMENTED: the bubblewrap driver cannot pause sandboxes"), pause.err());
+
         assertEquals(0, cp("rm", "cli-box").exit());
         assertTrue(!cp("ls").out().contains("cli-box"));
         assertTrue(cp("events").out().contains("cli-box DESTROYED"));

@@ -33,6 +33,8 @@ import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.WriteFile;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.airlock.controlplane.gateway.ReadyGate;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
@@ -172,6 +174,12 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
 
     @Override
     public void exec(ExecRequest request, StreamObserver<ExecEvent> out) {
+        // Output waits for the CLI's window: a slow terminal holds the exec back (through the
+        // agent's Data stream and the process's pipe) instead of filling this server's memory.
+        ServerCallStreamObserver<ExecEvent> server = (ServerCallStreamObserver<ExecEvent>) out;
+        ReadyGate gate = new ReadyGate(server);
+        server.setOnReadyHandler(gate::signal);
+        server.setOnCancelHandler(gate::cancel);
         async(out, () -> {
             if (request.hasStdin() && request.getStdin().size() > MAX_INLINE_STDIN) {
                 throw new IllegalArgumentException("stdin is " + request.getStdin().size() + " bytes (expected: at most " + MAX_INLINE_STDIN + ")");
@@ -179,6 +187,14 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
             Duration timeout = request.getTimeoutSeconds() > 0 ? Duration.ofSeconds(request.getTimeoutSeconds()) : DEFAULT_TIMEOUT;
             InputStream stdin = request.hasStdin() ? request.getStdin().newInput() : null;
             ExecResult result = cp.agents().exec(agent(request.getAgentId()), request.getExec(), stdin, chunk -> {
+                try {
+                    gate.awaitReady(timeout);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while the CLI was not reading");
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new IllegalStateException("the admin client stopped reading: " + e.getMessage());
+                }
                 synchronized (out) {
                     out.onNext(ExecEvent.newBuilder().setOutput(chunk).build());
                 }
@@ -261,15 +277,28 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
 
     @Override
     public void copyOut(CopyOutRequest request, StreamObserver<CopyOutChunk> out) {
+        ServerCallStreamObserver<CopyOutChunk> server = (ServerCallStreamObserver<CopyOutChunk>) out;
+        ReadyGate gate = new ReadyGate(server);
+        server.setOnReadyHandler(gate::signal);
+        server.setOnCancelHandler(gate::cancel);
         async(out, () -> {
             OutputStream sink = new OutputStream() {
                 @Override
-                public void write(int b) {
+                public void write(int b) throws IOException {
                     write(new byte[] {(byte) b}, 0, 1);
                 }
 
                 @Override
-                public void write(byte[] b, int off, int len) {
+                public void write(byte[] b, int off, int len) throws IOException {
+                    // The file reaches the CLI at its pace, and the agent's stream waits meanwhile.
+                    try {
+                        gate.awaitReady(DEFAULT_TIMEOUT);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted while the CLI was not reading");
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        throw new IOException("the admin client stopped reading: " + e.getMessage());
+                    }
                     out.onNext(CopyOutChunk.newBuilder().setData(ByteString.copyFrom(b, off, len)).build());
                 }
             };

@@ -262,29 +262,34 @@ public final class ControlPlaneCommand {
         }
     }
 
-    @Command(name = "pause", mixinStandardHelpOptions = true, description = "Freeze a sandbox's processes (drivers that can: docker).")
-    static final class Pause extends AdminCall {
+    /** pause and resume differ only in the call they make. */
+    abstract static class PauseOrResume extends AdminCall {
         @Parameters(index = "0", description = "Sandbox id")
         String id;
 
+        abstract SandboxInfo call(AdminConnection admin, SandboxRef ref);
+
         @Override
         int run(AdminConnection admin) {
-            SandboxInfo s = admin.blocking.pause(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
+            SandboxInfo s = call(admin, SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
             System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState());
             return 0;
         }
     }
 
-    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Thaw a paused sandbox.")
-    static final class Resume extends AdminCall {
-        @Parameters(index = "0", description = "Sandbox id")
-        String id;
-
+    @Command(name = "pause", mixinStandardHelpOptions = true, description = "Freeze a sandbox's processes (drivers that can: docker).")
+    static final class Pause extends PauseOrResume {
         @Override
-        int run(AdminConnection admin) {
-            SandboxInfo s = admin.blocking.resume(SandboxRef.newBuilder().setAgentId(opts.agent).setSandboxId(id).build());
-            System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState());
-            return 0;
+        SandboxInfo call(AdminConnection admin, SandboxRef ref) {
+            return admin.blocking.pause(ref);
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Thaw a paused sandbox.")
+    static final class Resume extends PauseOrResume {
+        @Override
+        SandboxInfo call(AdminConnection admin, SandboxRef ref) {
+            return admin.blocking.resume(ref);
         }
     }
 

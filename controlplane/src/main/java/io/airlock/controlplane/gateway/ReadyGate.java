@@ -12,18 +12,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * respects the peer's HTTP/2 flow-control window instead of buffering without bound.
  * (grpc-java offers isReady() and an onReady callback; this turns them into a wait with a deadline.)
  */
-final class ReadyGate {
+public final class ReadyGate {
     private final CallStreamObserver<?> stream;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ready = lock.newCondition();
     private volatile boolean cancelled;
 
-    ReadyGate(CallStreamObserver<?> stream) {
+    public ReadyGate(CallStreamObserver<?> stream) {
         this.stream = stream;
     }
 
     /** Register as the stream's onReady handler. */
-    void signal() {
+    public void signal() {
         lock.lock();
         try {
             ready.signalAll();
@@ -32,12 +32,12 @@ final class ReadyGate {
         }
     }
 
-    void cancel() {
+    public void cancel() {
         cancelled = true;
         signal();
     }
 
-    void awaitReady(Duration max) throws InterruptedException, TimeoutException {
+    public void awaitReady(Duration max) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + max.toNanos();
         lock.lock();
         try {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link #createDriver}; the same assertions then run against every backend.
  */
 public abstract class SandboxDriverContract {
-    protected static final Duration WAIT = Duration.ofSeconds(60);
 
     @TempDir
     protected Path stateDir;
@@ -60,24 +58,8 @@ public abstract class SandboxDriverContract {
         return driver.provision(new SandboxSpec(id, ResourceLimits.NONE, Map.of("GREETING", "hello"), Map.of("suite", "contract")));
     }
 
-    /** Runs to completion and returns output by stream plus the outcome. */
-    protected record Run(String stdout, String stderr, ExecOutcome outcome, List<OutputChunk> chunks) {}
-
-    protected Run run(String sandboxId, ExecSpec spec, byte[] stdin) throws Exception {
-        List<OutputChunk> chunks = new ArrayList<>();
-        Execution execution = Execution.start(driver, sandboxId, spec, chunks::add);
-        if (spec.stdin()) {
-            try (OutputStream in = execution.stdin()) {
-                in.write(stdin);
-            }
-        }
-        ExecOutcome outcome = execution.await(WAIT);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        for (OutputChunk c : chunks) {
-            (c.stream() == OutputChunk.Stream.STDOUT ? out : err).writeBytes(c.data());
-        }
-        return new Run(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), outcome, chunks);
+    protected ExecRun run(String sandboxId, ExecSpec spec, byte[] stdin) throws Exception {
+        return ExecRun.of(driver, sandboxId, spec, stdin);
     }
 
     @Test
@@ -93,7 +75,7 @@ public abstract class SandboxDriverContract {
     @Test
     void runsCommandAndReportsExitCodeAndSandboxEnv() throws Exception {
         Sandbox box = newSandbox();
-        Run run = run(box.id(), ExecSpec.of("sh", "-c", "echo $GREETING; exit 3"), null);
+        ExecRun run = run(box.id(), ExecSpec.of("sh", "-c", "echo $GREETING; exit 3"), null);
         assertEquals("hello\n", run.stdout());
         assertEquals(3, run.outcome().exitCode());
         assertFalse(run.outcome().timedOut());
@@ -102,7 +84,7 @@ public abstract class SandboxDriverContract {
     @Test
     void stdinEndOfFileReachesTheProcess() throws Exception {
         Sandbox box = newSandbox();
-        Run run = run(box.id(), ExecSpec.of("cat").withStdin(true), "line one\nline two\n".getBytes(StandardCharsets.UTF_8));
+        ExecRun run = run(box.id(), ExecSpec.of("cat").withStdin(true), "line one\nline two\n".getBytes(StandardCharsets.UTF_8));
         assertEquals("line one\nline two\n", run.stdout());
         assertEquals(0, run.outcome().exitCode(), "cat exits 0 only after reading end-of-file");
     }
@@ -110,7 +92,7 @@ public abstract class SandboxDriverContract {
     @Test
     void timeoutKillsTheProcessAndSaysSo() throws Exception {
         Sandbox box = newSandbox();
-        Run run = run(box.id(), ExecSpec.of("sh", "-c", "echo started; sleep 600; echo never").withTimeout(Duration.ofMillis(500)), null);
+        ExecRun run = run(box.id(), ExecSpec.of("sh", "-c", "echo started; sleep 600; echo never").withTimeout(Duration.ofMillis(500)), null);
         assertTrue(run.outcome().timedOut(), "outcome must say the process timed out");
         assertEquals("started\n", run.stdout());
         assertTrue(run.outcome().exitCode() != 0, "a killed process has a non-zero exit code");
@@ -119,7 +101,7 @@ public abstract class SandboxDriverContract {
     @Test
     void outputPastTheCapIsTruncatedAndFlagged() throws Exception {
         Sandbox box = newSandbox();
-        Run run = run(box.id(), ExecSpec.of("sh", "-c", "head -c 100000 /dev/zero").withOutputCap(1000), null);
+        ExecRun run = run(box.id(), ExecSpec.of("sh", "-c", "head -c 100000 /dev/zero").withOutputCap(1000), null);
         assertEquals(1000, run.stdout().length());
         assertTrue(run.outcome().outputTruncated());
         assertEquals(100000, run.outcome().stdoutBytes(), "the whole output is drained and counted");
@@ -130,7 +112,7 @@ public abstract class SandboxDriverContract {
     void stdoutAndStderrStaySeparateAndOrdered() throws Exception {
         Sandbox box = newSandbox();
         String script = "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; sleep 0.05; done";
-        Run run = run(box.id(), ExecSpec.of("sh", "-c", script), null);
+        ExecRun run = run(box.id(), ExecSpec.of("sh", "-c", script), null);
         assertEquals("out1\nout2\nout3\nout4\nout5\n", run.stdout());
         assertEquals("err1\nerr2\nerr3\nerr4\nerr5\n", run.stderr());
         long expected = 1;
@@ -178,7 +160,7 @@ public abstract class SandboxDriverContract {
         assertRefused(() -> driver.openRead(box.id(), "../../etc/passwd"), "..");
         assertRefused(() -> driver.openRead(box.id(), "/etc/passwd"), "absolute");
         assertRefused(() -> driver.openWrite(box.id(), "a/../../x", 0644), "..");
-        Run ln = run(box.id(), ExecSpec.of("ln", "-s", "/etc", "escape"), null);
+        ExecRun ln = run(box.id(), ExecSpec.of("ln", "-s", "/etc", "escape"), null);
         assertEquals(0, ln.outcome().exitCode(), ln.stderr());
         assertRefused(() -> driver.openRead(box.id(), "escape/passwd"), "symbolic link");
         assertRefused(() -> driver.openWrite(box.id(), "escape/evil", 0644), "symbolic link");

@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverContext;
-import io.airlock.driver.ExecOutcome;
+import io.airlock.driver.ExecRun;
 import io.airlock.driver.ExecSpec;
-import io.airlock.driver.Execution;
-import io.airlock.driver.OutputChunk;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
@@ -18,13 +16,10 @@ import io.airlock.driver.SandboxSpec;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,21 +46,14 @@ class BubblewrapIsolationIT {
         driver.close();
     }
 
-    record Run(String stdout, String stderr, ExecOutcome outcome) {}
-
-    Run run(String box, ExecSpec spec) throws Exception {
-        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
-        ExecOutcome o = Execution.start(driver, box, spec, chunks::add).await(Duration.ofSeconds(60));
-        StringBuilder out = new StringBuilder();
-        StringBuilder err = new StringBuilder();
-        chunks.forEach(c -> (c.stream() == OutputChunk.Stream.STDOUT ? out : err).append(new String(c.data(), StandardCharsets.UTF_8)));
-        return new Run(out.toString(), err.toString(), o);
+    ExecRun run(String box, ExecSpec spec) throws Exception {
+        return ExecRun.of(driver, box, spec, null);
     }
 
     @Test
     void hasNoNetworkButLoopbackAndCannotReachTheHost() throws Exception {
         driver.provision(new SandboxSpec("net", ResourceLimits.NONE, Map.of(), Map.of()));
-        Run ifaces = run("net", ExecSpec.of("sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"));
+        ExecRun ifaces = run("net", ExecSpec.of("sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"));
         assertEquals("lo\n", ifaces.stdout(), "only a loopback interface exists inside");
         try (ServerSocket host = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             host.setSoTimeout(1);
@@ -81,7 +69,7 @@ class BubblewrapIsolationIT {
                     // closed
                 }
             });
-            Run dial = run("net", ExecSpec.of("perl", "-MIO::Socket::INET", "-e",
+            ExecRun dial = run("net", ExecSpec.of("perl", "-MIO::Socket::INET", "-e",
                     "exit(IO::Socket::INET->new(PeerAddr => '127.0.0.1:" + host.getLocalPort() + "', Timeout => 2) ? 0 : 7)"));
             assertEquals(7, dial.outcome().exitCode(), "the host's loopback server is unreachable: " + dial.stderr());
             watcher.join(Duration.ofSeconds(6));
@@ -92,7 +80,7 @@ class BubblewrapIsolationIT {
     @Test
     void runsAsAnUnprivilegedUserWithoutCapabilitiesAndSeesNoHostSecrets() throws Exception {
         driver.provision(new SandboxSpec("priv", ResourceLimits.NONE, Map.of(), Map.of()));
-        Run r = run("priv", ExecSpec.of("sh", "-c", "id -u; grep CapEff /proc/self/status; ls /etc; test -e /etc/shadow && echo SHADOW; test -w /usr && echo USR-WRITABLE; true"));
+        ExecRun r = run("priv", ExecSpec.of("sh", "-c", "id -u; grep CapEff /proc/self/status; ls /etc; test -e /etc/shadow && echo SHADOW; test -w /usr && echo USR-WRITABLE; true"));
         assertTrue(r.stdout().startsWith("1000\n"), r.stdout());
         assertTrue(r.stdout().contains("CapEff:\t0000000000000000"), r.stdout());
         assertFalse(r.stdout().contains("SHADOW"), "host /etc/shadow is not visible");
@@ -111,7 +99,7 @@ class BubblewrapIsolationIT {
         Prerequisites.require("a writable pids cgroup", driver.capabilities().contains(Capability.LIMITS_PROCESSES) ? Optional.empty()
                 : Optional.of("the daemon cannot create cgroups under /sys/fs/cgroup on this host"));
         driver.provision(new SandboxSpec("forks", new ResourceLimits(0, 16, 0), Map.of(), Map.of()));
-        Run r = run("forks", ExecSpec.of("sh", "-c", "n=0; for i in $(seq 64); do sleep 2 & n=$((n+1)); done; wait; echo started $n")
+        ExecRun r = run("forks", ExecSpec.of("sh", "-c", "n=0; for i in $(seq 64); do sleep 2 & n=$((n+1)); done; wait; echo started $n")
                 .withTimeout(Duration.ofSeconds(30)));
         assertTrue(r.stderr().toLowerCase().contains("fork"), "forks past pids.max fail: " + r.stderr());
     }
@@ -119,7 +107,7 @@ class BubblewrapIsolationIT {
     @Test
     void aMemoryHogIsStoppedByTheMemoryLimit() throws Exception {
         driver.provision(new SandboxSpec("hog", new ResourceLimits(64L << 20, 0, 0), Map.of(), Map.of()));
-        Run r = run("hog", ExecSpec.of("perl", "-e", "my $x = 'a' x (400 * 1024 * 1024); print length($x), qq(\\n);"));
+        ExecRun r = run("hog", ExecSpec.of("perl", "-e", "my $x = 'a' x (400 * 1024 * 1024); print length($x), qq(\\n);"));
         assertNotEquals(0, r.outcome().exitCode(), "the hog must not survive: " + r.stderr());
         assertFalse(r.stdout().contains("419430400"), "it never got its 400 MiB");
     }

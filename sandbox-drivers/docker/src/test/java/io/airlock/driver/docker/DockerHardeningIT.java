@@ -7,15 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.DriverContext;
 import io.airlock.driver.DriverEvent;
-import io.airlock.driver.ExecOutcome;
-import io.airlock.driver.ExecSpec;
-import io.airlock.driver.Execution;
-import io.airlock.driver.OutputChunk;
+import io.airlock.driver.ExecRun;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -58,22 +54,14 @@ class DockerHardeningIT {
         driver.close();
     }
 
-    record Run(String stdout, String stderr, ExecOutcome outcome) {}
-
-    Run run(String box, String script) throws Exception {
-        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
-        ExecOutcome o = Execution.start(driver, box, ExecSpec.of("sh", "-c", script).withTimeout(Duration.ofSeconds(60)), chunks::add)
-                .await(Duration.ofSeconds(90));
-        StringBuilder out = new StringBuilder();
-        StringBuilder err = new StringBuilder();
-        chunks.forEach(c -> (c.stream() == OutputChunk.Stream.STDOUT ? out : err).append(new String(c.data(), StandardCharsets.UTF_8)));
-        return new Run(out.toString(), err.toString(), o);
+    ExecRun run(String box, String script) throws Exception {
+        return ExecRun.sh(driver, box, script);
     }
 
     @Test
     void noCapabilitiesNoNewPrivilegesSeccompReadOnlyRootNonRootNoNetwork() throws Exception {
         driver.provision(new SandboxSpec("hard", ResourceLimits.NONE, Map.of(), Map.of()));
-        Run r = run("hard", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
+        ExecRun r = run("hard", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
                 + "touch /rootfs-write 2>/dev/null && echo ROOT-WRITABLE; touch /workspace/ok && echo WORKSPACE-WRITABLE; "
                 + "touch /tmp/ok && echo TMP-WRITABLE; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
         assertEquals(0, r.outcome().exitCode(), r.stderr());
@@ -90,14 +78,14 @@ class DockerHardeningIT {
     @Test
     void aForkLoopIsStoppedByThePidsLimit() throws Exception {
         driver.provision(new SandboxSpec("forks", new ResourceLimits(0, 16, 0), Map.of(), Map.of()));
-        Run r = run("forks", "for i in $(seq 64); do sleep 2 & done; wait; echo done");
+        ExecRun r = run("forks", "for i in $(seq 64); do sleep 2 & done; wait; echo done");
         assertTrue(r.stderr().toLowerCase().contains("fork"), "forks past the pids limit fail: " + r.stderr());
     }
 
     @Test
     void aMemoryHogIsKilledByTheMemoryLimitAndTheOomIsReported() throws Exception {
         driver.provision(new SandboxSpec("hog", new ResourceLimits(64L << 20, 0, 0), Map.of(), Map.of()));
-        Run r = run("hog", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}");
+        ExecRun r = run("hog", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}");
         assertNotEquals(0, r.outcome().exitCode(), "the hog must not survive: " + r.stderr());
         assertFalse(r.stdout().contains("300000000"), "it never got its 300 MB");
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
