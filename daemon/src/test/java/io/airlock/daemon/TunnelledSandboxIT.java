@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.CommandFailedException;
+import io.airlock.controlplane.gateway.ExecControl;
 import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileResult;
@@ -16,6 +17,7 @@ import io.airlock.proto.v1.OutputStream;
 import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.ReadFile;
 import io.airlock.proto.v1.ResourceLimits;
+import io.airlock.proto.v1.Signal;
 import io.airlock.proto.v1.StartExec;
 import io.airlock.proto.v1.WriteFile;
 import java.io.ByteArrayInputStream;
@@ -66,6 +68,43 @@ class TunnelledSandboxIT {
             (c.getStream() == OutputStream.STDOUT ? out : err).append(c.getData().toStringUtf8());
         }
         return new Out(out.toString(), err.toString(), chunks, r);
+    }
+
+    @Test
+    void signalsTravelDownTheDataStreamAndABadOneIsAnsweredWithoutEndingTheExec() throws Exception {
+        List<OutputChunk> chunks = new CopyOnWriteArrayList<>();
+        List<io.airlock.proto.v1.Error> refused = new CopyOnWriteArrayList<>();
+        ExecControl control = new ExecControl(refused::add);
+        var result = java.util.concurrent.CompletableFuture.supplyAsync(() -> agents.exec(fx.agentId, StartExec.newBuilder().setSandboxId(box)
+                .addAllArgv(List.of("sh", "-c", "trap 'echo got-usr1' USR1; trap 'echo got-term; exit 5' TERM; echo ready;"
+                        + " while :; do sleep 0.1; done")).build(), null, chunks::add, control, T));
+        awaitStdout(chunks, "ready");
+        control.resize(80, 24);  // bubblewrap runs no terminals: refused, and the exec goes on
+        control.signal(Signal.SIGUSR1);
+        awaitStdout(chunks, "got-usr1");
+        control.signal(Signal.SIGTERM);
+        ExecResult r = result.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(5, r.getExitCode());
+        assertEquals(1, refused.size(), refused.toString());
+        assertEquals(ErrorCode.FAILED_PRECONDITION, refused.get(0).getCode());
+        assertTrue(refused.get(0).getMessage().contains("no terminal"), refused.get(0).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> control.signal(Signal.SIGNAL_UNSPECIFIED));
+    }
+
+    @Test
+    void aTerminalOnADriverWithoutTerminalsIsRefusedByName() {
+        CommandFailedException e = assertThrows(CommandFailedException.class,
+                () -> exec(StartExec.newBuilder().addArgv("true").setTty(true), null));
+        assertEquals(ErrorCode.UNIMPLEMENTED, e.error().getCode());
+        assertTrue(e.getMessage().contains("terminal"), e.getMessage());
+    }
+
+    private static void awaitStdout(List<OutputChunk> chunks, String expected) throws InterruptedException {
+        long deadline = System.nanoTime() + T.toNanos();
+        while (chunks.stream().map(c -> c.getData().toStringUtf8()).reduce("", String::concat).indexOf(expected) < 0) {
+            assertTrue(System.nanoTime() < deadline, "no '" + expected + "' in " + chunks);
+            Thread.sleep(20);
+        }
     }
 
     @Test

@@ -92,6 +92,16 @@ public final class AgentClient {
      * {@code stdin}, when not null, is streamed to the process and then closed (end-of-file).
      */
     public ExecResult exec(String agentId, StartExec request, InputStream stdin, Consumer<OutputChunk> output, Duration timeout) {
+        return exec(agentId, request, stdin, output, new ExecControl(), timeout);
+    }
+
+    /**
+     * Runs a process that {@code control} can steer while it runs (terminal size, signals).
+     * Output chunks reach {@code output} as they arrive (in seq order); {@code stdin}, when not
+     * null, is streamed to the process and then closed (end-of-file).
+     */
+    public ExecResult exec(String agentId, StartExec request, InputStream stdin, Consumer<OutputChunk> output, ExecControl control,
+            Duration timeout) {
         StartExec exec = request.toBuilder().setStdin(stdin != null).build();
         Command command = command(timeout).setExec(exec).build();
         StreamHandler handler = new StreamHandler(timeout) {
@@ -100,6 +110,7 @@ public final class AgentClient {
 
             @Override
             void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {
+                control.bind(frame -> sendFrame(toAgent, frame));
                 // stdin goes to the first stream only: the agent closes stdin when a stream breaks.
                 synchronized (this) {
                     if (stdinStarted || stdin == null) {
@@ -116,8 +127,15 @@ public final class AgentClient {
             }
 
             @Override
+            boolean errorEndsStream() {
+                return false;
+            }
+
+            @Override
             synchronized void receive(DataFrame frame) {
-                if (frame.hasOutput() && frame.getOutput().getSeq() > lastSeq) {
+                if (frame.hasError()) {
+                    control.refused(frame.getError());
+                } else if (frame.hasOutput() && frame.getOutput().getSeq() > lastSeq) {
                     lastSeq = frame.getOutput().getSeq();
                     output.accept(frame.getOutput());
                 }
@@ -125,6 +143,7 @@ public final class AgentClient {
 
             @Override
             public void streamBroken(Throwable error) {
+                control.bind(null);
                 // The agent keeps the exec running and will re-attach when it reconnects; the deadline bounds the wait.
             }
 
@@ -133,7 +152,11 @@ public final class AgentClient {
                 return original.toBuilder().setExec(original.getExec().toBuilder().setResumeFromSeq(lastSeq + 1)).build();
             }
         };
-        return withStream(agentId, command, handler).getExec();
+        try {
+            return withStream(agentId, command, handler).getExec();
+        } finally {
+            control.bind(null);
+        }
     }
 
     /** Streams {@code content} into a workspace file. */
@@ -222,6 +245,11 @@ public final class AgentClient {
 
         abstract void receive(DataFrame frame) throws Exception;
 
+        /** False where an Error frame answers one request on a stream that carries on (exec control). */
+        boolean errorEndsStream() {
+            return true;
+        }
+
         /** Streams {@code in} as chunk frames, each when the agent's window allows, then {@code end}. */
         void sendAll(InputStream in, ServerCallStreamObserver<DataFrame> out, ReadyGate gate, Duration timeout,
                 java.util.function.Function<ByteString, DataFrame> chunk, DataFrame end) throws Exception {
@@ -266,7 +294,7 @@ public final class AgentClient {
         @Override
         public void onFrame(DataFrame frame) {
             try {
-                if (frame.hasError()) {
+                if (frame.hasError() && errorEndsStream()) {
                     closed(new CommandFailedException(frame.getError()));
                     return;
                 }

@@ -5,6 +5,7 @@ import io.airlock.daemon.policy.PolicyDeniedException;
 import io.airlock.daemon.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
+import io.airlock.driver.TerminalSize;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.Sandbox;
 import io.airlock.proto.v1.AgentMessage;
@@ -248,11 +249,22 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         var located = sandboxes.locate(x.getSandboxId());
         Duration timeout = sandboxes.policy().execTimeout(x.getTimeoutMs(), command.getDeadlineMs(), System.currentTimeMillis());
         long cap = sandboxes.policy().outputCap(x.getOutputCapBytes());
-        ExecSpec spec = new ExecSpec(x.getArgvList(), x.getEnvMap(), x.getWorkingDir(), timeout, cap, x.getStdin());
+        ExecSpec spec = new ExecSpec(x.getArgvList(), x.getEnvMap(), x.getWorkingDir(), timeout, cap, x.getStdin(), terminal(x));
         ExecResult r = data.exec(command.getCommandId(), deadline(command), located.driver(), x.getSandboxId(), spec);
         event(Event.newBuilder().setExecFinished(ExecFinished.newBuilder().setCommandId(command.getCommandId())
                 .setSandboxId(x.getSandboxId()).setResult(r)));
         return r;
+    }
+
+    private static TerminalSize terminal(StartExec x) {
+        if (!x.getTty()) {
+            return null;
+        }
+        var size = x.getTerminalSize();
+        if (size.getColumns() == 0 && size.getRows() == 0) {
+            return TerminalSize.DEFAULT;
+        }
+        return DataStreamBridge.terminalSize(size);
     }
 
     /** The command's deadline, or an hour from now when it set none. */
@@ -293,7 +305,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 .build();
     }
 
-    private static ErrorCode code(DriverException.Kind kind) {
+    static ErrorCode code(DriverException.Kind kind) {
         return switch (kind) {
             case INVALID_ARGUMENT -> ErrorCode.INVALID_ARGUMENT;
             case NOT_FOUND -> ErrorCode.NOT_FOUND;

@@ -8,6 +8,8 @@ import io.airlock.driver.ExecOutcome;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.FileUpload;
+import io.airlock.driver.ProcessSignal;
+import io.airlock.driver.TerminalSize;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.proto.v1.DataFrame;
 import io.airlock.proto.v1.DataOpen;
@@ -189,6 +191,7 @@ final class DataStreamBridge {
     }
 
     private void attach(ExecSession session, String commandId, long deadlineMs, long fromSeq, boolean acceptStdin) throws CommandException {
+        Stream[] holder = new Stream[1];
         Stream stream = new Stream(frame -> {
             switch (frame.getBodyCase()) {
                 case STDIN -> {
@@ -198,9 +201,11 @@ final class DataStreamBridge {
                     session.stdin().write(frame.getStdin().getData().toByteArray());
                 }
                 case STDIN_EOF -> session.stdin().close();
+                case RESIZE, SIGNAL -> control(session, frame, holder[0]);
                 default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an exec stream");
             }
         });
+        holder[0] = stream;
         ExecSession.Sink sink = new ExecSession.Sink() {
             @Override
             public void send(DataFrame frame, Duration max) throws InterruptedException, TimeoutException {
@@ -220,6 +225,37 @@ final class DataStreamBridge {
         });
         stream.open(commandId, deadlineMs);
         session.attach(sink, fromSeq);
+    }
+
+    /**
+     * A Resize or Signal frame. Its failure (a process that already exited, a bad size) is
+     * answered with an Error frame on the same stream and does not end the exec.
+     */
+    private static void control(ExecSession session, DataFrame frame, Stream stream) {
+        try {
+            if (frame.hasResize()) {
+                session.execution().resize(terminalSize(frame.getResize()));
+            } else {
+                session.execution().signal(signal(frame.getSignal().getSignal()));
+            }
+        } catch (DriverException | IllegalArgumentException e) {
+            ErrorCode code = e instanceof DriverException d ? CommandDispatcher.code(d.kind()) : ErrorCode.INVALID_ARGUMENT;
+            log.info("exec {}: {} refused: {}", session.commandId(), frame.getBodyCase(), e.getMessage());
+            stream.send(DataFrame.newBuilder().setError(io.airlock.proto.v1.Error.newBuilder().setCode(code)
+                    .setMessage(frame.getBodyCase().name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage())).build());
+        }
+    }
+
+    static TerminalSize terminalSize(io.airlock.proto.v1.TerminalSize size) {
+        return new TerminalSize(size.getColumns(), size.getRows());
+    }
+
+    private static ProcessSignal signal(io.airlock.proto.v1.Signal signal) {
+        if (signal == io.airlock.proto.v1.Signal.SIGNAL_UNSPECIFIED || signal == io.airlock.proto.v1.Signal.UNRECOGNIZED) {
+            throw new IllegalArgumentException("signal " + signal + " (expected one of " + java.util.Arrays.stream(ProcessSignal.values())
+                    .map(p -> "SIG" + p.name()).collect(java.util.stream.Collectors.joining(", ")) + ")");
+        }
+        return ProcessSignal.valueOf(signal.name().substring(3));
     }
 
     FileResult writeFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, int mode,

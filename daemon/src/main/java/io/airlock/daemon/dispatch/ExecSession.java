@@ -58,6 +58,14 @@ final class ExecSession {
         this.execution = execution;
     }
 
+    Execution execution() {
+        return execution;
+    }
+
+    String commandId() {
+        return commandId;
+    }
+
     /** The Execution's listener: keeps the chunk, waiting while the window is full of unsent output. */
     void onOutput(OutputChunk chunk) throws InterruptedException {
         lock.lock();

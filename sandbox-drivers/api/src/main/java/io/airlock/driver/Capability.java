@@ -4,6 +4,10 @@ package io.airlock.driver;
 public enum Capability {
     EXEC("exec"),
     EXEC_STDIN("exec.stdin"),
+    /** Processes on a terminal, with resize. */
+    EXEC_TTY("exec.tty"),
+    /** Signals delivered to a running process. */
+    EXEC_SIGNAL("exec.signal"),
     FILES("files"),
     NETWORK_NONE("network.none"),
     LIMITS_MEMORY("limits.memory"),

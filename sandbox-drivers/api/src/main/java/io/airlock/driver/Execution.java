@@ -46,6 +46,10 @@ public final class Execution {
     /** Starts {@code spec} in the sandbox and begins relaying its output to {@code listener}. */
     public static Execution start(SandboxDriver driver, String sandboxId, ExecSpec spec, OutputListener listener)
             throws DriverException {
+        if (spec.tty() != null && !driver.capabilities().contains(Capability.EXEC_TTY)) {
+            throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + driver.name()
+                    + " driver cannot run processes on a terminal (StartExec.tty); run without tty");
+        }
         SandboxProcess process = driver.start(sandboxId, spec);
         Execution execution = new Execution(process, spec, listener);
         if (!spec.stdin()) {
@@ -72,6 +76,19 @@ public final class Execution {
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException("exec supervision failed", e.getCause());
         }
+    }
+
+    /** Delivers a signal to the process. */
+    public void signal(ProcessSignal signal) throws DriverException {
+        process.signal(signal);
+    }
+
+    /** Resizes the process's terminal. */
+    public void resize(TerminalSize size) throws DriverException {
+        if (spec.tty() == null) {
+            throw new DriverException(DriverException.Kind.FAILED_PRECONDITION, "resize: this exec has no terminal (expected: StartExec.tty)");
+        }
+        process.resize(size);
     }
 
     /** Kills the process (for example when the caller went away); the outcome still completes. */

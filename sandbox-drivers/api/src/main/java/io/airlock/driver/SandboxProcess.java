@@ -22,4 +22,14 @@ public interface SandboxProcess {
 
     /** Kills the process and everything it started; idempotent. */
     void kill();
+
+    /** Delivers {@code signal} to the process (capability {@link Capability#EXEC_SIGNAL}). */
+    default void signal(ProcessSignal signal) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "this driver cannot send signals to a process");
+    }
+
+    /** Resizes the process's terminal (capability {@link Capability#EXEC_TTY}; only for a spec with a tty). */
+    default void resize(TerminalSize size) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "this driver cannot run processes on a terminal");
+    }
 }

@@ -122,6 +122,42 @@ public abstract class SandboxDriverContract {
     }
 
     @Test
+    void aSignalReachesTheProcessWhichMayCatchIt() throws Exception {
+        Sandbox box = newSandbox();
+        List<OutputChunk> chunks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Execution execution = Execution.start(driver, box.id(), ExecSpec.of("sh", "-c",
+                "trap 'echo caught-term; exit 7' TERM; echo ready; while :; do sleep 0.1; done"), chunks::add);
+        ExecRun.awaitOutput(chunks, "ready\n", ExecRun.WAIT);
+        if (!driver.capabilities().contains(Capability.EXEC_SIGNAL)) {
+            DriverException refused = assertThrows(DriverException.class, () -> execution.signal(ProcessSignal.TERM));
+            assertEquals(DriverException.Kind.UNIMPLEMENTED, refused.kind());
+            execution.kill();
+            return;
+        }
+        execution.signal(ProcessSignal.TERM);
+        ExecOutcome outcome = execution.await(ExecRun.WAIT);
+        assertEquals(7, outcome.exitCode(), "the trap ran and chose the exit code");
+        assertEquals("ready\ncaught-term\n", ExecRun.text(chunks, OutputChunk.Stream.STDOUT));
+        assertFalse(outcome.timedOut());
+    }
+
+    @Test
+    void aProcessThatDoesNotCatchASignalDiesOfIt() throws Exception {
+        Sandbox box = newSandbox();
+        List<OutputChunk> chunks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // exec: the shell becomes sleep, which has no handler for USR1, so USR1 kills it.
+        Execution execution = Execution.start(driver, box.id(), ExecSpec.of("sh", "-c", "echo ready; exec sleep 600"), chunks::add);
+        ExecRun.awaitOutput(chunks, "ready\n", ExecRun.WAIT);
+        if (!driver.capabilities().contains(Capability.EXEC_SIGNAL)) {
+            assertThrows(DriverException.class, () -> execution.signal(ProcessSignal.USR1));
+            execution.kill();
+            return;
+        }
+        execution.signal(ProcessSignal.USR1);
+        assertEquals(128 + ProcessSignal.USR1.number(), execution.await(ExecRun.WAIT).exitCode());
+    }
+
+    @Test
     void writtenFileReadsBackAndIsVisibleToProcesses() throws Exception {
         Sandbox box = newSandbox();
         byte[] content = "twelve bytes".getBytes(StandardCharsets.UTF_8);

@@ -9,6 +9,7 @@ import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
+import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.SandboxProcess;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
@@ -78,7 +79,7 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public Set<Capability> capabilities() {
-        EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.FILES,
+        EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_SIGNAL, Capability.FILES,
                 Capability.NETWORK_NONE, Capability.LIMITS_MEMORY, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART);
         if (resources.limitsProcesses()) {
             caps.add(Capability.LIMITS_PROCESSES);
@@ -205,6 +206,32 @@ public final class BubblewrapDriver implements SandboxDriver {
         @Override
         public OptionalInt waitFor(Duration max) throws InterruptedException {
             return process.waitFor(max.toMillis(), TimeUnit.MILLISECONDS) ? OptionalInt.of(process.exitValue()) : OptionalInt.empty();
+        }
+
+        /**
+         * Signals the command: bwrap (on the host) runs a second bwrap as the namespace's init,
+         * whose child is the command. Java can only send TERM and KILL, so this runs kill(1); the
+         * command runs under the daemon's uid (mapped to 1000 inside), so the daemon may signal it.
+         */
+        @Override
+        public void signal(ProcessSignal signal) throws DriverException {
+            ProcessHandle command = process.children().flatMap(ProcessHandle::children).findFirst()
+                    .orElseThrow(() -> new DriverException(Kind.FAILED_PRECONDITION, "the process is not running (exited, or not yet started)"));
+            try {
+                Process kill = new ProcessBuilder("kill", "-s", signal.name(), Long.toString(command.pid()))
+                        .redirectErrorStream(true).start();
+                boolean done = kill.waitFor(10, TimeUnit.SECONDS);
+                String said = new String(kill.getInputStream().readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8).strip();
+                if (!done || kill.exitValue() != 0) {
+                    kill.destroyForcibly();
+                    throw new DriverException(Kind.FAILED_PRECONDITION, "cannot send SIG" + signal.name() + ": " + said);
+                }
+            } catch (IOException e) {
+                throw new DriverException(Kind.UNAVAILABLE, "cannot run kill(1): " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DriverException(Kind.UNAVAILABLE, "interrupted while signalling");
+            }
         }
 
         @Override

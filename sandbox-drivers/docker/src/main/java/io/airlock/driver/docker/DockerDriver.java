@@ -1,6 +1,8 @@
 package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
@@ -16,6 +18,7 @@ import io.airlock.driver.DriverContext;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
 import io.airlock.driver.ExecSpec;
+import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.ResourceLimits;
@@ -26,6 +29,7 @@ import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -37,6 +41,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,7 +123,7 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.FILES, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
+        return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
                 Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE);
     }
 
@@ -484,15 +489,55 @@ public final class DockerDriver implements SandboxDriver {
         merged.putAll(spec.env());
         List<String> env = new ArrayList<>();
         merged.forEach((k, v) -> env.add(k + "=" + v));
+        if (spec.tty() != null && !merged.containsKey("TERM")) {
+            env.add("TERM=xterm");
+        }
         return engineCall("exec in sandbox '" + sandboxId + "'", () -> {
             String execId = docker.execCreateCmd(container).withCmd(spec.argv().toArray(String[]::new)).withEnv(env)
-                    .withWorkingDir(wd).withUser(options.user())
+                    .withWorkingDir(wd).withUser(options.user()).withTty(spec.tty() != null)
                     .withAttachStdin(true).withAttachStdout(true).withAttachStderr(true).exec().getId();
+            DockerExecProcess process;
             try {
-                return new DockerExecProcess(docker, execId, engine.startExec(execId));
+                process = new DockerExecProcess(docker, execId, engine.startExec(execId, spec.tty() != null), spec.tty() != null,
+                        (pid, signal) -> signalInContainer(container, pid, signal));
             } catch (IOException e) {
                 throw new DriverException(Kind.UNAVAILABLE, "cannot start exec: " + e.getMessage(), e);
             }
+            if (spec.tty() != null) {
+                // API 1.41 has no initial console size on exec start: set it right after.
+                process.resize(spec.tty());
+            }
+            return process;
+        });
+    }
+
+    /** {@code kill -s SIG PID} as the sandbox user inside the container, with a deadline. */
+    private void signalInContainer(String container, long pid, ProcessSignal signal) throws DriverException {
+        engineCall("signal a process in " + container, () -> {
+            String execId = docker.execCreateCmd(container).withCmd("kill", "-s", signal.name(), Long.toString(pid))
+                    .withUser(options.user()).withAttachStdout(true).withAttachStderr(true).exec().getId();
+            StringBuilder said = new StringBuilder();
+            try (var callback = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<Frame>() {
+                @Override
+                public void onNext(Frame frame) {
+                    said.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+                }
+            })) {
+                if (!callback.awaitCompletion(10, TimeUnit.SECONDS)) {
+                    throw new DriverException(Kind.UNAVAILABLE, "kill in " + container + " did not finish within 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DriverException(Kind.UNAVAILABLE, "interrupted while signalling");
+            } catch (IOException e) {
+                throw new DriverException(Kind.UNAVAILABLE, "signal: " + e.getMessage(), e);
+            }
+            Long code = docker.inspectExecCmd(execId).exec().getExitCodeLong();
+            if (code == null || code != 0) {
+                throw new DriverException(Kind.FAILED_PRECONDITION, "cannot send SIG" + signal.name() + " to the process: "
+                        + said.toString().strip() + " (kill exited " + code + "; the image needs a kill command)");
+            }
+            return null;
         });
     }
 

@@ -2,7 +2,10 @@ package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectExecResponse;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.SandboxProcess;
+import io.airlock.driver.TerminalSize;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -10,6 +13,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.OptionalInt;
 import org.slf4j.Logger;
@@ -19,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * An exec on a hijacked engine connection. A virtual thread splits the engine's frames
  * (8-byte header: stream, 0, 0, 0, big-endian length) into a stdout and a stderr pipe; a full
  * pipe stops it reading the socket, so a slow reader holds the process back instead of
- * filling memory.
+ * filling memory. On a terminal the engine sends raw bytes instead (one merged stream).
  */
 final class DockerExecProcess implements SandboxProcess {
     private static final Logger log = LoggerFactory.getLogger(DockerExecProcess.class);
@@ -32,11 +37,20 @@ final class DockerExecProcess implements SandboxProcess {
     private final PipedInputStream stderr = new PipedInputStream(PIPE);
     private final Thread demux;
     private final OutputStream stdin;
+    private final Signaller signaller;
 
-    DockerExecProcess(DockerClient docker, String execId, EngineSocket.Hijacked stream) throws IOException {
+    /** Runs {@code kill} inside the exec's container (the engine has no API to signal an exec). */
+    @FunctionalInterface
+    interface Signaller {
+        void signal(long pidInContainer, ProcessSignal signal) throws DriverException;
+    }
+
+    DockerExecProcess(DockerClient docker, String execId, EngineSocket.Hijacked stream, boolean tty, Signaller signaller)
+            throws IOException {
         this.docker = docker;
         this.execId = execId;
         this.stream = stream;
+        this.signaller = signaller;
         PipedOutputStream out = new PipedOutputStream(stdout);
         PipedOutputStream err = new PipedOutputStream(stderr);
         this.stdin = new OutputStream() {
@@ -55,7 +69,17 @@ final class DockerExecProcess implements SandboxProcess {
                 stream.closeStdin();
             }
         };
-        this.demux = Thread.ofVirtual().name("docker-exec-demux").start(() -> demux(out, err));
+        this.demux = tty
+                ? Thread.ofVirtual().name("docker-exec-tty").start(() -> copyRaw(out, err))
+                : Thread.ofVirtual().name("docker-exec-demux").start(() -> demux(out, err));
+    }
+
+    private void copyRaw(PipedOutputStream out, PipedOutputStream err) {
+        try (out; err) {
+            stream.frames().transferTo(out);
+        } catch (IOException e) {
+            log.debug("exec {} terminal stream ended: {}", execId, e.toString());
+        }
     }
 
     private void demux(PipedOutputStream out, PipedOutputStream err) {
@@ -125,6 +149,51 @@ final class DockerExecProcess implements SandboxProcess {
             }
             Thread.sleep(10);
         }
+    }
+
+    @Override
+    public void resize(TerminalSize size) throws DriverException {
+        try {
+            docker.resizeExecCmd(execId).withSize(size.rows(), size.columns()).exec();
+        } catch (RuntimeException e) {
+            throw new DriverException(DriverException.Kind.FAILED_PRECONDITION, "cannot resize the terminal of exec " + execId
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Signals the process from inside its container, where the sandbox user may signal its own
+     * processes; the daemon itself may not be allowed to signal them on the host. The pid inside
+     * the container's pid namespace is the last field of NSpid in the host's /proc/PID/status.
+     */
+    @Override
+    public void signal(ProcessSignal signal) throws DriverException {
+        Long hostPid;
+        try {
+            InspectExecResponse r = docker.inspectExecCmd(execId).exec();
+            if (!Boolean.TRUE.equals(r.isRunning())) {
+                throw new DriverException(DriverException.Kind.FAILED_PRECONDITION, "exec " + execId + " is no longer running");
+            }
+            hostPid = r.getPidLong();
+        } catch (RuntimeException e) {
+            throw new DriverException(DriverException.Kind.UNAVAILABLE, "cannot inspect exec " + execId + ": " + e.getMessage(), e);
+        }
+        signaller.signal(pidInContainer(hostPid == null ? 0 : hostPid), signal);
+    }
+
+    private static long pidInContainer(long hostPid) throws DriverException {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(hostPid), "status"))) {
+                if (line.startsWith("NSpid:")) {
+                    String[] pids = line.substring(6).trim().split("\\s+");
+                    return Long.parseLong(pids[pids.length - 1]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            throw new DriverException(DriverException.Kind.UNAVAILABLE, "cannot find the exec's process (host pid " + hostPid
+                    + "): " + e.getMessage() + "; the daemon must share the engine's pid namespace to signal execs", e);
+        }
+        throw new DriverException(DriverException.Kind.UNAVAILABLE, "no NSpid for host pid " + hostPid + " (kernel older than 4.1?)");
     }
 
     /**

@@ -58,11 +58,11 @@ final class EngineSocket {
         }
     }
 
-    Hijacked startExec(String execId) throws IOException {
+    Hijacked startExec(String execId, boolean tty) throws IOException {
         SocketChannel ch = open();
         // Only the answer to the start request has a deadline; the hijacked stream lives as long as the exec.
         try (Watchdog w = new Watchdog(ch)) {
-            byte[] body = "{\"Detach\":false,\"Tty\":false}".getBytes(StandardCharsets.UTF_8);
+            byte[] body = ("{\"Detach\":false,\"Tty\":" + tty + "}").getBytes(StandardCharsets.UTF_8);
             OutputStream out = Channels.newOutputStream(ch);
             InputStream in = Channels.newInputStream(ch);
             String request = "POST /v" + apiVersion + "/exec/" + execId + "/start HTTP/1.1\r\n"
