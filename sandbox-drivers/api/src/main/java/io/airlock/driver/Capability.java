@@ -9,6 +9,8 @@ public enum Capability {
     /** Signals delivered to a running process. */
     EXEC_SIGNAL("exec.signal"),
     FILES("files"),
+    /** Tar archives into and out of the workspace. */
+    FILES_ARCHIVE("files.archive"),
     NETWORK_NONE("network.none"),
     LIMITS_MEMORY("limits.memory"),
     LIMITS_PROCESSES("limits.processes"),

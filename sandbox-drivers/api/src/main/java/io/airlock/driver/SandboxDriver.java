@@ -44,6 +44,27 @@ public interface SandboxDriver extends AutoCloseable {
     /** Lists a workspace directory; {@code path} empty for the workspace itself. */
     List<FileEntry> listFiles(String sandboxId, String path, boolean recursive) throws DriverException;
 
+    /** Type, size and modification time of one workspace path (a final symlink is not followed). */
+    FileEntry stat(String sandboxId, String path) throws DriverException;
+
+    /**
+     * Extracts a tar stream into directory {@code path} of the workspace, created when missing
+     * (capability {@link Capability#FILES_ARCHIVE}). Entries pass {@link SafeTar} first; they are
+     * extracted as they arrive, so a refused entry or a broken stream may leave the earlier ones.
+     */
+    default SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot extract archives");
+    }
+
+    /**
+     * A tar of {@code path} (a file or a directory; entry names start with its base name, or with
+     * "workspace" for the workspace itself). A failure part-way is an IOException from the stream,
+     * never a silently short archive.
+     */
+    default InputStream openArchiveRead(String sandboxId, String path) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot produce archives");
+    }
+
     /** Destroys a sandbox and everything running in it. Destroying a missing sandbox is not an error. */
     void destroy(String sandboxId) throws DriverException;
 

@@ -201,6 +201,82 @@ public abstract class SandboxDriverContract {
         assertRefused(() -> driver.openRead(box.id(), "escape/passwd"), "symbolic link");
         assertRefused(() -> driver.openWrite(box.id(), "escape/evil", 0644), "symbolic link");
         assertRefused(() -> driver.listFiles(box.id(), "escape", false), "symbolic link");
+        assertRefused(() -> driver.stat(box.id(), "escape/passwd"), "symbolic link");
+        assertRefused(() -> driver.stat(box.id(), "../x"), "..");
+        assertEquals(FileEntry.Type.SYMLINK, driver.stat(box.id(), "escape").type(), "a final symlink is reported, not followed");
+        if (driver.capabilities().contains(Capability.FILES_ARCHIVE)) {
+            assertRefused(() -> driver.extractArchive(box.id(), "escape", Tars.of()), "symbolic link");
+            assertRefused(() -> driver.openArchiveRead(box.id(), "escape/passwd"), "symbolic link");
+        }
+    }
+
+    @Test
+    void statReportsTypeSizeAndTime() throws Exception {
+        Sandbox box = newSandbox();
+        java.time.Instant before = java.time.Instant.now().minusSeconds(5);
+        try (FileUpload up = driver.openWrite(box.id(), "d/five.txt", 0644)) {
+            up.write("12345".getBytes(StandardCharsets.UTF_8));
+        }
+        FileEntry f = driver.stat(box.id(), "d/five.txt");
+        assertEquals(new FileEntry("d/five.txt", FileEntry.Type.REGULAR, 5, f.modifiedAt()), f);
+        assertTrue(f.modifiedAt().isAfter(before), "modified " + f.modifiedAt());
+        assertEquals(FileEntry.Type.DIRECTORY, driver.stat(box.id(), "d").type());
+        assertEquals(FileEntry.Type.DIRECTORY, driver.stat(box.id(), "").type(), "the workspace itself");
+        DriverException missing = assertThrows(DriverException.class, () -> driver.stat(box.id(), "d/nope"));
+        assertEquals(DriverException.Kind.NOT_FOUND, missing.kind());
+    }
+
+    @Test
+    void anArchiveExtractsSafelyAndComesBackOut() throws Exception {
+        Sandbox box = newSandbox();
+        if (!driver.capabilities().contains(Capability.FILES_ARCHIVE)) {
+            assertThrows(DriverException.class, () -> driver.extractArchive(box.id(), "x", Tars.of()));
+            return;
+        }
+        byte[] tar = Tars.bytes(Tars.dir("src/"), Tars.file("src/a.txt", "alpha\n", 0644), Tars.symlink("src/link", "a.txt"),
+                Tars.hardlink("src/hard", "src/a.txt"), Tars.file("bin/tool", "#!/bin/sh\necho tool\n", 04755));
+        SafeTar.Summary summary = driver.extractArchive(box.id(), "unpacked/deep", new java.io.ByteArrayInputStream(tar));
+        assertEquals(5, summary.entries());
+        ExecRun check = ExecRun.sh(driver, box.id(), "cd unpacked/deep && cat src/a.txt && readlink src/link && cat src/hard"
+                + " && stat -c '%a' bin/tool && touch src/new && id -u && stat -c '%u' src/a.txt");
+        assertEquals(0, check.outcome().exitCode(), check.stderr());
+        String[] lines = check.stdout().split("\n");
+        assertEquals(List.of("alpha", "a.txt", "alpha", "755"), List.of(lines).subList(0, 4), "set-id bits are stripped: " + check.stdout());
+        assertEquals(lines[4], lines[5], "files belong to the sandbox user");
+
+        Map<String, String> back = Tars.read(driver.openArchiveRead(box.id(), "unpacked/deep/src"));
+        assertEquals("alpha\n", back.get("src/a.txt"), back.toString());
+        assertEquals("-> a.txt", back.get("src/link"));
+        assertTrue(back.containsKey("src/new"), back.toString());
+        assertEquals("alpha\n", Tars.read(driver.openArchiveRead(box.id(), "unpacked/deep/src/a.txt")).get("a.txt"));
+    }
+
+    @Test
+    void unsafeArchiveEntriesAreRefusedByName() throws Exception {
+        Sandbox box = newSandbox();
+        if (!driver.capabilities().contains(Capability.FILES_ARCHIVE)) {
+            return; // covered by anArchiveExtractsSafelyAndComesBackOut
+        }
+        assertArchiveRefused(box, Tars.of(Tars.file("../evil", "x", 0644)), "'..'");
+        assertArchiveRefused(box, Tars.of(Tars.file("/abs", "x", 0644)), "absolute");
+        assertArchiveRefused(box, Tars.of(Tars.symlink("l", "/tmp"), Tars.file("l/planted", "x", 0644)), "below the symbolic link");
+        assertArchiveRefused(box, Tars.of(Tars.hardlink("h", "not-in-the-archive")), "hard link");
+        assertArchiveRefused(box, Tars.of(Tars.fifo("pipe")), "special files");
+        ExecRun check = ExecRun.sh(driver, box.id(), "ls /tmp/planted u/l/planted 2>/dev/null; echo done");
+        assertEquals("done\n", check.stdout(), "nothing below the link was extracted");
+        DriverException notDir = assertThrows(DriverException.class, () -> {
+            try (FileUpload up = driver.openWrite(box.id(), "plain", 0644)) {
+                up.write(1);
+            }
+            driver.extractArchive(box.id(), "plain", Tars.of());
+        });
+        assertEquals(DriverException.Kind.FAILED_PRECONDITION, notDir.kind());
+    }
+
+    private void assertArchiveRefused(Sandbox box, java.io.InputStream tar, String reason) {
+        DriverException e = assertThrows(DriverException.class, () -> driver.extractArchive(box.id(), "u", tar));
+        assertEquals(DriverException.Kind.INVALID_ARGUMENT, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains(reason) && e.getMessage().contains("archive entry"), e.getMessage());
     }
 
     private static void assertRefused(org.junit.jupiter.api.function.Executable call, String reason) {

@@ -10,7 +10,9 @@ import io.airlock.driver.FileUpload;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.ProcessSignal;
+import io.airlock.driver.SafeTar;
 import io.airlock.driver.SandboxProcess;
+import io.airlock.driver.TarProcessStream;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
 import io.airlock.driver.WorkspacePaths;
@@ -79,7 +81,7 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public Set<Capability> capabilities() {
-        EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_SIGNAL, Capability.FILES,
+        EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE,
                 Capability.NETWORK_NONE, Capability.LIMITS_MEMORY, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART);
         if (resources.limitsProcesses()) {
             caps.add(Capability.LIMITS_PROCESSES);
@@ -352,6 +354,74 @@ public final class BubblewrapDriver implements SandboxDriver {
         }
         entries.sort(Comparator.comparing(FileEntry::path));
         return entries;
+    }
+
+    @Override
+    public FileEntry stat(String sandboxId, String path) throws DriverException {
+        require(sandboxId);
+        Path workspace = dirOf(sandboxId).workspace().toAbsolutePath();
+        // The parent is confined; the last component is looked at, not followed (it may be a link out).
+        List<String> parts = WorkspacePaths.components(path);
+        Path target = parts.isEmpty() ? workspace
+                : WorkspacePaths.resolve(workspace, String.join("/", parts.subList(0, parts.size() - 1))).resolve(parts.getLast());
+        try {
+            return entry(workspace.toRealPath(), target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + path + "' does not exist in the workspace");
+        } catch (IOException e) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "cannot stat '" + path + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Extraction runs tar inside the sandbox: it then writes as the sandbox user and sees only
+     * the sandbox's mounts, so no symlink in the workspace can lead it to the host.
+     */
+    @Override
+    public SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
+        String inside = insidePath(sandboxId, path, true);
+        SandboxProcess process = start(sandboxId, ExecSpec.of("sh", "-c",
+                "mkdir -p -- \"$0\" && exec tar -x -f - --no-same-owner -C \"$0\"", inside).withStdin(true));
+        java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
+        Thread stderrReader = Thread.ofVirtual().name("tar-x-stderr").start(() -> TarProcessStream.keepStderr(process.stderr(), stderr));
+        Thread.ofVirtual().name("tar-x-stdout").start(() -> TarProcessStream.keepStderr(process.stdout(), new java.io.ByteArrayOutputStream()));
+        try {
+            SafeTar.Summary summary;
+            try (OutputStream stdin = process.stdin()) {
+                summary = new SafeTar(1000, 1000, SafeTar.MAX_ENTRIES).copy(tar, stdin, List.of());
+            }
+            TarProcessStream.requireSuccess(process, stderrReader, stderr, "tar -x in the sandbox");
+            return summary;
+        } catch (IOException e) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "cannot extract into '" + path + "': " + e.getMessage(), e);
+        } finally {
+            process.kill();
+        }
+    }
+
+    @Override
+    public InputStream openArchiveRead(String sandboxId, String path) throws DriverException {
+        String inside = insidePath(sandboxId, path, false);
+        int slash = inside.lastIndexOf('/');
+        String parent = slash == 0 ? "/" : inside.substring(0, slash);
+        return new TarProcessStream(start(sandboxId, ExecSpec.of("tar", "-c", "-f", "-", "-C", parent, "--", inside.substring(slash + 1))
+                .withTimeout(java.time.Duration.ofHours(1))));
+    }
+
+    /** The sandbox's own name for a workspace path (checked on the host first); {@code directory}: must be one, or be missing. */
+    private String insidePath(String sandboxId, String path, boolean directory) throws DriverException {
+        require(sandboxId);
+        Path workspace = dirOf(sandboxId).workspace().toAbsolutePath();
+        Path target = WorkspacePaths.resolve(workspace, path);
+        boolean exists = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+        if (directory && exists && !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + path + "' is not a directory in the workspace");
+        }
+        if (!directory && !exists) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + path + "' does not exist in the workspace");
+        }
+        String relative = workspace.relativize(target).toString();
+        return relative.isEmpty() ? BwrapCommand.WORKSPACE : BwrapCommand.WORKSPACE + "/" + relative;
     }
 
     private static FileEntry entry(Path root, Path p, BasicFileAttributes a) {

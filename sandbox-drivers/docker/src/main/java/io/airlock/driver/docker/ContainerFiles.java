@@ -6,6 +6,7 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
+import io.airlock.driver.SafeTar;
 import io.airlock.driver.WorkspacePaths;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -36,6 +37,8 @@ final class ContainerFiles {
     static final int MAX_LISTING = 10_000;
     private static final int MAX_LINK_HOPS = 8;
     private static final String WS = DockerDriver.WORKSPACE;
+    /** Go's os.ModeType: dir, symlink, device, named pipe, socket, char device, irregular. */
+    private static final long GO_MODE_TYPE = (1L << 31) | (1L << 27) | (1L << 26) | (1L << 25) | (1L << 24) | (1L << 21) | (1L << 19);
 
     private final DockerClient docker;
     private final EngineSocket engine;
@@ -168,11 +171,8 @@ final class ContainerFiles {
     }
 
     private void send(String container, String into, List<String> newDirs, String fileName, Path content, int mode) throws IOException {
-        PipedInputStream tarIn = new PipedInputStream(64 * 1024);
-        PipedOutputStream pipe = new PipedOutputStream(tarIn);
-        IOException[] writeFailure = new IOException[1];
-        Thread writer = Thread.ofVirtual().name("docker-tar-writer").start(() -> {
-            try (TarArchiveOutputStream tar = new TarArchiveOutputStream(pipe)) {
+        putTar(container, into, out -> {
+            try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
                 String prefix = "";
@@ -193,27 +193,114 @@ final class ContainerFiles {
                 Files.copy(content, tar);
                 tar.closeArchiveEntry();
                 tar.finish();
-            } catch (IOException e) {
-                writeFailure[0] = e;
+            }
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface TarWriter<T> {
+        T write(OutputStream out) throws IOException, DriverException;
+    }
+
+    /**
+     * Streams what {@code writer} produces into the engine's archive upload at {@code into}:
+     * the writer runs on a virtual thread feeding a bounded pipe the engine request reads.
+     */
+    private <T> T putTar(String container, String into, TarWriter<T> writer) throws IOException {
+        PipedInputStream tarIn = new PipedInputStream(64 * 1024);
+        PipedOutputStream pipe = new PipedOutputStream(tarIn);
+        java.util.concurrent.CompletableFuture<T> written = new java.util.concurrent.CompletableFuture<>();
+        Thread thread = Thread.ofVirtual().name("docker-tar-writer").start(() -> {
+            try (pipe) {
+                written.complete(writer.write(pipe));
+            } catch (IOException | DriverException | RuntimeException e) {
+                written.completeExceptionally(e);
             }
         });
+        IOException engineFailure = null;
         try {
             docker.copyArchiveToContainerCmd(container).withRemotePath(into).withTarInputStream(tarIn).withNoOverwriteDirNonDir(true).exec();
         } catch (DockerException e) {
-            throw new IOException("the engine refused the upload: " + e.getMessage(), e);
+            engineFailure = new IOException("the engine refused the upload: " + e.getMessage(), e);
         } finally {
             tarIn.close(); // a writer still blocked on the pipe fails now
             try {
-                if (!writer.join(java.time.Duration.ofSeconds(30))) {
-                    writer.interrupt();
+                if (!thread.join(java.time.Duration.ofSeconds(30))) {
+                    thread.interrupt();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        if (writeFailure[0] != null) {
-            throw writeFailure[0];
+        try {
+            // The writer's own failure (e.g. a refused entry) says more than the engine's reaction to the cut-off stream.
+            T result = written.getNow(null);
+            if (engineFailure != null) {
+                throw engineFailure;
+            }
+            return result;
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof DriverException d) {
+                throw new WriterRefused(d);
+            }
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
+    }
+
+    /** Carries a writer's DriverException through putTar's IOException signature. */
+    private static final class WriterRefused extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        WriterRefused(DriverException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /** Extracts an uploaded tar (after {@link SafeTar}) into a workspace directory, creating it and its parents when missing. */
+    SafeTar.Summary extractArchive(String container, String relative, InputStream in) throws DriverException {
+        Located l = locate(container, relative);
+        if (l.missing().isEmpty() && !l.stat().map(EngineSocket.PathStat::isDirectory).orElse(false)) {
+            throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + relative + "' is not a directory in the workspace");
+        }
+        try {
+            return putTar(container, l.existing(), out -> new SafeTar(uid, gid, SafeTar.MAX_ENTRIES).copy(in, out, l.missing()));
+        } catch (WriterRefused e) {
+            throw (DriverException) e.getCause();
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot extract into '" + relative + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** The engine's tar of a workspace path (entries named from its base name). */
+    InputStream openArchiveRead(String container, String relative) throws DriverException {
+        Located l = locate(container, relative);
+        if (!l.missing().isEmpty() || l.stat().isEmpty()) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
+        }
+        try {
+            return docker.copyArchiveFromContainerCmd(container, l.path()).exec();
+        } catch (DockerException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot archive '" + relative + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** One path's type, size and mtime; a final symlink is reported, not followed. */
+    FileEntry statEntry(String container, String relative) throws DriverException {
+        List<String> parts = WorkspacePaths.components(relative);
+        if (parts.isEmpty()) {
+            EngineSocket.PathStat ws = stat(container, WS).orElseThrow(() -> new DriverException(Kind.NOT_FOUND, "no workspace"));
+            return new FileEntry("", FileEntry.Type.DIRECTORY, ws.size(), ws.modifiedAt());
+        }
+        Located parent = locate(container, String.join("/", parts.subList(0, parts.size() - 1)));
+        Optional<EngineSocket.PathStat> s = parent.missing().isEmpty() ? stat(container, parent.path() + "/" + parts.getLast()) : Optional.empty();
+        if (s.isEmpty()) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
+        }
+        EngineSocket.PathStat st = s.get();
+        FileEntry.Type type = st.isSymlink() ? FileEntry.Type.SYMLINK : st.isDirectory() ? FileEntry.Type.DIRECTORY
+                : (st.mode() & GO_MODE_TYPE) == 0 ? FileEntry.Type.REGULAR : FileEntry.Type.OTHER;
+        return new FileEntry(String.join("/", parts), type, st.size(), st.modifiedAt());
     }
 
     InputStream openRead(String container, String relative) throws DriverException {

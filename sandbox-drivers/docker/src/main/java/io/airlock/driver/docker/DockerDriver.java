@@ -123,7 +123,7 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
+        return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
                 Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE);
     }
 
@@ -554,6 +554,21 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public List<FileEntry> listFiles(String sandboxId, String path, boolean recursive) throws DriverException {
         return files.list(require(sandboxId), path, recursive);
+    }
+
+    @Override
+    public FileEntry stat(String sandboxId, String path) throws DriverException {
+        return files.statEntry(require(sandboxId), path);
+    }
+
+    @Override
+    public io.airlock.driver.SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
+        return files.extractArchive(require(sandboxId), path, tar);
+    }
+
+    @Override
+    public InputStream openArchiveRead(String sandboxId, String path) throws DriverException {
+        return files.openArchiveRead(require(sandboxId), path);
     }
 
     @Override

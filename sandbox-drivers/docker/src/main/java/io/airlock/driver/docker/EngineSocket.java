@@ -104,7 +104,7 @@ final class EngineSocket {
     }
 
     /** What the engine says about a path inside a container, or empty when it does not exist. */
-    record PathStat(String name, long size, long mode, String linkTarget) {
+    record PathStat(String name, long size, long mode, String linkTarget, java.time.Instant modifiedAt) {
         boolean isDirectory() {
             return (mode & (1L << 31)) != 0; // Go's os.ModeDir
         }
@@ -132,7 +132,15 @@ final class EngineSocket {
             }
             JsonNode s = JSON.readTree(Base64.getDecoder().decode(encoded));
             return Optional.of(new PathStat(s.path("name").asText(), s.path("size").asLong(), s.path("mode").asLong(),
-                    s.path("linkTarget").asText("")));
+                    s.path("linkTarget").asText(""), mtime(s.path("mtime").asText(""))));
+        }
+    }
+
+    private static java.time.Instant mtime(String rfc3339) {
+        try {
+            return java.time.OffsetDateTime.parse(rfc3339).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            return java.time.Instant.EPOCH;
         }
     }
 
