@@ -20,6 +20,9 @@ import io.airlock.proto.v1.ResourceLimits;
 import io.airlock.proto.v1.Signal;
 import io.airlock.proto.v1.StartExec;
 import io.airlock.proto.v1.WriteFile;
+import io.airlock.proto.v1.WriteArchive;
+import io.airlock.proto.v1.ReadArchive;
+import io.airlock.proto.v1.StatFile;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +108,45 @@ class TunnelledSandboxIT {
             assertTrue(System.nanoTime() < deadline, "no '" + expected + "' in " + chunks);
             Thread.sleep(20);
         }
+    }
+
+    @Test
+    void anArchiveGoesInAndComesBackOutAndStatSeesIt() throws Exception {
+        byte[] tar = io.airlock.driver.Tars.bytes(io.airlock.driver.Tars.dir("proj/"),
+                io.airlock.driver.Tars.file("proj/readme.md", "# hello\n", 0644), io.airlock.driver.Tars.symlink("proj/me", "readme.md"));
+        FileResult in = agents.writeArchive(fx.agentId, WriteArchive.newBuilder().setSandboxId(box).setPath("arch").build(),
+                new ByteArrayInputStream(tar), T);
+        assertEquals(3, in.getEntries());
+        assertEquals(tar.length, in.getSize());
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tar)), in.getSha256());
+
+        var stat = agents.stat(fx.agentId, StatFile.newBuilder().setSandboxId(box).setPath("arch/proj/readme.md").build(), T);
+        assertEquals(io.airlock.proto.v1.FileType.REGULAR, stat.getType());
+        assertEquals(8, stat.getSize());
+        assertEquals(io.airlock.proto.v1.FileType.SYMLINK,
+                agents.stat(fx.agentId, StatFile.newBuilder().setSandboxId(box).setPath("arch/proj/me").build(), T).getType());
+        CommandFailedException missing = assertThrows(CommandFailedException.class,
+                () -> agents.stat(fx.agentId, StatFile.newBuilder().setSandboxId(box).setPath("arch/nope").build(), T));
+        assertEquals(ErrorCode.NOT_FOUND, missing.error().getCode());
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FileResult back = agents.readArchive(fx.agentId, ReadArchive.newBuilder().setSandboxId(box).setPath("arch/proj").build(), out, T);
+        assertEquals(out.size(), back.getSize());
+        var entries = io.airlock.driver.Tars.read(new ByteArrayInputStream(out.toByteArray()));
+        assertEquals("# hello\n", entries.get("proj/readme.md"), entries.toString());
+        assertEquals("-> readme.md", entries.get("proj/me"));
+    }
+
+    @Test
+    void aHostileArchiveIsRefusedNamingTheEntry() throws Exception {
+        byte[] tar = io.airlock.driver.Tars.bytes(io.airlock.driver.Tars.file("ok.txt", "fine", 0644),
+                io.airlock.driver.Tars.file("../../escape.txt", "evil", 0644));
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> agents.writeArchive(fx.agentId,
+                WriteArchive.newBuilder().setSandboxId(box).setPath("hostile").build(), new ByteArrayInputStream(tar), T));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.error().getCode());
+        assertTrue(e.getMessage().contains("'../../escape.txt'"), e.getMessage());
+        // The agent is fine afterwards.
+        assertEquals(0, exec(StartExec.newBuilder().addArgv("true"), null).result().getExitCode());
     }
 
     @Test

@@ -22,6 +22,10 @@ import io.airlock.proto.v1.StartExec;
 import io.airlock.proto.v1.StdinData;
 import io.airlock.proto.v1.StdinEof;
 import io.airlock.proto.v1.WriteFile;
+import io.airlock.proto.v1.WriteArchive;
+import io.airlock.proto.v1.ReadArchive;
+import io.airlock.proto.v1.StatFile;
+import io.airlock.proto.v1.FileEntry;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
@@ -190,6 +194,43 @@ public final class AgentClient {
             }
         };
         return withStream(agentId, command, handler).getFile();
+    }
+
+    /** Streams a tar archive into a workspace directory; the result counts the entries extracted. */
+    public FileResult writeArchive(String agentId, WriteArchive request, InputStream tar, Duration timeout) {
+        Command command = command(timeout).setWriteArchive(request).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
+                sendAll(tar, toAgent, gate, timeout, data -> DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(data)).build(),
+                        DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
+            }
+
+            @Override
+            void receive(DataFrame frame) {}
+        };
+        return withStream(agentId, command, handler).getFile();
+    }
+
+    /** Streams a tar archive of a workspace path into {@code sink}. */
+    public FileResult readArchive(String agentId, ReadArchive request, OutputStream sink, Duration timeout) {
+        Command command = command(timeout).setReadArchive(request).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {}
+
+            @Override
+            void receive(DataFrame frame) throws IOException {
+                if (frame.hasFileChunk()) {
+                    frame.getFileChunk().getData().writeTo(sink);
+                }
+            }
+        };
+        return withStream(agentId, command, handler).getFile();
+    }
+
+    public FileEntry stat(String agentId, StatFile request, Duration timeout) {
+        return send(agentId, command(timeout).setStat(request).build()).getStat();
     }
 
     /** Sends a command whose bytes travel on a Data stream; returns once both the result and the stream are done. */

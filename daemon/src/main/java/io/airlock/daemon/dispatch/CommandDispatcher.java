@@ -161,6 +161,9 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             case WRITE_FILE -> command.getWriteFile().getSandboxId();
             case READ_FILE -> command.getReadFile().getSandboxId();
             case LIST_FILES -> command.getListFiles().getSandboxId();
+            case WRITE_ARCHIVE -> command.getWriteArchive().getSandboxId();
+            case READ_ARCHIVE -> command.getReadArchive().getSandboxId();
+            case STAT -> command.getStat().getSandboxId();
             default -> null;
         };
     }
@@ -216,10 +219,24 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     var located = sandboxes.locate(l.getSandboxId());
                     FileList.Builder files = FileList.newBuilder();
                     for (FileEntry e : located.driver().listFiles(l.getSandboxId(), l.getPath(), l.getRecursive())) {
-                        files.addEntriesBuilder().setPath(e.path()).setType(FileType.valueOf(e.type().name())).setSize(e.size())
-                                .setModifiedAtMs(e.modifiedAt().toEpochMilli());
+                        files.addEntries(entry(e));
                     }
                     result.setFiles(files);
+                }
+                case STAT -> {
+                    var st = command.getStat();
+                    result.setStat(entry(sandboxes.locate(st.getSandboxId()).driver().stat(st.getSandboxId(), st.getPath())));
+                }
+                case WRITE_ARCHIVE -> {
+                    var w = command.getWriteArchive();
+                    var located = sandboxes.locate(w.getSandboxId());
+                    result.setFile(data.writeArchive(command.getCommandId(), deadline(command), located.driver(), w.getSandboxId(),
+                            w.getPath(), sandboxes.policy().maxFileBytes()));
+                }
+                case READ_ARCHIVE -> {
+                    var r = command.getReadArchive();
+                    var located = sandboxes.locate(r.getSandboxId());
+                    result.setFile(data.readArchive(command.getCommandId(), deadline(command), located.driver(), r.getSandboxId(), r.getPath()));
                 }
                 default -> throw new CommandException(ErrorCode.INVALID_ARGUMENT, "unknown action " + command.getActionCase());
             }
@@ -254,6 +271,11 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         event(Event.newBuilder().setExecFinished(ExecFinished.newBuilder().setCommandId(command.getCommandId())
                 .setSandboxId(x.getSandboxId()).setResult(r)));
         return r;
+    }
+
+    private static io.airlock.proto.v1.FileEntry entry(FileEntry e) {
+        return io.airlock.proto.v1.FileEntry.newBuilder().setPath(e.path()).setType(FileType.valueOf(e.type().name())).setSize(e.size())
+                .setModifiedAtMs(e.modifiedAt().toEpochMilli()).build();
     }
 
     private static TerminalSize terminal(StartExec x) {

@@ -9,6 +9,7 @@ import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.ProcessSignal;
+import io.airlock.driver.SafeTar;
 import io.airlock.driver.TerminalSize;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.proto.v1.DataFrame;
@@ -260,7 +261,61 @@ final class DataStreamBridge {
 
     FileResult writeFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, int mode,
             long maxBytes) throws CommandException, DriverException, InterruptedException {
-        FileUpload upload = driver.openWrite(sandboxId, path, mode);
+        return receive(commandId, deadlineMs, "file '" + path + "'", path, maxBytes, driver.openWrite(sandboxId, path, mode));
+    }
+
+    /**
+     * Streams the tar from the Data stream through a bounded pipe into the driver's extraction,
+     * which runs on a virtual thread; the extraction's own error (a refused entry) wins over the
+     * broken pipe it causes on the receiving side.
+     */
+    FileResult writeArchive(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, long maxBytes)
+            throws CommandException, DriverException, InterruptedException {
+        java.io.PipedInputStream tarIn = new java.io.PipedInputStream(CHUNK * 2);
+        java.io.PipedOutputStream tarOut;
+        try {
+            tarOut = new java.io.PipedOutputStream(tarIn);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        CompletableFuture<SafeTar.Summary> extracted = new CompletableFuture<>();
+        Thread.ofVirtual().name("extract-" + commandId).start(() -> {
+            try (tarIn) {
+                SafeTar.Summary summary = driver.extractArchive(sandboxId, path, tarIn);
+                tarIn.transferTo(java.io.OutputStream.nullOutputStream()); // padding after the end marker: the sender still sends it
+                extracted.complete(summary);
+            } catch (DriverException | IOException | RuntimeException e) {
+                extracted.completeExceptionally(e);
+            }
+        });
+        FileResult received;
+        try {
+            received = receive(commandId, deadlineMs, "archive for '" + path + "'", path, maxBytes, FileUpload.of(tarOut, () -> { }, () -> { }));
+        } catch (CommandException e) {
+            rethrowExtractionFailure(extracted, Duration.ofSeconds(5));
+            throw e;
+        }
+        rethrowExtractionFailure(extracted, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
+        return received.toBuilder().setEntries(extracted.join().entries()).build();
+    }
+
+    private static void rethrowExtractionFailure(CompletableFuture<SafeTar.Summary> extracted, Duration max)
+            throws DriverException, CommandException, InterruptedException {
+        try {
+            extracted.get(max.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof DriverException d) {
+                throw d;
+            }
+            throw new CommandException(ErrorCode.FAILED_PRECONDITION, "extraction failed: " + e.getCause().getMessage());
+        } catch (TimeoutException e) {
+            throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "extraction did not finish before the command deadline");
+        }
+    }
+
+    /** Receives FileChunk frames up to FileEof into {@code upload}, which is committed on FileEof and aborted otherwise. */
+    private FileResult receive(String commandId, long deadlineMs, String what, String path, long maxBytes, FileUpload upload)
+            throws CommandException, InterruptedException {
         MessageDigest sha = sha256();
         long[] size = {0};
         CompletableFuture<Void> eof = new CompletableFuture<>();
@@ -270,7 +325,7 @@ final class DataStreamBridge {
                     ByteString data = frame.getFileChunk().getData();
                     size[0] += data.size();
                     if (size[0] > maxBytes) {
-                        throw new CommandException(ErrorCode.RESOURCE_EXHAUSTED, "file '" + path + "' exceeds policy.max_file_bytes ("
+                        throw new CommandException(ErrorCode.RESOURCE_EXHAUSTED, what + " exceeds policy.max_file_bytes ("
                                 + maxBytes + " bytes)");
                     }
                     data.writeTo(upload);
@@ -280,7 +335,7 @@ final class DataStreamBridge {
                     upload.close();
                     eof.complete(null);
                 }
-                default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on a file upload");
+                default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an upload");
             }
         });
         stream.peerClosed.whenComplete((v, t) -> {
@@ -294,10 +349,10 @@ final class DataStreamBridge {
             stream.finish();
             return FileResult.newBuilder().setPath(path).setSize(size[0]).setSha256(HexFormat.of().formatHex(sha.digest())).build();
         } catch (ExecutionException e) {
-            throw failed("upload of '" + path + "'", e.getCause());
+            throw failed("upload of " + what, e.getCause());
         } catch (TimeoutException e) {
             stream.abort("deadline");
-            throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "upload of '" + path + "' did not finish before the command deadline");
+            throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "upload of " + what + " did not finish before the command deadline");
         } finally {
             upload.abort();
         }
@@ -305,9 +360,19 @@ final class DataStreamBridge {
 
     FileResult readFile(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path)
             throws CommandException, DriverException, InterruptedException {
+        return send(commandId, deadlineMs, driver.openRead(sandboxId, path), path);
+    }
+
+    FileResult readArchive(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path)
+            throws CommandException, DriverException, InterruptedException {
+        return send(commandId, deadlineMs, driver.openArchiveRead(sandboxId, path), path);
+    }
+
+    /** Sends {@code content} as FileChunk frames, each when the window allows, then FileEof. */
+    private FileResult send(String commandId, long deadlineMs, InputStream content, String path) throws CommandException, InterruptedException {
         MessageDigest sha = sha256();
         long size = 0;
-        try (InputStream in = driver.openRead(sandboxId, path)) {
+        try (InputStream in = content) {
             Stream stream = new Stream(frame -> {
                 throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on a file download");
             }).open(commandId, deadlineMs);
