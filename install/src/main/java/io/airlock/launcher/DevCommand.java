@@ -142,12 +142,15 @@ public final class DevCommand implements Callable<Integer> {
         }
         out.println("      " + (refusal != null ? "refused: " + refusal : "NOT REFUSED"));
 
-        step(6, "destroy the sandbox");
+        step(6, "snapshot the sandbox and start a clone from the snapshot");
+        boolean cloned = snapshotAndClone(agents, agent, box, content);
+
+        step(7, "destroy the sandbox");
         agents.destroy(agent, box, T);
         boolean gone = agents.list(agent, T).getSandboxesList().stream().noneMatch(s -> s.getSandboxId().equals(box));
         out.println("      " + (gone ? box + " is gone" : box + " IS STILL LISTED"));
 
-        step(7, "what the control plane recorded");
+        step(8, "what the control plane recorded");
         long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
         while (System.nanoTime() < until && stack.cp.registry().events(agent).stream().noneMatch(e -> e.detail().contains(box + " DESTROYED"))) {
             Thread.sleep(20); // the destroy event travels separately from the destroy result
@@ -156,12 +159,40 @@ public final class DevCommand implements Callable<Integer> {
             out.printf("      %s %-12s %s%n", e.at().toString().substring(11, 23), e.kind(), e.detail());
         }
 
-        boolean ok = first.getExitCode() == 0 && piped.getExitCode() == 0 && same && refusal != null && gone;
+        boolean ok = first.getExitCode() == 0 && piped.getExitCode() == 0 && same && refusal != null && gone && cloned;
         double seconds = (System.nanoTime() - started) / 1e9;
         out.printf("%nsummary: %s: sandbox provisioned, 2 commands run (%d output bytes streamed), %d bytes written and read back, "
-                + "escape refused, sandbox destroyed; %.1fs over mTLS via %s%n", ok ? "ok" : "FAILED", outputBytes.get(),
+                + "escape refused, snapshot and clone checked, sandbox destroyed; %.1fs over mTLS via %s%n", ok ? "ok" : "FAILED", outputBytes.get(),
                 written.getSize(), seconds, driver);
         return ok ? 0 : 1;
+    }
+
+    /** True when the clone saw the file, or when the driver has no snapshots (said so, not hidden). */
+    private boolean snapshotAndClone(AgentClient agents, String agent, String box, byte[] content) {
+        String name = box + "-snap";
+        try {
+            var snap = agents.snapshot(agent, box, name, T);
+            out.printf("      snapshot %s of %s: %d bytes%n", snap.getName(), snap.getSourceSandboxId(), snap.getSizeBytes());
+        } catch (CommandFailedException e) {
+            if (e.error().getCode() == io.airlock.proto.v1.ErrorCode.UNIMPLEMENTED) {
+                out.println("      not on this driver: " + e.error().getMessage());
+                return true;
+            }
+            throw e;
+        }
+        String clone = box + "-clone";
+        try {
+            agents.provision(agent, ProvisionSandbox.newBuilder().setSandboxId(clone).setSnapshot(name).build(), T);
+            ByteArrayOutputStream inClone = new ByteArrayOutputStream();
+            agents.readFile(agent, ReadFile.newBuilder().setSandboxId(clone).setPath("notes/hello.txt").build(), inClone, T);
+            boolean same = Arrays.equals(content, inClone.toByteArray());
+            out.printf("      %s started from %s; notes/hello.txt there is %s%n", clone, name, same ? "the same file" : "DIFFERENT");
+            return same;
+        } finally {
+            agents.destroy(agent, clone, T);
+            agents.deleteSnapshot(agent, "", name, T);
+            out.printf("      %s destroyed, snapshot %s deleted%n", clone, name);
+        }
     }
 
     private ExecResult exec(AgentClient agents, String agent, String box, List<String> argv, String stdin, AtomicLong bytes) {
@@ -180,7 +211,7 @@ public final class DevCommand implements Callable<Integer> {
     }
 
     private void step(int n, String what) {
-        out.printf("[%d/7] %s%n", n, what);
+        out.printf("[%d/8] %s%n", n, what);
     }
 
     private static void deleteTree(Path root) {

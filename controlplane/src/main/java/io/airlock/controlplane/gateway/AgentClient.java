@@ -229,6 +229,20 @@ public final class AgentClient {
         return withStream(agentId, command, handler).getFile();
     }
 
+    public io.airlock.proto.v1.SnapshotInfo snapshot(String agentId, String sandboxId, String name, Duration timeout) {
+        return send(agentId, command(timeout).setSnapshot(io.airlock.proto.v1.SnapshotSandbox.newBuilder().setSandboxId(sandboxId)
+                .setName(name)).build()).getSnapshot();
+    }
+
+    public io.airlock.proto.v1.SnapshotList listSnapshots(String agentId, String driver, Duration timeout) {
+        return send(agentId, command(timeout).setListSnapshots(io.airlock.proto.v1.ListSnapshots.newBuilder().setDriver(driver)).build())
+                .getSnapshots();
+    }
+
+    public void deleteSnapshot(String agentId, String driver, String name, Duration timeout) {
+        send(agentId, command(timeout).setDeleteSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setDriver(driver).setName(name)).build());
+    }
+
     public FileEntry stat(String agentId, StatFile request, Duration timeout) {
         return send(agentId, command(timeout).setStat(request).build()).getStat();
     }

@@ -5,6 +5,7 @@ import io.airlock.daemon.policy.PolicyDeniedException;
 import io.airlock.daemon.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
+import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.TerminalSize;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.Sandbox;
@@ -164,6 +165,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             case WRITE_ARCHIVE -> command.getWriteArchive().getSandboxId();
             case READ_ARCHIVE -> command.getReadArchive().getSandboxId();
             case STAT -> command.getStat().getSandboxId();
+            case SNAPSHOT -> command.getSnapshot().getSandboxId();
             default -> null;
         };
     }
@@ -184,7 +186,12 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             switch (command.getActionCase()) {
                 case PROVISION -> {
                     var p = command.getProvision();
-                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), p.getImage(), p.getLimits().getMemoryBytes(),
+                    if (!p.getImage().isEmpty() && !p.getSnapshot().isEmpty()) {
+                        throw new CommandException(ErrorCode.INVALID_ARGUMENT, "provision: both image '" + p.getImage() + "' and snapshot '"
+                                + p.getSnapshot() + "' are set (expected: at most one)");
+                    }
+                    String image = p.getSnapshot().isEmpty() ? p.getImage() : io.airlock.driver.Snapshot.IMAGE_PREFIX + p.getSnapshot();
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image, p.getLimits().getMemoryBytes(),
                             p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap(),
                             p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))
                                     .toList());
@@ -222,6 +229,23 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                         files.addEntries(entry(e));
                     }
                     result.setFiles(files);
+                }
+                case SNAPSHOT -> {
+                    var sn = command.getSnapshot();
+                    var located = sandboxes.locate(sn.getSandboxId());
+                    result.setSnapshot(snapshotInfo(located.driver().snapshot(sn.getSandboxId(), sn.getName()), located.driver().name()));
+                }
+                case DELETE_SNAPSHOT -> {
+                    sandboxes.driver(command.getDeleteSnapshot().getDriver()).deleteSnapshot(command.getDeleteSnapshot().getName());
+                    result.setSnapshotDeleted(Empty.getDefaultInstance());
+                }
+                case LIST_SNAPSHOTS -> {
+                    SandboxDriver driver = sandboxes.driver(command.getListSnapshots().getDriver());
+                    var list = io.airlock.proto.v1.SnapshotList.newBuilder();
+                    for (var sn : driver.snapshots()) {
+                        list.addSnapshots(snapshotInfo(sn, driver.name()));
+                    }
+                    result.setSnapshots(list);
                 }
                 case STAT -> {
                     var st = command.getStat();
@@ -271,6 +295,11 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         event(Event.newBuilder().setExecFinished(ExecFinished.newBuilder().setCommandId(command.getCommandId())
                 .setSandboxId(x.getSandboxId()).setResult(r)));
         return r;
+    }
+
+    private static io.airlock.proto.v1.SnapshotInfo snapshotInfo(io.airlock.driver.Snapshot s, String driver) {
+        return io.airlock.proto.v1.SnapshotInfo.newBuilder().setName(s.name()).setSourceSandboxId(s.sourceSandboxId())
+                .setCreatedAtMs(s.createdAt().toEpochMilli()).setSizeBytes(s.sizeBytes()).setDriver(driver).build();
     }
 
     private static io.airlock.proto.v1.FileEntry entry(FileEntry e) {

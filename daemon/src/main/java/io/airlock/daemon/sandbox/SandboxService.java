@@ -121,6 +121,11 @@ public final class SandboxService {
     /** The sandbox and the driver that holds it. */
     public record Located(Sandbox sandbox, SandboxDriver driver) {}
 
+    /** A configured driver by name; empty for the default. */
+    public SandboxDriver driver(String name) throws DriverException {
+        return drivers.get(name);
+    }
+
     public Located locate(String id) throws DriverException {
         for (SandboxDriver d : drivers.all().values()) {
             Optional<Sandbox> s = d.get(id);

@@ -16,7 +16,9 @@ public enum Capability {
     LIMITS_PROCESSES("limits.processes"),
     LIMITS_CPU("limits.cpu"),
     SURVIVES_DAEMON_RESTART("survives-daemon-restart"),
-    PAUSE("pause");
+    PAUSE("pause"),
+    /** Snapshots of a sandbox, and sandboxes provisioned from them. */
+    SNAPSHOT("snapshot");
 
     private final String wireName;
 

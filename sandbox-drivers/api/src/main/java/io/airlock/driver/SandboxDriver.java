@@ -65,6 +65,25 @@ public interface SandboxDriver extends AutoCloseable {
         throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot produce archives");
     }
 
+    /**
+     * Saves the sandbox's workspace (and whatever else of its state the backend can keep) as
+     * snapshot {@code name} (capability {@link Capability#SNAPSHOT}); new sandboxes provisioned
+     * with image {@code snapshot:<name>} start from it. A name in use is refused.
+     */
+    default Snapshot snapshot(String sandboxId, String name) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver cannot take snapshots");
+    }
+
+    /** This agent's snapshots, oldest first. */
+    default List<Snapshot> snapshots() throws DriverException {
+        return List.of();
+    }
+
+    /** Deletes a snapshot; deleting a missing one is not an error; one still in use by a sandbox is refused. */
+    default void deleteSnapshot(String name) throws DriverException {
+        throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + name() + " driver has no snapshots");
+    }
+
     /** Destroys a sandbox and everything running in it. Destroying a missing sandbox is not an error. */
     void destroy(String sandboxId) throws DriverException;
 

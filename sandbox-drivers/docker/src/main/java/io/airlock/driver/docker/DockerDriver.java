@@ -26,6 +26,7 @@ import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxProcess;
 import io.airlock.driver.SandboxSpec;
+import io.airlock.driver.Snapshot;
 import io.airlock.driver.SandboxState;
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,6 +75,7 @@ public final class DockerDriver implements SandboxDriver {
     private final ClaimRecords claims;
     private final WarmPool pool;
     private final OomEvents oom;
+    private final Snapshots snapshots;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
@@ -86,6 +88,7 @@ public final class DockerDriver implements SandboxDriver {
         this.engine = engine;
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
+        this.snapshots = new Snapshots(docker, agentId, options.user());
         try {
             this.claims = new ClaimRecords(context.stateDir());
         } catch (IOException e) {
@@ -124,7 +127,8 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
-                Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE);
+                Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE,
+                Capability.SNAPSHOT);
     }
 
     String containerName(String sandboxId) {
@@ -147,9 +151,16 @@ public final class DockerDriver implements SandboxDriver {
                 return existing;
             }
             String requested = spec.image().isEmpty() ? options.image() : spec.image();
-            DockerOptions.AllowedImage rule = options.rule(requested).orElseThrow(() -> new DriverException(Kind.INVALID_ARGUMENT,
-                    "image '" + requested + "' is not allowed on this agent (allowed: " + String.join(", ", allowedImages())
-                            + "; see drivers.options.docker.allowed_images)"));
+            DockerOptions.AllowedImage rule;
+            if (requested.startsWith(Snapshot.IMAGE_PREFIX)) {
+                // A snapshot of one of this agent's sandboxes: built here from an allowed image.
+                String fromSnapshot = engineCall("find snapshot", () -> snapshots.imageFor(requested.substring(Snapshot.IMAGE_PREFIX.length())));
+                rule = new DockerOptions.AllowedImage(fromSnapshot, "");
+            } else {
+                rule = options.rule(requested).orElseThrow(() -> new DriverException(Kind.INVALID_ARGUMENT,
+                        "image '" + requested + "' is not allowed on this agent (allowed: " + String.join(", ", allowedImages())
+                                + ", or snapshot:<name> of this agent's snapshots; see drivers.options.docker.allowed_images)"));
+            }
             String image = rule.reference();
             busy.add(spec.id());
             try {
@@ -557,6 +568,32 @@ public final class DockerDriver implements SandboxDriver {
     }
 
     @Override
+    public Snapshot snapshot(String sandboxId, String name) throws DriverException {
+        String container = require(sandboxId);
+        synchronized (lockFor(sandboxId)) {
+            busy.add(sandboxId); // it is paused for the copy: recovery must neither thaw it nor record it as paused
+            try {
+                return engineCall("snapshot sandbox '" + sandboxId + "'", () -> snapshots.create(container, sandboxId, name));
+            } finally {
+                busy.remove(sandboxId);
+            }
+        }
+    }
+
+    @Override
+    public List<Snapshot> snapshots() throws DriverException {
+        return engineCall("list snapshots", snapshots::list);
+    }
+
+    @Override
+    public void deleteSnapshot(String name) throws DriverException {
+        engineCall("delete snapshot '" + name + "'", () -> {
+            snapshots.delete(name);
+            return null;
+        });
+    }
+
+    @Override
     public FileEntry stat(String sandboxId, String path) throws DriverException {
         return files.statEntry(require(sandboxId), path);
     }
@@ -649,7 +686,8 @@ public final class DockerDriver implements SandboxDriver {
                     log.warn("cannot adopt container {}: {}", c.getId(), e.getMessage());
                 }
             }
-            sandboxes.keySet().retainAll(found.keySet());
+            // Busy sandboxes were skipped above: whoever holds them updates them, so keep them as they are.
+            sandboxes.keySet().removeIf(id -> !found.containsKey(id) && !busy.contains(id));
             found.keySet().removeAll(busy);
             sandboxes.putAll(found);
             return list();
@@ -673,6 +711,8 @@ public final class DockerDriver implements SandboxDriver {
             throw new DriverException(Kind.NOT_FOUND, what + ": " + e.getMessage(), e);
         } catch (DockerException e) {
             throw new DriverException(Kind.INTERNAL, what + " failed in the engine: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new DriverException(Kind.UNAVAILABLE, what + ": the Docker engine is unreachable (" + e.getMessage() + ")", e);
         }
