@@ -114,6 +114,9 @@ public final class AgentRegistry implements AutoCloseable {
                     + (e.getExecFinished().getResult().getTimedOut() ? " (timed out)" : "");
             case POLICY_DENIED -> "policy denied command " + e.getPolicyDenied().getCommandId() + ": " + e.getPolicyDenied().getMessage();
             case OOM_KILL -> "sandbox " + e.getOomKill().getSandboxId() + " OOM kill: " + e.getOomKill().getDetail();
+            case IMAGE_PULL -> "sandbox " + e.getImagePull().getSandboxId() + " pulling " + e.getImagePull().getImage() + ": "
+                    + (e.getImagePull().getLayer().isEmpty() ? "" : e.getImagePull().getLayer() + " ") + e.getImagePull().getStatus()
+                    + (e.getImagePull().getTotalBytes() > 0 ? " " + e.getImagePull().getCurrentBytes() + "/" + e.getImagePull().getTotalBytes() : "");
             case DRIVER_STATUS -> "driver " + e.getDriverStatus().getDriver() + (e.getDriverStatus().getAvailable() ? " available"
                     : " unavailable: " + e.getDriverStatus().getReason());
             default -> e.getBodyCase().toString();

@@ -336,6 +336,11 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 log.info("sandbox {}: {}", e.sandboxId(), e.detail());
                 event(Event.newBuilder().setOomKill(io.airlock.proto.v1.OomKill.newBuilder().setSandboxId(e.sandboxId()).setDetail(e.detail())));
             }
+            case IMAGE_PULL -> {
+                var p = e.pull();
+                event(Event.newBuilder().setImagePull(io.airlock.proto.v1.ImagePull.newBuilder().setSandboxId(e.sandboxId())
+                        .setImage(p.image()).setLayer(p.layer()).setStatus(p.status()).setCurrentBytes(p.current()).setTotalBytes(p.total())));
+            }
         }
     }
 

@@ -77,7 +77,8 @@ public final class BusyboxImage {
         return out.contains("not a dynamic executable") || out.contains("statically linked");
     }
 
-    private static byte[] rootfs() throws IOException, InterruptedException {
+    /** The image's root filesystem as a tar (also a registry layer in tests). */
+    static byte[] rootfs() throws IOException, InterruptedException {
         Process list = new ProcessBuilder(BUSYBOX.toString(), "--list").start();
         String[] applets = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
         list.waitFor();

@@ -76,6 +76,7 @@ public final class DockerDriver implements SandboxDriver {
     private final WarmPool pool;
     private final OomEvents oom;
     private final Snapshots snapshots;
+    private final ImagePuller puller;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
@@ -89,6 +90,7 @@ public final class DockerDriver implements SandboxDriver {
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
         this.snapshots = new Snapshots(docker, agentId, options.user());
+        this.puller = new ImagePuller(docker, context.events());
         try {
             this.claims = new ClaimRecords(context.stateDir());
         } catch (IOException e) {
@@ -183,7 +185,7 @@ public final class DockerDriver implements SandboxDriver {
     }
 
     private Sandbox create(SandboxSpec spec, String image, DockerOptions.AllowedImage rule) throws DriverException {
-        requireImage(image, rule.pinned() ? image + "@" + rule.digest() : image);
+        puller.ensure(spec.id(), image, rule.pinned() ? image + "@" + rule.digest() : image);
         if (rule.pinned()) {
             verifyDigest(image, rule.digest());
         }
@@ -279,7 +281,7 @@ public final class DockerDriver implements SandboxDriver {
     private String createPoolContainer() throws DriverException {
         String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
         DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(options.image());
-        requireImage(rule.reference(), rule.pinned() ? rule.reference() + "@" + rule.digest() : rule.reference());
+        puller.ensure("", rule.reference(), rule.pinned() ? rule.reference() + "@" + rule.digest() : rule.reference());
         if (rule.pinned()) {
             verifyDigest(rule.reference(), rule.digest());
         }
@@ -347,28 +349,6 @@ public final class DockerDriver implements SandboxDriver {
         if (!matches) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "image '" + image + "' on this host is " + inspect.getId()
                     + ", but drivers.options.docker pins it to " + digest + "; load the pinned image or change the pin");
-        }
-    }
-
-    private void requireImage(String image) throws DriverException {
-        requireImage(image, image);
-    }
-
-    /** Looks {@code image} up on the engine; when missing, pulls {@code pullReference} (by digest when pinned). */
-    private void requireImage(String image, String pullReference) throws DriverException {
-        try {
-            docker.inspectImageCmd(image).exec();
-        } catch (NotFoundException e) {
-            log.info("image {} not present; pulling {}", image, pullReference);
-            try {
-                docker.pullImageCmd(pullReference).start().awaitCompletion();
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                throw new DriverException(Kind.UNAVAILABLE, "interrupted while pulling " + image);
-            } catch (RuntimeException pull) {
-                throw new DriverException(Kind.UNAVAILABLE, "image '" + image + "' is not present and pulling it failed ("
-                        + pull.getMessage() + "); load it on this host (docker load / docker import) or make its registry reachable");
-            }
         }
     }
 

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.DriverContext;
+import io.airlock.driver.DriverEvent;
 import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecRun;
+import java.util.concurrent.CopyOnWriteArrayList;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
@@ -85,6 +88,39 @@ class DockerImagePolicyIT {
         DriverException e = assertThrows(DriverException.class,
                 () -> driver(Map.of("image", image, "allowed_images", List.of(missing))).provision(spec("nope", missing)));
         assertEquals(DriverException.Kind.UNAVAILABLE, e.kind());
-        assertTrue(e.getMessage().contains("not present and pulling it failed"), e.getMessage());
+        assertTrue(e.getMessage().contains("not present on this host and pulling it failed") && e.getMessage().contains(missing),
+                e.getMessage());
+    }
+
+    @Test
+    void aPullReportsProgressAsEventsAndTheSandboxRunsThePulledImage() throws Exception {
+        try (LocalRegistry registry = new LocalRegistry("airlock-test/pulled");
+                var docker = DockerDriverProvider.client(Path.of("/var/run/docker.sock"), null)) {
+            String ref = registry.reference("1");
+            List<DriverEvent> events = new CopyOnWriteArrayList<>();
+            try {
+                driver = new DockerDriverProvider().create(new DriverContext("pull-" + System.nanoTime(), state,
+                        Map.of("image", image, "allowed_images", List.of(ref)), events::add));
+                driver.provision(spec("pulled", ref));
+                assertEquals(1, registry.layerDownloads.get(), "the layer came from the test's own registry");
+                ExecRun run = ExecRun.sh(driver, "pulled", "echo from-the-pulled-image");
+                assertEquals("from-the-pulled-image\n", run.stdout(), run.stderr());
+
+                assertTrue(events.stream().allMatch(ev -> ev.kind() == DriverEvent.Kind.IMAGE_PULL && ev.sandboxId().equals("pulled")
+                        && ev.pull().image().equals(ref)), events.toString());
+                assertTrue(events.stream().anyMatch(ev -> ev.pull().status().equals("Downloading") && ev.pull().total() > 0
+                        && ev.pull().current() > 0 && ev.pull().current() < ev.pull().total()), "partial download progress: " + events);
+                assertEquals("Pull complete", events.getLast().pull().status());
+                assertTrue(events.size() < 40, "throttled: " + events.size() + " events");
+            } finally {
+                close();
+                driver = null;
+                try {
+                    docker.removeImageCmd(ref).withForce(true).exec();
+                } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+                    // never pulled
+                }
+            }
+        }
     }
 }
