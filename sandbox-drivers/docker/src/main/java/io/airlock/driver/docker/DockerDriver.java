@@ -97,6 +97,13 @@ public final class DockerDriver implements SandboxDriver {
             throw new DriverException(Kind.UNAVAILABLE, "cannot create the docker driver's state directory: " + e.getMessage(), e);
         }
         reconcile();
+        // Before the pool starts: a refill's volume is briefly without its container.
+        try {
+            new Orphans(docker, agentId).sweep(options.removeOrphans(), this::toSandbox,
+                    name -> options.warmPool() > 0 && name.startsWith(poolPrefix()));
+        } catch (RuntimeException e) {
+            log.warn("looking for orphans failed ({}); they stay until the next start", e.toString());
+        }
         this.oom = new OomEvents(docker, agentId, this::sandboxOfEvent, context.events());
         oom.subscribe();
         this.pool = options.warmPool() > 0 ? new WarmPool(options.warmPool(), this::createPoolContainer, idlePoolContainers()) : null;

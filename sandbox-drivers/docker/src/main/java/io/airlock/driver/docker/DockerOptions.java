@@ -16,9 +16,10 @@ import java.util.Map;
  * @param tmpSize       size of the /tmp tmpfs, e.g. {@code 64m}
  * @param keepalive     the container's main process: something that waits forever
  * @param warmPool      started containers of the default image kept ready for provisions (0: none)
+ * @param removeOrphans at start, remove what carries this agent's label but belongs to no sandbox (false: log it, keep it)
  */
 record DockerOptions(Path socket, String image, List<String> allowedImages, String user, String runtime, String tmpSize,
-        List<String> keepalive, int warmPool) {
+        List<String> keepalive, int warmPool, boolean removeOrphans) {
     static final String DEFAULT_IMAGE = "airlock/sandbox:latest";
 
     static DockerOptions from(Map<String, Object> o) throws DriverException {
@@ -32,7 +33,17 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         String image = string(o, "image", DEFAULT_IMAGE);
         return new DockerOptions(Path.of(host), image, strings(o, "allowed_images"), string(o, "user", "1000:1000"),
                 string(o, "runtime", ""), string(o, "tmp_size", "64m"),
-                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"), warmPool(o));
+                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"), warmPool(o), removeOrphans(o));
+    }
+
+    private static boolean removeOrphans(Map<String, Object> o) throws DriverException {
+        String v = string(o, "orphans", "remove");
+        return switch (v) {
+            case "remove" -> true;
+            case "keep" -> false;
+            default -> throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker.orphans: '" + v
+                    + "' (expected: remove or keep)");
+        };
     }
 
     private static int warmPool(Map<String, Object> o) throws DriverException {
