@@ -14,12 +14,15 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 /**
- * What a claimed pool container was provisioned as (created, limits, env, labels): a pool
- * container's labels were fixed before anyone claimed it, so this lives in the driver's state
- * directory, one properties file per sandbox, written before the container is renamed.
+ * Which warm-pool container a sandbox claimed, and what it was provisioned as (created, limits,
+ * env, labels): a pool container's name and labels were fixed before anyone claimed it, so this
+ * lives in the driver's state directory, one properties file per sandbox. Writing the record is
+ * the claim's commit point: a container named in a record belongs to that sandbox, also after a
+ * crash; a pool container named in none is idle.
  */
 final class ClaimRecords {
-    record Claim(Instant created, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {}
+    /** @param container the pool container's name; empty in records of containers renamed to the sandbox's name (older claims) */
+    record Claim(String container, Instant created, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {}
 
     private final Path dir;
 
@@ -29,6 +32,7 @@ final class ClaimRecords {
 
     void write(String sandboxId, Claim claim) throws IOException {
         Properties p = new Properties();
+        p.setProperty("container", claim.container());
         p.setProperty("created", claim.created().toString());
         p.setProperty("limits", claim.limits().memoryBytes() + "," + claim.limits().maxProcesses() + "," + claim.limits().cpuSeconds());
         claim.env().forEach((k, v) -> p.setProperty("env." + k, v));
@@ -61,8 +65,20 @@ final class ClaimRecords {
             }
         }
         String[] l = p.getProperty("limits", "0,0,0").split(",");
-        return Optional.of(new Claim(Instant.parse(p.getProperty("created", Instant.EPOCH.toString())),
+        return Optional.of(new Claim(p.getProperty("container", ""), Instant.parse(p.getProperty("created", Instant.EPOCH.toString())),
                 new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2])), env, labels));
+    }
+
+    /** Every record: sandbox id to claim. */
+    Map<String, Claim> all() throws IOException {
+        Map<String, Claim> all = new TreeMap<>();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.filter(x -> x.getFileName().toString().endsWith(".properties")).toList()) {
+                String id = f.getFileName().toString().replace(".properties", "");
+                read(id).ifPresent(c -> all.put(id, c));
+            }
+        }
+        return all;
     }
 
     void delete(String sandboxId) throws IOException {

@@ -76,12 +76,20 @@ public final class DockerDriver implements SandboxDriver {
     private final WarmPool pool;
     private final OomEvents oom;
     private final Snapshots snapshots;
+    /** Sandboxes living in a claimed warm container, which keeps its pool name: sandbox id to container name. */
+    private final Map<String, String> claimedContainers = new ConcurrentHashMap<>();
+    /** Launchers of claimed warm containers, for each sandbox's first command. */
+    private final Map<String, Launcher> firstExec = new ConcurrentHashMap<>();
+    /** Limits for new warm containers: those of the latest claim, so the next claims need no {@code docker update}. */
+    private volatile ResourceLimits poolLimits = ResourceLimits.NONE;
     private final ImagePuller puller;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
      */
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
+    /** Warm containers being created and started (by name). */
+    private final Set<String> creatingPool = ConcurrentHashMap.newKeySet();
 
     DockerDriver(DriverContext context, DockerClient docker, EngineSocket engine, DockerOptions options) throws DriverException {
         this.agentId = context.agentId();
@@ -115,6 +123,17 @@ public final class DockerDriver implements SandboxDriver {
     /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
     private void recovered() {
         oom.subscribe();
+        // After an engine restart every exec is gone, launchers too; a recovery for one stopped container leaves them.
+        firstExec.entrySet().removeIf(e -> {
+            if (e.getValue().isRunning(docker)) {
+                return false;
+            }
+            e.getValue().close();
+            return true;
+        });
+        if (pool != null) {
+            pool.dropLaunchers(l -> !l.isRunning(docker));
+        }
         try {
             List<Sandbox> live = reconcile();
             log.info("Docker engine is back; {} sandbox(es) adopted and running", live.size());
@@ -140,6 +159,12 @@ public final class DockerDriver implements SandboxDriver {
                 Capability.SNAPSHOT);
     }
 
+    /** The container of a sandbox: a claimed warm container keeps its pool name. */
+    String container(String sandboxId) {
+        return claimedContainers.getOrDefault(sandboxId, containerName(sandboxId));
+    }
+
+    /** The name a cold-provisioned sandbox's container gets. */
     String containerName(String sandboxId) {
         return "airlock-" + agentId + "-" + sandboxId;
     }
@@ -173,8 +198,7 @@ public final class DockerDriver implements SandboxDriver {
             String image = rule.reference();
             busy.add(spec.id());
             try {
-                Optional<Sandbox> claimed = pool != null && requested.equals(options.image()) && spec.limits().cpuSeconds() == 0
-                        ? claim(spec) : Optional.empty();
+                Optional<Sandbox> claimed = pool != null && requested.equals(options.image()) ? claim(spec) : Optional.empty();
                 if (claimed.isPresent()) {
                     return claimed.get();
                 }
@@ -261,66 +285,105 @@ public final class DockerDriver implements SandboxDriver {
     /** The sandbox an engine event is about: its sandbox label, or for a claimed warm container its name. */
     private String sandboxOfEvent(Map<String, String> attributes) {
         String id = attributes.get(LABEL_SANDBOX);
-        String name = attributes.getOrDefault("name", "");
-        String prefix = "airlock-" + agentId + "-";
-        if (id == null && name.startsWith(prefix) && !name.startsWith(poolPrefix())) {
-            id = name.substring(prefix.length());
-        }
-        return id;
+        return id != null ? id : sandboxOfName(attributes.getOrDefault("name", ""));
     }
 
     /** True while the container's sandbox (by label, or by name for claimed warm containers) is being provisioned or destroyed. */
     private boolean isBusy(Container c) {
         String id = c.getLabels() == null ? null : c.getLabels().get(LABEL_SANDBOX);
         if (id == null && c.getNames() != null && c.getNames().length > 0) {
-            String name = c.getNames()[0].startsWith("/") ? c.getNames()[0].substring(1) : c.getNames()[0];
-            String prefix = "airlock-" + agentId + "-";
-            id = name.startsWith(prefix) ? name.substring(prefix.length()) : null;
+            id = sandboxOfName(c.getNames()[0].startsWith("/") ? c.getNames()[0].substring(1) : c.getNames()[0]);
         }
-        return id != null && busy.contains(id);
+        return id != null ? busy.contains(id)
+                : c.getNames() != null && c.getNames().length > 0 && creatingPool.contains(c.getNames()[0].replaceFirst("^/", ""));
     }
 
+    /** The sandbox a container without a sandbox label serves: a claimed pool container, or one renamed to the sandbox's name. */
+    private String sandboxOfName(String name) {
+        String claimed = claimedContainers.entrySet().stream().filter(e -> e.getValue().equals(name)).map(Map.Entry::getKey)
+                .findFirst().orElse(null);
+        if (claimed != null || name.startsWith(poolPrefix())) {
+            return claimed; // an idle warm container serves no sandbox
+        }
+        String prefix = "airlock-" + agentId + "-";
+        return name.startsWith(prefix) ? name.substring(prefix.length()) : null;
+    }
+
+    /** "--": a sandbox id cannot start with "-", so no sandbox's container name ever looks like a pool container's. */
     private String poolPrefix() {
-        return "airlock-" + agentId + "-pool-";
+        return "airlock-" + agentId + "--pool-";
     }
 
-    /** One started container for the warm pool; its sandbox identity comes later, from its new name. */
-    private String createPoolContainer() throws DriverException {
+    /** One started container for the warm pool, with a launcher waiting for its first command. */
+    private WarmPool.Warm createPoolContainer() throws DriverException, IOException {
         String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
         DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(options.image());
         puller.ensure("", rule.reference(), rule.pinned() ? rule.reference() + "@" + rule.digest() : rule.reference());
         if (rule.pinned()) {
             verifyDigest(rule.reference(), rule.digest());
         }
-        String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true"), List.of(),
-                ResourceLimits.NONE, name + "-workspace");
-        startIfStopped(id);
-        return name;
+        ResourceLimits limits = poolLimits;
+        creatingPool.add(name); // not yet started: recovery must not take it for a container that went down
+        try {
+            String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true", LABEL_LIMITS, limitsLabel(limits)),
+                    List.of(), limits, name + "-workspace");
+            startIfStopped(id);
+            return new WarmPool.Warm(name, limits, launcherFor(name));
+        } finally {
+            creatingPool.remove(name);
+        }
     }
 
-    private List<String> idlePoolContainers() throws DriverException {
+    private static String limitsLabel(ResourceLimits l) {
+        return l.memoryBytes() + "," + l.maxProcesses() + "," + l.cpuSeconds();
+    }
+
+    private static ResourceLimits parseLimits(String label) {
+        String[] l = (label == null ? "0,0,0" : label).split(",");
+        return new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2]));
+    }
+
+    /** A launcher in a warm container, or null when it cannot be started (the first command then uses a normal exec). */
+    private Launcher launcherFor(String container) {
+        try {
+            return Launcher.start(docker, engine, container, options.user());
+        } catch (IOException | RuntimeException e) {
+            log.info("no launcher in warm container {} ({}); its first command will use a normal exec", container, e.toString());
+            return null;
+        }
+    }
+
+    /** Idle warm containers found at start (not claimed by any sandbox), each with a new launcher. */
+    private List<WarmPool.Warm> idlePoolContainers() throws DriverException {
         return engineCall("list warm-pool containers", () -> docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true")).exec().stream()
-                .map(c -> c.getNames()[0].substring(1)).filter(n -> n.startsWith(poolPrefix())).toList());
+                .withLabelFilter(Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true")).withStatusFilter(List.of("running")).exec().stream()
+                .filter(c -> c.getNames()[0].substring(1).startsWith(poolPrefix()) && !claimedContainers.containsValue(c.getNames()[0].substring(1)))
+                .map(c -> new WarmPool.Warm(c.getNames()[0].substring(1), parseLimits(c.getLabels().get(LABEL_LIMITS)),
+                        launcherFor(c.getNames()[0].substring(1))))
+                .toList());
     }
 
     /**
-     * Takes a warm container: record what it was provisioned as, rename it to the sandbox's name,
-     * apply the limits ({@code docker update}). Empty when the pool is empty or the claim failed,
-     * so the caller provisions cold instead.
+     * Takes a warm container: write the claim record (the commit point: from then on the
+     * container is the sandbox's, also across a crash) and apply limits the container does not
+     * have yet ({@code docker update}). It keeps its name: a rename would cost the claim more
+     * than everything else. Empty when no warm container fits or the claim failed, so the caller
+     * provisions cold instead.
      */
     private Optional<Sandbox> claim(SandboxSpec spec) {
-        Optional<String> warm = pool.claim();
-        if (warm.isEmpty()) {
+        ResourceLimits l = spec.limits();
+        poolLimits = l;
+        Optional<WarmPool.Warm> taken = pool.claim(l);
+        if (taken.isEmpty()) {
             return Optional.empty();
         }
+        WarmPool.Warm warm = taken.get();
         try {
             Instant created = Instant.now();
-            claims.write(spec.id(), new ClaimRecords.Claim(created, spec.limits(), spec.env(), spec.labels()));
-            docker.renameContainerCmd(warm.get()).withName(containerName(spec.id())).exec();
-            ResourceLimits l = spec.limits();
-            if (l.memoryBytes() > 0 || l.maxProcesses() > 0) {
-                var update = docker.updateContainerCmd(containerName(spec.id()));
+            claims.write(spec.id(), new ClaimRecords.Claim(warm.container(), created, l, spec.env(), spec.labels()));
+            claimedContainers.put(spec.id(), warm.container());
+            if (!warm.limits().equals(l) && (l.memoryBytes() > 0 || l.maxProcesses() > 0)) {
+                var update = docker.updateContainerCmd(warm.container());
                 if (l.memoryBytes() > 0) {
                     update.withMemory(l.memoryBytes()).withMemorySwap(l.memoryBytes());
                 }
@@ -329,15 +392,24 @@ public final class DockerDriver implements SandboxDriver {
                 }
                 update.exec();
             }
+            if (warm.launcher() != null) {
+                firstExec.put(spec.id(), warm.launcher());
+            }
             Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, created, l, spec.env(), spec.labels());
             sandboxes.put(spec.id(), sandbox);
             return Optional.of(sandbox);
         } catch (IOException | RuntimeException e) {
-            log.warn("claiming warm container {} for sandbox {} failed ({}); provisioning cold", warm.get(), spec.id(), e.toString());
+            log.warn("claiming warm container {} for sandbox {} failed ({}); provisioning cold", warm.container(), spec.id(), e.toString());
+            claimedContainers.remove(spec.id());
+            if (warm.launcher() != null) {
+                warm.launcher().close();
+            }
             try {
-                docker.removeContainerCmd(warm.get()).withForce(true).exec();
-            } catch (RuntimeException ignored) {
-                // it may have been renamed already; reconcile adopts or the destroy of the sandbox removes it
+                claims.delete(spec.id());
+                docker.removeContainerCmd(warm.container()).withForce(true).exec();
+                docker.removeVolumeCmd(warm.container() + "-workspace").exec();
+            } catch (IOException | RuntimeException ignored) {
+                // orphans are swept on the next start
             }
             return Optional.empty();
         }
@@ -398,18 +470,22 @@ public final class DockerDriver implements SandboxDriver {
                 Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString())), limits, env, userLabels));
     }
 
-    /** A claimed pool container: the sandbox id is in its name, the rest in its claim record. */
+    /**
+     * A claimed pool container: named in a claim record (or, for older claims, renamed to the
+     * sandbox's name); an idle one is no sandbox.
+     */
     private Optional<Sandbox> claimedSandbox(InspectContainerResponse c) {
         String name = c.getName().startsWith("/") ? c.getName().substring(1) : c.getName();
-        String prefix = "airlock-" + agentId + "-";
-        if (!"true".equals(c.getConfig().getLabels().get(LABEL_POOL)) || name.startsWith(poolPrefix()) || !name.startsWith(prefix)) {
+        if (!"true".equals(c.getConfig().getLabels().get(LABEL_POOL))) {
             return Optional.empty();
         }
-        String id = name.substring(prefix.length());
-        ClaimRecords.Claim claim = claims.read(id).orElse(new ClaimRecords.Claim(Instant.parse(c.getCreated()), ResourceLimits.NONE,
+        String id = sandboxOfName(name);
+        if (id == null) {
+            return Optional.empty();
+        }
+        ClaimRecords.Claim claim = claims.read(id).orElse(new ClaimRecords.Claim(name, Instant.parse(c.getCreated()), ResourceLimits.NONE,
                 Map.of(), Map.of()));
-        return Optional.of(new Sandbox(id, name(), stateOf(c), claim.created(), claim.limits(),
-                claim.env(), claim.labels()));
+        return Optional.of(new Sandbox(id, name(), stateOf(c), claim.created(), claim.limits(), claim.env(), claim.labels()));
     }
 
     private static SandboxState stateOf(InspectContainerResponse c) {
@@ -434,7 +510,7 @@ public final class DockerDriver implements SandboxDriver {
 
     private Sandbox setPaused(String sandboxId, boolean paused) throws DriverException {
         synchronized (lockFor(sandboxId)) {
-            String container = containerName(sandboxId);
+            String container = container(sandboxId);
             if (!sandboxes.containsKey(sandboxId)) {
                 throw DriverException.notFound(sandboxId);
             }
@@ -472,7 +548,7 @@ public final class DockerDriver implements SandboxDriver {
         if (down.isPresent()) {
             throw new DriverException(Kind.UNAVAILABLE, "sandbox '" + sandboxId + "': " + down.get());
         }
-        return containerName(sandboxId);
+        return container(sandboxId);
     }
 
     @Override
@@ -481,10 +557,23 @@ public final class DockerDriver implements SandboxDriver {
         if (sandboxes.get(sandboxId).state() == SandboxState.PAUSED) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "sandbox '" + sandboxId + "' is paused; resume it first");
         }
-        String wd = files.resolve(container, spec.workingDir(), true);
+        // The workspace itself needs no check (an engine round trip); anything below it is confined.
+        String wd = spec.workingDir().isEmpty() ? WORKSPACE : files.resolve(container, spec.workingDir(), true);
         // The sandbox's env is in a cold container's config but not in a claimed warm one's: pass it every time.
         Map<String, String> merged = new TreeMap<>(sandboxes.get(sandboxId).env());
         merged.putAll(spec.env());
+        Launcher launcher = firstExec.remove(sandboxId);
+        if (launcher != null) {
+            if (Launcher.canRun(spec, merged) && launcher.isAlive()) {
+                try {
+                    return new DockerExecProcess(docker, launcher.execId, launcher.run(wd, merged, spec.argv()), false,
+                            (pid, signal) -> signalInContainer(container, pid, signal));
+                } catch (IOException e) {
+                    log.info("launcher of sandbox {} failed ({}); using a normal exec", sandboxId, e.toString());
+                }
+            }
+            launcher.close();
+        }
         List<String> env = new ArrayList<>();
         merged.forEach((k, v) -> env.add(k + "=" + v));
         if (spec.tty() != null && !merged.containsKey("TERM")) {
@@ -612,9 +701,14 @@ public final class DockerDriver implements SandboxDriver {
     private void destroyContainer(String sandboxId) throws DriverException {
         engineCall("destroy sandbox '" + sandboxId + "'", () -> {
             // A claimed warm container's volume has the pool's name, not the sandbox's: take it from the mounts.
+            Launcher unused = firstExec.remove(sandboxId);
+            if (unused != null) {
+                unused.close();
+            }
+            String container = container(sandboxId);
             List<String> volumes = new ArrayList<>(List.of(volumeName(sandboxId)));
             try {
-                var mounts = docker.inspectContainerCmd(containerName(sandboxId)).exec().getMounts();
+                var mounts = docker.inspectContainerCmd(container).exec().getMounts();
                 if (mounts != null) {
                     mounts.stream().filter(m -> m.getName() != null).forEach(m -> volumes.add(m.getName()));
                 }
@@ -622,12 +716,12 @@ public final class DockerDriver implements SandboxDriver {
                 // no container: only the volume may be left
             }
             try {
-                docker.stopContainerCmd(containerName(sandboxId)).withTimeout(2).exec();
+                docker.stopContainerCmd(container).withTimeout(2).exec();
             } catch (NotFoundException | NotModifiedException e) {
                 // gone or already stopped
             }
             try {
-                docker.removeContainerCmd(containerName(sandboxId)).withForce(true).exec();
+                docker.removeContainerCmd(container).withForce(true).exec();
             } catch (NotFoundException e) {
                 // already removed
             }
@@ -642,6 +736,7 @@ public final class DockerDriver implements SandboxDriver {
         });
         try {
             claims.delete(sandboxId);
+            claimedContainers.remove(sandboxId);
         } catch (IOException e) {
             log.warn("cannot remove the claim record of {}: {}", sandboxId, e.toString());
         }
@@ -651,6 +746,7 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public List<Sandbox> reconcile() throws DriverException {
         return engineCall("reconcile", () -> {
+            loadClaims();
             List<Container> ours = docker.listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of(LABEL_AGENT, agentId)).exec();
             Map<String, Sandbox> found = new HashMap<>();
@@ -679,6 +775,19 @@ public final class DockerDriver implements SandboxDriver {
             sandboxes.putAll(found);
             return list();
         });
+    }
+
+    /** Rebuilds the sandbox to warm-container map from the claim records (after a restart). */
+    private void loadClaims() throws DriverException {
+        try {
+            claims.all().forEach((id, claim) -> {
+                if (!claim.container().isEmpty()) {
+                    claimedContainers.putIfAbsent(id, claim.container());
+                }
+            });
+        } catch (IOException e) {
+            throw new DriverException(Kind.UNAVAILABLE, "cannot read the claim records: " + e.getMessage(), e);
+        }
     }
 
     @FunctionalInterface

@@ -131,6 +131,7 @@ final class DockerExecProcess implements SandboxProcess {
             return OptionalInt.empty();
         }
         // The output ends when the process exits; the engine records the exit code a moment later.
+        long pause = 1;
         while (true) {
             InspectExecResponse r;
             try {
@@ -147,7 +148,9 @@ final class DockerExecProcess implements SandboxProcess {
             if (System.nanoTime() > deadline) {
                 return OptionalInt.empty();
             }
-            Thread.sleep(10);
+            // Usually a millisecond or two: poll fast first, then back off.
+            Thread.sleep(pause);
+            pause = Math.min(10, pause * 2);
         }
     }
 
