@@ -220,6 +220,14 @@ class TunnelledSandboxIT {
             Thread.sleep(20);
         }
         assertFalse(fx.daemon.sandboxes().find("too-big").isPresent());
+
+        CommandFailedException ws = assertThrows(CommandFailedException.class, () -> agents.provision(fx.agentId,
+                ProvisionSandbox.newBuilder().setSandboxId("sized").setLimits(ResourceLimits.newBuilder().setWorkspaceBytes(1L << 20)).build(), T));
+        assertEquals(ErrorCode.POLICY_DENIED, ws.error().getCode());
+        assertTrue(ws.error().getMessage().contains("cannot limit the workspace"), ws.error().getMessage());
+        CommandFailedException negative = assertThrows(CommandFailedException.class, () -> agents.provision(fx.agentId,
+                ProvisionSandbox.newBuilder().setSandboxId("neg").setLimits(ResourceLimits.newBuilder().setCpuSeconds(-1)).build(), T));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, negative.error().getCode());
     }
 
     @Test

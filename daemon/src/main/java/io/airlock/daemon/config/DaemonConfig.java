@@ -102,7 +102,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             maxSandboxes = positive("max_sandboxes", maxSandboxes, 32);
             maxConcurrentCommands = positive("max_concurrent_commands", maxConcurrentCommands, 256);
             exec = exec == null ? new Exec(null, null, null, null) : exec;
-            limits = limits == null ? new Limits(null, null, null, null, null) : limits;
+            limits = limits == null ? new Limits(null, null, null, null, null, null, null) : limits;
             maxFileBytes = maxFileBytes == null ? new ByteSize(1L << 30) : maxFileBytes;
         }
     }
@@ -122,10 +122,18 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         }
     }
 
-    /** Sandbox resource limits: defaults applied when a provision names none, and maxima it may not exceed (0 = none). */
+    /**
+     * Sandbox resource limits: defaults applied when a provision names none, and maxima it may not exceed (0 = none).
+     * The workspace default applies only on drivers that can limit a workspace.
+     */
     public record Limits(ByteSize defaultMemory, ByteSize maxMemory, Integer defaultMaxProcesses, Integer maxProcesses,
-            Long maxCpuSeconds) {
+            Long maxCpuSeconds, ByteSize defaultWorkspace, ByteSize maxWorkspace) {
         public Limits {
+            defaultWorkspace = defaultWorkspace == null ? new ByteSize(0) : defaultWorkspace;
+            maxWorkspace = maxWorkspace == null ? new ByteSize(0) : maxWorkspace;
+            if (maxWorkspace.bytes() > 0 && defaultWorkspace.bytes() > maxWorkspace.bytes()) {
+                throw new IllegalArgumentException("default_workspace: " + defaultWorkspace.bytes() + " bytes (expected: <= max_workspace)");
+            }
             defaultMemory = defaultMemory == null ? new ByteSize(1L << 30) : defaultMemory;
             maxMemory = maxMemory == null ? new ByteSize(8L << 30) : maxMemory;
             defaultMaxProcesses = defaultMaxProcesses == null ? 0 : defaultMaxProcesses;

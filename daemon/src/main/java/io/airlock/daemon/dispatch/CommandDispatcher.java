@@ -191,8 +191,13 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                                 + p.getSnapshot() + "' are set (expected: at most one)");
                     }
                     String image = p.getSnapshot().isEmpty() ? p.getImage() : io.airlock.driver.Snapshot.IMAGE_PREFIX + p.getSnapshot();
-                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image, p.getLimits().getMemoryBytes(),
-                            p.getLimits().getMaxProcesses(), p.getLimits().getCpuSeconds(), p.getEnvMap(), p.getLabelsMap(),
+                    var l = p.getLimits();
+                    if (l.getMemoryBytes() < 0 || l.getMaxProcesses() < 0 || l.getCpuSeconds() < 0 || l.getWorkspaceBytes() < 0) {
+                        throw new CommandException(ErrorCode.INVALID_ARGUMENT, "provision: limits must not be negative (got " + l + ")");
+                    }
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image,
+                            new io.airlock.driver.ResourceLimits(l.getMemoryBytes(), l.getMaxProcesses(), l.getCpuSeconds(), l.getWorkspaceBytes()),
+                            p.getEnvMap(), p.getLabelsMap(),
                             p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))
                                     .toList());
                     result.setSandbox(info(s));

@@ -332,7 +332,12 @@ final class DataStreamBridge {
                     sha.update(data.asReadOnlyByteBuffer());
                 }
                 case FILE_EOF -> {
-                    upload.close();
+                    try {
+                        upload.close();
+                    } catch (IOException e) {
+                        // The bytes arrived but could not be stored (e.g. the workspace is full): the sandbox's state, not the link.
+                        throw new CommandException(ErrorCode.FAILED_PRECONDITION, "cannot store " + what + ": " + e.getMessage());
+                    }
                     eof.complete(null);
                 }
                 default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an upload");

@@ -1,6 +1,7 @@
 package io.airlock.daemon.policy;
 
 import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.driver.Capability;
 import io.airlock.driver.ResourceLimits;
 import java.time.Duration;
 
@@ -31,30 +32,41 @@ public final class LocalPolicy {
         }
     }
 
-    /** Limits for a new sandbox: requested values within the maxima, defaults for the rest. */
-    public ResourceLimits limits(long memoryBytes, int maxProcesses, long cpuSeconds, boolean driverLimitsProcesses)
-            throws PolicyDeniedException {
+    /**
+     * Limits for a new sandbox: requested values within the maxima, defaults for the rest. A
+     * limit the driver cannot enforce is refused when requested and not defaulted.
+     */
+    public ResourceLimits limits(ResourceLimits requested, String driver, java.util.Set<Capability> driverCan) throws PolicyDeniedException {
         DaemonConfig.Limits l = policy.limits();
-        if (memoryBytes < 0 || maxProcesses < 0 || cpuSeconds < 0) {
-            throw new PolicyDeniedException("policy.limits", "resource limits must not be negative");
-        }
         long maxMem = l.maxMemory().bytes();
-        if (maxMem > 0 && memoryBytes > maxMem) {
-            throw new PolicyDeniedException("policy.limits.max_memory", "memory " + memoryBytes + " bytes exceeds policy.limits.max_memory ("
-                    + maxMem + " bytes)");
+        if (maxMem > 0 && requested.memoryBytes() > maxMem) {
+            throw new PolicyDeniedException("policy.limits.max_memory", "memory " + requested.memoryBytes()
+                    + " bytes exceeds policy.limits.max_memory (" + maxMem + " bytes)");
         }
-        if (l.maxProcesses() > 0 && maxProcesses > l.maxProcesses()) {
-            throw new PolicyDeniedException("policy.limits.max_processes", "max_processes " + maxProcesses
+        if (l.maxProcesses() > 0 && requested.maxProcesses() > l.maxProcesses()) {
+            throw new PolicyDeniedException("policy.limits.max_processes", "max_processes " + requested.maxProcesses()
                     + " exceeds policy.limits.max_processes (" + l.maxProcesses() + ")");
         }
-        if (l.maxCpuSeconds() > 0 && cpuSeconds > l.maxCpuSeconds()) {
-            throw new PolicyDeniedException("policy.limits.max_cpu_seconds", "cpu_seconds " + cpuSeconds
+        if (l.maxCpuSeconds() > 0 && requested.cpuSeconds() > l.maxCpuSeconds()) {
+            throw new PolicyDeniedException("policy.limits.max_cpu_seconds", "cpu_seconds " + requested.cpuSeconds()
                     + " exceeds policy.limits.max_cpu_seconds (" + l.maxCpuSeconds() + ")");
         }
-        long memory = memoryBytes > 0 ? memoryBytes : l.defaultMemory().bytes();
-        int processes = maxProcesses > 0 ? maxProcesses : (driverLimitsProcesses ? l.defaultMaxProcesses() : 0);
-        long cpu = cpuSeconds > 0 ? cpuSeconds : l.maxCpuSeconds();
-        return new ResourceLimits(memory, processes, cpu);
+        long maxWs = l.maxWorkspace().bytes();
+        if (maxWs > 0 && requested.workspaceBytes() > maxWs) {
+            throw new PolicyDeniedException("policy.limits.max_workspace", "workspace " + requested.workspaceBytes()
+                    + " bytes exceeds policy.limits.max_workspace (" + maxWs + " bytes)");
+        }
+        boolean limitsWorkspace = driverCan.contains(Capability.LIMITS_WORKSPACE);
+        if (requested.workspaceBytes() > 0 && !limitsWorkspace) {
+            throw new PolicyDeniedException("limits.workspace_bytes", "the " + driver
+                    + " driver cannot limit the workspace size; provision without workspace_bytes or on a driver that can (docker)");
+        }
+        long memory = requested.memoryBytes() > 0 ? requested.memoryBytes() : l.defaultMemory().bytes();
+        int processes = requested.maxProcesses() > 0 ? requested.maxProcesses()
+                : (driverCan.contains(Capability.LIMITS_PROCESSES) ? l.defaultMaxProcesses() : 0);
+        long cpu = requested.cpuSeconds() > 0 ? requested.cpuSeconds() : l.maxCpuSeconds();
+        long workspace = requested.workspaceBytes() > 0 ? requested.workspaceBytes() : (limitsWorkspace ? l.defaultWorkspace().bytes() : 0);
+        return new ResourceLimits(memory, processes, cpu, workspace);
     }
 
     /** The exec's time limit: requested (or default) within the maximum, and never past the command's deadline. */

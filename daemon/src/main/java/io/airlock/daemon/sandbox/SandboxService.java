@@ -60,13 +60,13 @@ public final class SandboxService {
     public static final long MAX_INITIAL_BYTES = 4L << 20;
 
     /** Idempotent on the sandbox id: an existing sandbox is returned as it is. */
-    public Sandbox provision(String id, String driverName, String image, long memoryBytes, int maxProcesses, long cpuSeconds,
+    public Sandbox provision(String id, String driverName, String image, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels) throws DriverException, PolicyDeniedException {
-        return provision(id, driverName, image, memoryBytes, maxProcesses, cpuSeconds, env, labels, List.of());
+        return provision(id, driverName, image, requested, env, labels, List.of());
     }
 
     /** As above, writing {@code files} into a new sandbox before it counts as provisioned (all or nothing). */
-    public Sandbox provision(String id, String driverName, String image, long memoryBytes, int maxProcesses, long cpuSeconds,
+    public Sandbox provision(String id, String driverName, String image, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels, List<InitialFile> files) throws DriverException, PolicyDeniedException {
         long total = files.stream().mapToLong(f -> f.content().length).sum();
         if (total > MAX_INITIAL_BYTES) {
@@ -79,8 +79,7 @@ public final class SandboxService {
             return existing.get();
         }
         SandboxDriver driver = drivers.get(driverName);
-        ResourceLimits limits = policy.limits(memoryBytes, maxProcesses, cpuSeconds,
-                driver.capabilities().contains(Capability.LIMITS_PROCESSES));
+        ResourceLimits limits = policy.limits(requested, driver.name(), driver.capabilities());
         // Capacity check and creation under one lock, so concurrent provisions cannot overshoot max_sandboxes.
         synchronized (provisionLock) {
             existing = find(id);

@@ -15,6 +15,8 @@ public enum Capability {
     LIMITS_MEMORY("limits.memory"),
     LIMITS_PROCESSES("limits.processes"),
     LIMITS_CPU("limits.cpu"),
+    /** A size limit on the workspace. */
+    LIMITS_WORKSPACE("limits.workspace"),
     SURVIVES_DAEMON_RESTART("survives-daemon-restart"),
     PAUSE("pause"),
     /** Snapshots of a sandbox, and sandboxes provisioned from them. */

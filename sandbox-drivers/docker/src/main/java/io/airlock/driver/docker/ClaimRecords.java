@@ -34,7 +34,7 @@ final class ClaimRecords {
         Properties p = new Properties();
         p.setProperty("container", claim.container());
         p.setProperty("created", claim.created().toString());
-        p.setProperty("limits", claim.limits().memoryBytes() + "," + claim.limits().maxProcesses() + "," + claim.limits().cpuSeconds());
+        p.setProperty("limits", claim.limits().encode());
         claim.env().forEach((k, v) -> p.setProperty("env." + k, v));
         claim.labels().forEach((k, v) -> p.setProperty("label." + k, v));
         Path tmp = dir.resolve(sandboxId + ".tmp");
@@ -64,9 +64,8 @@ final class ClaimRecords {
                 labels.put(k.substring(6), p.getProperty(k));
             }
         }
-        String[] l = p.getProperty("limits", "0,0,0").split(",");
         return Optional.of(new Claim(p.getProperty("container", ""), Instant.parse(p.getProperty("created", Instant.EPOCH.toString())),
-                new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2])), env, labels));
+                ResourceLimits.decode(p.getProperty("limits")), env, labels));
     }
 
     /** Every record: sandbox id to claim. */

@@ -156,7 +156,7 @@ public final class DockerDriver implements SandboxDriver {
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
                 Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE,
-                Capability.SNAPSHOT);
+                Capability.SNAPSHOT, Capability.LIMITS_WORKSPACE);
     }
 
     /** The container of a sandbox: a claimed warm container keeps its pool name. */
@@ -225,7 +225,7 @@ public final class DockerDriver implements SandboxDriver {
         labels.put(LABEL_AGENT, agentId);
         labels.put(LABEL_SANDBOX, spec.id());
         labels.put(LABEL_CREATED, created.toString());
-        labels.put(LABEL_LIMITS, spec.limits().memoryBytes() + "," + spec.limits().maxProcesses() + "," + spec.limits().cpuSeconds());
+        labels.put(LABEL_LIMITS, spec.limits().encode());
         labels.put(LABEL_ENV_KEYS, String.join(",", new TreeMap<>(spec.env()).keySet()));
         spec.labels().forEach((k, v) -> labels.put(LABEL_USER_PREFIX + k, v));
         List<String> env = new ArrayList<>();
@@ -249,7 +249,16 @@ public final class DockerDriver implements SandboxDriver {
             String volume) {
         Map<String, String> volumeLabels = new HashMap<>(labels);
         volumeLabels.keySet().retainAll(List.of(LABEL_AGENT, LABEL_SANDBOX, LABEL_POOL));
-        docker.createVolumeCmd().withName(volume).withLabels(volumeLabels).exec();
+        var createVolume = docker.createVolumeCmd().withName(volume).withLabels(volumeLabels);
+        if (limits.workspaceBytes() > 0) {
+            // A size limit needs a filesystem that enforces one: overlay2 on ext4 has no quota, so
+            // the workspace becomes a tmpfs of that size (memory, charged to the sandbox's memory
+            // limit, and empty again when the container restarts). The local driver mounts it.
+            String[] ids = options.user().split(":");
+            createVolume.withDriver("local").withDriverOpts(Map.of("type", "tmpfs", "device", "tmpfs",
+                    "o", "size=" + limits.workspaceBytes() + ",uid=" + ids[0] + ",gid=" + (ids.length > 1 ? ids[1] : ids[0]) + ",mode=0755"));
+        }
+        createVolume.exec();
         HostConfig host = HostConfig.newHostConfig()
                 .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
                 .withSecurityOpts(List.of("no-new-privileges:true"))
@@ -325,7 +334,7 @@ public final class DockerDriver implements SandboxDriver {
         ResourceLimits limits = poolLimits;
         creatingPool.add(name); // not yet started: recovery must not take it for a container that went down
         try {
-            String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true", LABEL_LIMITS, limitsLabel(limits)),
+            String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true", LABEL_LIMITS, limits.encode()),
                     List.of(), limits, name + "-workspace");
             startIfStopped(id);
             return new WarmPool.Warm(name, limits, launcherFor(name));
@@ -334,14 +343,6 @@ public final class DockerDriver implements SandboxDriver {
         }
     }
 
-    private static String limitsLabel(ResourceLimits l) {
-        return l.memoryBytes() + "," + l.maxProcesses() + "," + l.cpuSeconds();
-    }
-
-    private static ResourceLimits parseLimits(String label) {
-        String[] l = (label == null ? "0,0,0" : label).split(",");
-        return new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2]));
-    }
 
     /** A launcher in a warm container, or null when it cannot be started (the first command then uses a normal exec). */
     private Launcher launcherFor(String container) {
@@ -358,7 +359,7 @@ public final class DockerDriver implements SandboxDriver {
         return engineCall("list warm-pool containers", () -> docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true")).withStatusFilter(List.of("running")).exec().stream()
                 .filter(c -> c.getNames()[0].substring(1).startsWith(poolPrefix()) && !claimedContainers.containsValue(c.getNames()[0].substring(1)))
-                .map(c -> new WarmPool.Warm(c.getNames()[0].substring(1), parseLimits(c.getLabels().get(LABEL_LIMITS)),
+                .map(c -> new WarmPool.Warm(c.getNames()[0].substring(1), ResourceLimits.decode(c.getLabels().get(LABEL_LIMITS)),
                         launcherFor(c.getNames()[0].substring(1))))
                 .toList());
     }
@@ -448,8 +449,7 @@ public final class DockerDriver implements SandboxDriver {
         if (labels.get(LABEL_SANDBOX) == null) {
             return claimedSandbox(c);
         }
-        String[] l = labels.getOrDefault(LABEL_LIMITS, "0,0,0").split(",");
-        ResourceLimits limits = new ResourceLimits(Long.parseLong(l[0]), Integer.parseInt(l[1]), Long.parseLong(l[2]));
+        ResourceLimits limits = ResourceLimits.decode(labels.get(LABEL_LIMITS));
         Map<String, String> userLabels = new TreeMap<>();
         labels.forEach((k, v) -> {
             if (k.startsWith(LABEL_USER_PREFIX)) {
@@ -761,6 +761,8 @@ public final class DockerDriver implements SandboxDriver {
                     if (st != null && !Boolean.TRUE.equals(st.getRunning()) && !Boolean.TRUE.equals(st.getPaused())) {
                         startIfStopped(c.getId());
                         inspect = docker.inspectContainerCmd(c.getId()).exec();
+                        toSandbox(inspect).filter(s -> s.limits().workspaceBytes() > 0).ifPresent(s -> log.warn(
+                                "sandbox {} was restarted; its size-limited workspace is a tmpfs and is empty now", s.id()));
                     }
                     toSandbox(inspect).ifPresent(s -> found.put(s.id(), s));
                 } catch (NotFoundException e) {

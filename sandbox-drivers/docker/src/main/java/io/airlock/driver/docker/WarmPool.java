@@ -42,12 +42,13 @@ final class WarmPool implements AutoCloseable {
 
     /**
      * An idle container that can become a sandbox with {@code wanted}: one with exactly those
-     * limits if there is one (nothing to update), else one whose CPU-time limit matches (a
-     * ulimit cannot be changed on a running container; memory and pids can).
+     * limits if there is one (nothing to update), else one whose CPU-time and workspace limits
+     * match (a ulimit and a volume cannot change under a running container; memory and pids can).
      */
     synchronized Optional<Warm> claim(ResourceLimits wanted) {
         Warm pick = idle.stream().filter(w -> w.limits().equals(wanted)).findFirst()
-                .or(() -> idle.stream().filter(w -> w.limits().cpuSeconds() == wanted.cpuSeconds()).findFirst()).orElse(null);
+                .or(() -> idle.stream().filter(w -> w.limits().cpuSeconds() == wanted.cpuSeconds()
+                        && w.limits().workspaceBytes() == wanted.workspaceBytes()).findFirst()).orElse(null);
         if (pick != null) {
             idle.remove(pick);
             notifyAll();

@@ -3,10 +3,12 @@ package io.airlock.driver.docker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.DriverContext;
 import io.airlock.driver.DriverEvent;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecRun;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
@@ -93,5 +95,25 @@ class DockerHardeningIT {
             assertTrue(System.nanoTime() < deadline, "an OOM_KILL event for the sandbox; got " + events);
             Thread.sleep(50);
         }
+    }
+
+    @Test
+    void aWorkspaceLimitStopsWritesPastItFromProcessesAndUploads() throws Exception {
+        driver.provision(new SandboxSpec("small", new ResourceLimits(256L << 20, 0, 0, 1L << 20), Map.of(), Map.of()));
+        ExecRun fits = run("small", "head -c 500000 /dev/zero > half && ls -n half | awk '{print $3, $5}'");
+        assertEquals(0, fits.outcome().exitCode(), fits.stderr());
+        assertEquals("1000 500000\n", fits.stdout(), "the sandbox user writes its workspace");
+        ExecRun tooBig = run("small", "head -c 2000000 /dev/zero > big; echo rc=$?; ls -n big | awk '{print $5}'; df -k . | tail -1");
+        assertTrue(tooBig.stdout().startsWith("rc=1\n"), "the write fails: " + tooBig.stdout() + tooBig.stderr());
+        long written = Long.parseLong(tooBig.stdout().split("\n")[1]);
+        assertTrue(written < 1L << 20, "no more than the limit was written: " + written);
+        assertTrue(tooBig.stdout().contains("tmpfs"), "a size-limited filesystem: " + tooBig.stdout());
+        java.io.IOException upload = assertThrows(java.io.IOException.class, () -> {
+            try (var up = driver.openWrite("small", "upload.bin", 0644)) {
+                up.write(new byte[2_000_000]);
+            }
+        });
+        assertTrue(upload.getMessage().contains("no space left"), upload.getMessage());
+        assertEquals(new ResourceLimits(256L << 20, 0, 0, 1L << 20), driver.get("small").orElseThrow().limits());
     }
 }
