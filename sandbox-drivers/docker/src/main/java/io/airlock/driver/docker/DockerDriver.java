@@ -9,10 +9,6 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.Mount;
-import com.github.dockerjava.api.model.MountType;
-import com.github.dockerjava.api.model.Ulimit;
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverContext;
 import io.airlock.driver.DriverException;
@@ -72,24 +68,15 @@ public final class DockerDriver implements SandboxDriver {
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final EngineWatch watch;
-    private final ClaimRecords claims;
-    private final WarmPool pool;
+    private final WarmClaims warm;
     private final OomEvents oom;
     private final Snapshots snapshots;
-    /** Sandboxes living in a claimed warm container, which keeps its pool name: sandbox id to container name. */
-    private final Map<String, String> claimedContainers = new ConcurrentHashMap<>();
-    /** Launchers of claimed warm containers, for each sandbox's first command. */
-    private final Map<String, Launcher> firstExec = new ConcurrentHashMap<>();
-    /** Limits for new warm containers: those of the latest claim, so the next claims need no {@code docker update}. */
-    private volatile ResourceLimits poolLimits = ResourceLimits.NONE;
-    private final ImagePuller puller;
+    private final HardenedContainers containers;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
      */
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
-    /** Warm containers being created and started (by name). */
-    private final Set<String> creatingPool = ConcurrentHashMap.newKeySet();
 
     DockerDriver(DriverContext context, DockerClient docker, EngineSocket engine, DockerOptions options) throws DriverException {
         this.agentId = context.agentId();
@@ -98,9 +85,9 @@ public final class DockerDriver implements SandboxDriver {
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
         this.snapshots = new Snapshots(docker, agentId, options.user());
-        this.puller = new ImagePuller(docker, context.events());
+        this.containers = new HardenedContainers(docker, options, new ImagePuller(docker, context.events()));
         try {
-            this.claims = new ClaimRecords(context.stateDir());
+            this.warm = new WarmClaims(agentId, docker, engine, options, new ClaimRecords(context.stateDir()), containers);
         } catch (IOException e) {
             throw new DriverException(Kind.UNAVAILABLE, "cannot create the docker driver's state directory: " + e.getMessage(), e);
         }
@@ -108,13 +95,16 @@ public final class DockerDriver implements SandboxDriver {
         // Before the pool starts: a refill's volume is briefly without its container.
         try {
             new Orphans(docker, agentId).sweep(options.removeOrphans(), this::toSandbox,
-                    name -> options.warmPool() > 0 && name.startsWith(poolPrefix()));
+                    name -> options.warmPool() > 0 && name.startsWith(warm.poolPrefix()));
         } catch (RuntimeException e) {
             log.warn("looking for orphans failed ({}); they stay until the next start", e.toString());
         }
         this.oom = new OomEvents(docker, agentId, this::sandboxOfEvent, context.events());
         oom.subscribe();
-        this.pool = options.warmPool() > 0 ? new WarmPool(options.warmPool(), this::createPoolContainer, idlePoolContainers()) : null;
+        engineCall("start the warm pool", () -> {
+            warm.start();
+            return null;
+        });
         this.watch = new EngineWatch(docker, options.socket(), this::recovered, () -> docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_AGENT, agentId)).withStatusFilter(List.of("created", "exited", "dead")).exec().stream()
                 .anyMatch(c -> !isBusy(c)));
@@ -123,17 +113,7 @@ public final class DockerDriver implements SandboxDriver {
     /** The engine came back (e.g. dockerd restarted, which stops containers): adopt and restart ours. */
     private void recovered() {
         oom.subscribe();
-        // After an engine restart every exec is gone, launchers too; a recovery for one stopped container leaves them.
-        firstExec.entrySet().removeIf(e -> {
-            if (e.getValue().isRunning(docker)) {
-                return false;
-            }
-            e.getValue().close();
-            return true;
-        });
-        if (pool != null) {
-            pool.dropLaunchers(l -> !l.isRunning(docker));
-        }
+        warm.dropDeadLaunchers();
         try {
             List<Sandbox> live = reconcile();
             log.info("Docker engine is back; {} sandbox(es) adopted and running", live.size());
@@ -161,7 +141,7 @@ public final class DockerDriver implements SandboxDriver {
 
     /** The container of a sandbox: a claimed warm container keeps its pool name. */
     String container(String sandboxId) {
-        return claimedContainers.getOrDefault(sandboxId, containerName(sandboxId));
+        return warm.containerOf(sandboxId).orElseGet(() -> containerName(sandboxId));
     }
 
     /** The name a cold-provisioned sandbox's container gets. */
@@ -198,9 +178,11 @@ public final class DockerDriver implements SandboxDriver {
             String image = rule.reference();
             busy.add(spec.id());
             try {
-                Optional<Sandbox> claimed = pool != null && requested.equals(options.image()) ? claim(spec) : Optional.empty();
+                Optional<Instant> claimed = warm.enabled() && requested.equals(options.image()) ? warm.claim(spec) : Optional.empty();
                 if (claimed.isPresent()) {
-                    return claimed.get();
+                    Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, claimed.get(), spec.limits(), spec.env(), spec.labels());
+                    sandboxes.put(spec.id(), sandbox);
+                    return sandbox;
                 }
                 return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image, rule));
             } finally {
@@ -216,10 +198,7 @@ public final class DockerDriver implements SandboxDriver {
     }
 
     private Sandbox create(SandboxSpec spec, String image, DockerOptions.AllowedImage rule) throws DriverException {
-        puller.ensure(spec.id(), image, rule.pinned() ? image + "@" + rule.digest() : image);
-        if (rule.pinned()) {
-            verifyDigest(image, rule.digest());
-        }
+        containers.requireImage(spec.id(), rule);
         Instant created = Instant.now();
         Map<String, String> labels = new HashMap<>();
         labels.put(LABEL_AGENT, agentId);
@@ -232,63 +211,16 @@ public final class DockerDriver implements SandboxDriver {
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         String id;
         try {
-            id = newContainer(containerName(spec.id()), image, labels, env, spec.limits(), volumeName(spec.id()));
+            id = containers.create(containerName(spec.id()), image, labels, env, spec.limits(), volumeName(spec.id()));
         } catch (ConflictException e) {
             // A container with our name exists: a provision that crashed after create, or a race. Adopt it.
             id = containerName(spec.id());
         }
-        startIfStopped(id);
+        containers.startIfStopped(id);
         Sandbox sandbox = toSandbox(docker.inspectContainerCmd(id).exec())
                 .orElseThrow(() -> new DriverException(Kind.INTERNAL, "container " + containerName(spec.id()) + " lacks our labels"));
         sandboxes.put(spec.id(), sandbox);
         return sandbox;
-    }
-
-    /** Creates the workspace volume and a hardened container; returns the container id (not started). */
-    private String newContainer(String name, String image, Map<String, String> labels, List<String> env, ResourceLimits limits,
-            String volume) {
-        Map<String, String> volumeLabels = new HashMap<>(labels);
-        volumeLabels.keySet().retainAll(List.of(LABEL_AGENT, LABEL_SANDBOX, LABEL_POOL));
-        var createVolume = docker.createVolumeCmd().withName(volume).withLabels(volumeLabels);
-        if (limits.workspaceBytes() > 0) {
-            // A size limit needs a filesystem that enforces one: overlay2 on ext4 has no quota, so
-            // the workspace becomes a tmpfs of that size (memory, charged to the sandbox's memory
-            // limit, and empty again when the container restarts). The local driver mounts it.
-            String[] ids = options.user().split(":");
-            createVolume.withDriver("local").withDriverOpts(Map.of("type", "tmpfs", "device", "tmpfs",
-                    "o", "size=" + limits.workspaceBytes() + ",uid=" + ids[0] + ",gid=" + (ids.length > 1 ? ids[1] : ids[0]) + ",mode=0755"));
-        }
-        createVolume.exec();
-        HostConfig host = HostConfig.newHostConfig()
-                .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
-                .withSecurityOpts(List.of("no-new-privileges:true"))
-                .withReadonlyRootfs(true)
-                .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + options.tmpSize() + ",mode=1777"))
-                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(WORKSPACE)))
-                .withNetworkMode("none")
-                .withInit(true);
-        if (limits.memoryBytes() > 0) {
-            host.withMemory(limits.memoryBytes()).withMemorySwap(limits.memoryBytes());
-        }
-        if (limits.maxProcesses() > 0) {
-            host.withPidsLimit((long) limits.maxProcesses());
-        }
-        if (limits.cpuSeconds() > 0) {
-            host.withUlimits(List.of(new Ulimit("cpu", limits.cpuSeconds(), limits.cpuSeconds())));
-        }
-        if (!options.runtime().isEmpty()) {
-            host.withRuntime(options.runtime());
-        }
-        return docker.createContainerCmd(image)
-                .withName(name)
-                .withLabels(labels)
-                .withUser(options.user())
-                .withWorkingDir(WORKSPACE)
-                .withEnv(env)
-                .withCmd(options.keepalive())
-                .withHostConfig(host)
-                .exec()
-                .getId();
     }
 
     /** The sandbox an engine event is about: its sandbox label, or for a claimed warm container its name. */
@@ -304,140 +236,22 @@ public final class DockerDriver implements SandboxDriver {
             id = sandboxOfName(c.getNames()[0].startsWith("/") ? c.getNames()[0].substring(1) : c.getNames()[0]);
         }
         return id != null ? busy.contains(id)
-                : c.getNames() != null && c.getNames().length > 0 && creatingPool.contains(c.getNames()[0].replaceFirst("^/", ""));
+                : c.getNames() != null && c.getNames().length > 0 && warm.isCreating(c.getNames()[0].replaceFirst("^/", ""));
     }
 
     /** The sandbox a container without a sandbox label serves: a claimed pool container, or one renamed to the sandbox's name. */
     private String sandboxOfName(String name) {
-        String claimed = claimedContainers.entrySet().stream().filter(e -> e.getValue().equals(name)).map(Map.Entry::getKey)
-                .findFirst().orElse(null);
-        if (claimed != null || name.startsWith(poolPrefix())) {
+        String claimed = warm.sandboxOf(name).orElse(null);
+        if (claimed != null || name.startsWith(warm.poolPrefix())) {
             return claimed; // an idle warm container serves no sandbox
         }
         String prefix = "airlock-" + agentId + "-";
         return name.startsWith(prefix) ? name.substring(prefix.length()) : null;
     }
 
-    /** "--": a sandbox id cannot start with "-", so no sandbox's container name ever looks like a pool container's. */
-    private String poolPrefix() {
-        return "airlock-" + agentId + "--pool-";
-    }
-
-    /** One started container for the warm pool, with a launcher waiting for its first command. */
-    private WarmPool.Warm createPoolContainer() throws DriverException, IOException {
-        String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
-        DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(options.image());
-        puller.ensure("", rule.reference(), rule.pinned() ? rule.reference() + "@" + rule.digest() : rule.reference());
-        if (rule.pinned()) {
-            verifyDigest(rule.reference(), rule.digest());
-        }
-        ResourceLimits limits = poolLimits;
-        creatingPool.add(name); // not yet started: recovery must not take it for a container that went down
-        try {
-            String id = newContainer(name, rule.reference(), Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true", LABEL_LIMITS, limits.encode()),
-                    List.of(), limits, name + "-workspace");
-            startIfStopped(id);
-            return new WarmPool.Warm(name, limits, launcherFor(name));
-        } finally {
-            creatingPool.remove(name);
-        }
-    }
-
-
-    /** A launcher in a warm container, or null when it cannot be started (the first command then uses a normal exec). */
-    private Launcher launcherFor(String container) {
-        try {
-            return Launcher.start(docker, engine, container, options.user());
-        } catch (IOException | RuntimeException e) {
-            log.info("no launcher in warm container {} ({}); its first command will use a normal exec", container, e.toString());
-            return null;
-        }
-    }
-
-    /** Idle warm containers found at start (not claimed by any sandbox), each with a new launcher. */
-    private List<WarmPool.Warm> idlePoolContainers() throws DriverException {
-        return engineCall("list warm-pool containers", () -> docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of(LABEL_AGENT, agentId, LABEL_POOL, "true")).withStatusFilter(List.of("running")).exec().stream()
-                .filter(c -> c.getNames()[0].substring(1).startsWith(poolPrefix()) && !claimedContainers.containsValue(c.getNames()[0].substring(1)))
-                .map(c -> new WarmPool.Warm(c.getNames()[0].substring(1), ResourceLimits.decode(c.getLabels().get(LABEL_LIMITS)),
-                        launcherFor(c.getNames()[0].substring(1))))
-                .toList());
-    }
-
-    /**
-     * Takes a warm container: write the claim record (the commit point: from then on the
-     * container is the sandbox's, also across a crash) and apply limits the container does not
-     * have yet ({@code docker update}). It keeps its name: a rename would cost the claim more
-     * than everything else. Empty when no warm container fits or the claim failed, so the caller
-     * provisions cold instead.
-     */
-    private Optional<Sandbox> claim(SandboxSpec spec) {
-        ResourceLimits l = spec.limits();
-        poolLimits = l;
-        Optional<WarmPool.Warm> taken = pool.claim(l);
-        if (taken.isEmpty()) {
-            return Optional.empty();
-        }
-        WarmPool.Warm warm = taken.get();
-        try {
-            Instant created = Instant.now();
-            claims.write(spec.id(), new ClaimRecords.Claim(warm.container(), created, l, spec.env(), spec.labels()));
-            claimedContainers.put(spec.id(), warm.container());
-            if (!warm.limits().equals(l) && (l.memoryBytes() > 0 || l.maxProcesses() > 0)) {
-                var update = docker.updateContainerCmd(warm.container());
-                if (l.memoryBytes() > 0) {
-                    update.withMemory(l.memoryBytes()).withMemorySwap(l.memoryBytes());
-                }
-                if (l.maxProcesses() > 0) {
-                    update.withPidsLimit((long) l.maxProcesses());
-                }
-                update.exec();
-            }
-            if (warm.launcher() != null) {
-                firstExec.put(spec.id(), warm.launcher());
-            }
-            Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, created, l, spec.env(), spec.labels());
-            sandboxes.put(spec.id(), sandbox);
-            return Optional.of(sandbox);
-        } catch (IOException | RuntimeException e) {
-            log.warn("claiming warm container {} for sandbox {} failed ({}); provisioning cold", warm.container(), spec.id(), e.toString());
-            claimedContainers.remove(spec.id());
-            if (warm.launcher() != null) {
-                warm.launcher().close();
-            }
-            try {
-                claims.delete(spec.id());
-                docker.removeContainerCmd(warm.container()).withForce(true).exec();
-                docker.removeVolumeCmd(warm.container() + "-workspace").exec();
-            } catch (IOException | RuntimeException ignored) {
-                // orphans are swept on the next start
-            }
-            return Optional.empty();
-        }
-    }
-
     /** Idle warm containers right now (for benchmarks and status). */
     public int warmContainers() {
-        return pool == null ? 0 : pool.idle();
-    }
-
-    /** The engine's copy of {@code image} must have the pinned digest (as a repo digest, or as its id). */
-    private void verifyDigest(String image, String digest) throws DriverException {
-        var inspect = docker.inspectImageCmd(image).exec();
-        boolean matches = digest.equals(inspect.getId())
-                || (inspect.getRepoDigests() != null && inspect.getRepoDigests().stream().anyMatch(d -> d.endsWith("@" + digest)));
-        if (!matches) {
-            throw new DriverException(Kind.FAILED_PRECONDITION, "image '" + image + "' on this host is " + inspect.getId()
-                    + ", but drivers.options.docker pins it to " + digest + "; load the pinned image or change the pin");
-        }
-    }
-
-    private void startIfStopped(String id) {
-        try {
-            docker.startContainerCmd(id).exec();
-        } catch (NotModifiedException e) {
-            // already running
-        }
+        return warm.idle();
     }
 
     /** Rebuilds a sandbox from a container's labels; empty when it is not ours. */
@@ -483,7 +297,7 @@ public final class DockerDriver implements SandboxDriver {
         if (id == null) {
             return Optional.empty();
         }
-        ClaimRecords.Claim claim = claims.read(id).orElse(new ClaimRecords.Claim(name, Instant.parse(c.getCreated()), ResourceLimits.NONE,
+        ClaimRecords.Claim claim = warm.record(id).orElse(new ClaimRecords.Claim(name, Instant.parse(c.getCreated()), ResourceLimits.NONE,
                 Map.of(), Map.of()));
         return Optional.of(new Sandbox(id, name(), stateOf(c), claim.created(), claim.limits(), claim.env(), claim.labels()));
     }
@@ -562,7 +376,7 @@ public final class DockerDriver implements SandboxDriver {
         // The sandbox's env is in a cold container's config but not in a claimed warm one's: pass it every time.
         Map<String, String> merged = new TreeMap<>(sandboxes.get(sandboxId).env());
         merged.putAll(spec.env());
-        Launcher launcher = firstExec.remove(sandboxId);
+        Launcher launcher = warm.takeLauncher(sandboxId);
         if (launcher != null) {
             if (Launcher.canRun(spec, merged) && launcher.isAlive()) {
                 try {
@@ -701,10 +515,6 @@ public final class DockerDriver implements SandboxDriver {
     private void destroyContainer(String sandboxId) throws DriverException {
         engineCall("destroy sandbox '" + sandboxId + "'", () -> {
             // A claimed warm container's volume has the pool's name, not the sandbox's: take it from the mounts.
-            Launcher unused = firstExec.remove(sandboxId);
-            if (unused != null) {
-                unused.close();
-            }
             String container = container(sandboxId);
             List<String> volumes = new ArrayList<>(List.of(volumeName(sandboxId)));
             try {
@@ -735,8 +545,7 @@ public final class DockerDriver implements SandboxDriver {
             return null;
         });
         try {
-            claims.delete(sandboxId);
-            claimedContainers.remove(sandboxId);
+            warm.forget(sandboxId);
         } catch (IOException e) {
             log.warn("cannot remove the claim record of {}: {}", sandboxId, e.toString());
         }
@@ -746,7 +555,11 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public List<Sandbox> reconcile() throws DriverException {
         return engineCall("reconcile", () -> {
-            loadClaims();
+            try {
+                warm.load();
+            } catch (IOException e) {
+                throw new DriverException(Kind.UNAVAILABLE, "cannot read the claim records: " + e.getMessage(), e);
+            }
             List<Container> ours = docker.listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of(LABEL_AGENT, agentId)).exec();
             Map<String, Sandbox> found = new HashMap<>();
@@ -759,7 +572,7 @@ public final class DockerDriver implements SandboxDriver {
                     var st = inspect.getState();
                     // Paused sandboxes stay paused; anything else that is not running (an engine restart stops all) is started.
                     if (st != null && !Boolean.TRUE.equals(st.getRunning()) && !Boolean.TRUE.equals(st.getPaused())) {
-                        startIfStopped(c.getId());
+                        containers.startIfStopped(c.getId());
                         inspect = docker.inspectContainerCmd(c.getId()).exec();
                         toSandbox(inspect).filter(s -> s.limits().workspaceBytes() > 0).ifPresent(s -> log.warn(
                                 "sandbox {} was restarted; its size-limited workspace is a tmpfs and is empty now", s.id()));
@@ -777,19 +590,6 @@ public final class DockerDriver implements SandboxDriver {
             sandboxes.putAll(found);
             return list();
         });
-    }
-
-    /** Rebuilds the sandbox to warm-container map from the claim records (after a restart). */
-    private void loadClaims() throws DriverException {
-        try {
-            claims.all().forEach((id, claim) -> {
-                if (!claim.container().isEmpty()) {
-                    claimedContainers.putIfAbsent(id, claim.container());
-                }
-            });
-        } catch (IOException e) {
-            throw new DriverException(Kind.UNAVAILABLE, "cannot read the claim records: " + e.getMessage(), e);
-        }
     }
 
     @FunctionalInterface
@@ -820,9 +620,7 @@ public final class DockerDriver implements SandboxDriver {
     public void close() {
         watch.close();
         oom.close();
-        if (pool != null) {
-            pool.close();
-        }
+        warm.close();
         try {
             docker.close();
         } catch (IOException e) {
