@@ -86,6 +86,29 @@ class ControlPlaneCliIT {
         assertEquals(0, dl.exit(), dl.err());
         assertEquals("uploaded by the CLI\n", Files.readString(down));
         assertTrue(cp("files", "cli-box", "-r").out().contains("in/up.txt"));
+        Run stat = cp("stat", "cli-box", "in/up.txt");
+        assertEquals(0, stat.exit(), stat.err());
+        assertTrue(stat.out().startsWith("REGULAR") && stat.out().contains(" 20  "), stat.out());
+
+        // A directory tree both ways as tar archives, made and read with the system's own tar.
+        Path tree = Files.createDirectories(dir.resolve("tree/sub"));
+        Files.writeString(tree.resolve("deep.txt"), "deep\n");
+        Path tarIn = dir.resolve("in.tar");
+        assertEquals(0, new ProcessBuilder("tar", "-C", dir.resolve("tree").toString(), "-cf", tarIn.toString(), ".").start().waitFor());
+        Run tarUp = cp("cp", "--tar", tarIn.toString(), "cli-box:unpacked");
+        assertEquals(0, tarUp.exit(), tarUp.err());
+        assertEquals("deep\n", cp("exec", "cli-box", "--", "cat", "unpacked/sub/deep.txt").out());
+        Path tarOut = dir.resolve("out.tar");
+        Run tarDown = cp("cp", "--tar", "cli-box:unpacked", tarOut.toString());
+        assertEquals(0, tarDown.exit(), tarDown.err());
+        Process list = new ProcessBuilder("tar", "-tf", tarOut.toString()).start();
+        String names = new String(list.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, list.waitFor());
+        assertTrue(names.contains("unpacked/sub/deep.txt"), names);
+
+        Run snap = cp("snapshot", "cli-box", "s1");
+        assertEquals(1, snap.exit(), "bubblewrap has no snapshots");
+        assertTrue(snap.err().contains("UNIMPLEMENTED"), snap.err());
 
         Run escape = cp("cp", "cli-box:../../etc/passwd", dir.resolve("x").toString());
         assertEquals(1, escape.exit());

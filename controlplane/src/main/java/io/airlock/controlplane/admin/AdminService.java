@@ -251,6 +251,10 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                     try {
                         spoolOut.close();
                         try (InputStream in = Files.newInputStream(spool)) {
+                            if (header.getArchive()) {
+                                return cp.agents().writeArchive(agent(header.getAgentId()), io.airlock.proto.v1.WriteArchive.newBuilder()
+                                        .setSandboxId(header.getSandboxId()).setPath(header.getPath()).build(), in, DEFAULT_TIMEOUT);
+                            }
                             return cp.agents().writeFile(agent(header.getAgentId()), WriteFile.newBuilder().setSandboxId(header.getSandboxId())
                                     .setPath(header.getPath()).setMode(header.getMode()).build(), in, DEFAULT_TIMEOUT);
                         }
@@ -302,8 +306,11 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                     out.onNext(CopyOutChunk.newBuilder().setData(ByteString.copyFrom(b, off, len)).build());
                 }
             };
-            FileResult r = cp.agents().readFile(agent(request.getAgentId()),
-                    ReadFile.newBuilder().setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT);
+            FileResult r = request.getArchive()
+                    ? cp.agents().readArchive(agent(request.getAgentId()), io.airlock.proto.v1.ReadArchive.newBuilder()
+                            .setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT)
+                    : cp.agents().readFile(agent(request.getAgentId()),
+                            ReadFile.newBuilder().setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT);
             return CopyOutChunk.newBuilder().setResult(r).build();
         });
     }
@@ -311,6 +318,31 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     @Override
     public void listFiles(ListFilesRequest request, StreamObserver<FileList> out) {
         async(out, () -> cp.agents().listFiles(agent(request.getAgentId()), request.getList(), Duration.ofSeconds(30)));
+    }
+
+    @Override
+    public void stat(io.airlock.controlplane.admin.v1.StatRequest request, StreamObserver<io.airlock.proto.v1.FileEntry> out) {
+        async(out, () -> cp.agents().stat(agent(request.getAgentId()), request.getStat(), Duration.ofSeconds(30)));
+    }
+
+    @Override
+    public void snapshot(io.airlock.controlplane.admin.v1.SnapshotRequest request, StreamObserver<io.airlock.proto.v1.SnapshotInfo> out) {
+        async(out, () -> cp.agents().snapshot(agent(request.getAgentId()), request.getSnapshot().getSandboxId(),
+                request.getSnapshot().getName(), DEFAULT_TIMEOUT));
+    }
+
+    @Override
+    public void listSnapshots(AgentRef request, StreamObserver<io.airlock.proto.v1.SnapshotList> out) {
+        async(out, () -> cp.agents().listSnapshots(agent(request.getAgentId()), "", Duration.ofSeconds(30)));
+    }
+
+    @Override
+    public void deleteSnapshot(io.airlock.controlplane.admin.v1.DeleteSnapshotRequest request, StreamObserver<io.airlock.proto.v1.Empty> out) {
+        async(out, () -> {
+            cp.agents().deleteSnapshot(agent(request.getAgentId()), request.getSnapshot().getDriver(), request.getSnapshot().getName(),
+                    Duration.ofSeconds(60));
+            return io.airlock.proto.v1.Empty.getDefaultInstance();
+        });
     }
 
     @Override

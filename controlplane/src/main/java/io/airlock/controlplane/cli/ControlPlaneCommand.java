@@ -59,7 +59,9 @@ import picocli.CommandLine.Parameters;
         subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
             ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
             ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
-            ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Events.class})
+            ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Stat.class,
+            ControlPlaneCommand.Snapshot.class, ControlPlaneCommand.Snapshots.class, ControlPlaneCommand.SnapshotRm.class,
+            ControlPlaneCommand.Events.class})
 public final class ControlPlaneCommand {
     static final String STATE_HELP = "Control plane state directory (CA, admin token and address). "
             + "Default: $AIRLOCK_CP_STATE_DIR, else .airlock/controlplane";
@@ -219,14 +221,23 @@ public final class ControlPlaneCommand {
         @Option(names = "--memory", description = "Memory limit in bytes; 0: policy default")
         long memory;
 
+        @Option(names = "--workspace-size", description = "Workspace size limit in bytes (drivers that can: docker); 0: policy default")
+        long workspace;
+
+        @Option(names = "--image", description = "Image (drivers with images: docker); default: the driver's")
+        String image = "";
+
+        @Option(names = "--snapshot", description = "Start from this snapshot of the agent (see 'cp snapshot')")
+        String snapshot = "";
+
         @Option(names = "--env", description = "Environment for every process, KEY=VALUE (repeatable)")
         Map<String, String> env = Map.of();
 
         @Override
         int run(AdminConnection admin) {
             SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent)
-                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env)
-                            .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory))).build());
+                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env).setImage(image).setSnapshot(snapshot)
+                            .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory).setWorkspaceBytes(workspace))).build());
             System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState() + " (" + s.getDriver() + ")");
             return 0;
         }
@@ -350,8 +361,12 @@ public final class ControlPlaneCommand {
     }
 
     @Command(name = "cp", mixinStandardHelpOptions = true,
-            description = "Copy a file into or out of a sandbox: 'cp LOCAL SANDBOX:PATH' or 'cp SANDBOX:PATH LOCAL'.")
+            description = {"Copy a file into or out of a sandbox: 'cp LOCAL SANDBOX:PATH' or 'cp SANDBOX:PATH LOCAL'.",
+                "With --tar, LOCAL is a tar archive: extracted into directory SANDBOX:PATH, or written from a file or directory there."})
     static final class Copy extends AdminCall {
+        @Option(names = "--tar", description = "Move a tar archive (e.g. 'tar -C dir -cf dir.tar .' locally, then 'cp --tar dir.tar box:dest')")
+        boolean tar;
+
         @Parameters(index = "0", description = "Source")
         String from;
 
@@ -388,7 +403,8 @@ public final class ControlPlaneCommand {
                 @Override
                 public void onCompleted() {}
             });
-            out.onNext(CopyInChunk.newBuilder().setHeader(CopyInHeader.newBuilder().setAgentId(opts.agent).setSandboxId(sandbox).setPath(path)).build());
+            out.onNext(CopyInChunk.newBuilder().setHeader(CopyInHeader.newBuilder().setAgentId(opts.agent).setSandboxId(sandbox).setPath(path)
+                    .setArchive(tar)).build());
             try (InputStream in = Files.newInputStream(local)) {
                 byte[] buf = new byte[32 * 1024];
                 int n;
@@ -409,7 +425,7 @@ public final class ControlPlaneCommand {
             Path part = local.resolveSibling(local.getFileName() + ".part");
             try (var out = Files.newOutputStream(part)) {
                 Iterator<CopyOutChunk> chunks = admin.blocking.copyOut(CopyOutRequest.newBuilder().setAgentId(opts.agent)
-                        .setSandboxId(sandbox).setPath(path).build());
+                        .setSandboxId(sandbox).setPath(path).setArchive(tar).build());
                 while (chunks.hasNext()) {
                     CopyOutChunk c = chunks.next();
                     if (c.hasResult()) {
@@ -449,6 +465,74 @@ public final class ControlPlaneCommand {
             for (FileEntry e : l.getEntriesList()) {
                 System.out.printf("%-9s %10d  %s%n", e.getType(), e.getSize(), e.getPath());
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "stat", mixinStandardHelpOptions = true, description = "Type, size and modification time of a workspace path.")
+    static final class Stat extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Parameters(index = "1", description = "Path relative to the workspace")
+        String path;
+
+        @Override
+        int run(AdminConnection admin) {
+            FileEntry e = admin.blocking.stat(io.airlock.controlplane.admin.v1.StatRequest.newBuilder().setAgentId(opts.agent)
+                    .setStat(io.airlock.proto.v1.StatFile.newBuilder().setSandboxId(id).setPath(path)).build());
+            System.out.println(opts.json ? json(e) : String.format("%-9s %10d  %s  %s", e.getType(), e.getSize(),
+                    Instant.ofEpochMilli(e.getModifiedAtMs()), e.getPath()));
+            return 0;
+        }
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Save a sandbox as a named snapshot (drivers that can: docker); 'cp create ID --snapshot NAME' starts from it.")
+    static final class Snapshot extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Parameters(index = "1", description = "Snapshot name: 1-63 of [a-z0-9-]")
+        String name;
+
+        @Override
+        int run(AdminConnection admin) {
+            var s = admin.blocking.snapshot(io.airlock.controlplane.admin.v1.SnapshotRequest.newBuilder().setAgentId(opts.agent)
+                    .setSnapshot(io.airlock.proto.v1.SnapshotSandbox.newBuilder().setSandboxId(id).setName(name)).build());
+            System.out.println(opts.json ? json(s) : s.getName() + " of " + s.getSourceSandboxId() + ": " + s.getSizeBytes() + " bytes");
+            return 0;
+        }
+    }
+
+    @Command(name = "snapshots", mixinStandardHelpOptions = true, description = "List an agent's snapshots (default driver).")
+    static final class Snapshots extends AdminCall {
+        @Override
+        int run(AdminConnection admin) {
+            var l = admin.blocking.listSnapshots(AgentRef.newBuilder().setAgentId(opts.agent).build());
+            if (opts.json) {
+                System.out.println(json(l));
+                return 0;
+            }
+            System.out.printf("%-24s %-24s %12s %s%n", "SNAPSHOT", "FROM", "BYTES", "CREATED");
+            for (var s : l.getSnapshotsList()) {
+                System.out.printf("%-24s %-24s %12d %s%n", s.getName(), s.getSourceSandboxId(), s.getSizeBytes(),
+                        Instant.ofEpochMilli(s.getCreatedAtMs()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "snapshot-rm", mixinStandardHelpOptions = true, description = "Delete a snapshot (idempotent; refused while a sandbox uses it).")
+    static final class SnapshotRm extends AdminCall {
+        @Parameters(index = "0", description = "Snapshot name")
+        String name;
+
+        @Override
+        int run(AdminConnection admin) {
+            admin.blocking.deleteSnapshot(io.airlock.controlplane.admin.v1.DeleteSnapshotRequest.newBuilder().setAgentId(opts.agent)
+                    .setSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setName(name)).build());
+            System.out.println(name + " deleted");
             return 0;
         }
     }
