@@ -165,7 +165,26 @@ public final class AgentClient {
 
     /** Streams {@code content} into a workspace file. */
     public FileResult writeFile(String agentId, WriteFile request, InputStream content, Duration timeout) {
-        Command command = command(timeout).setWriteFile(request).build();
+        return upload(agentId, command(timeout).setWriteFile(request).build(), content, timeout);
+    }
+
+    /** Streams a workspace file into {@code sink}. */
+    public FileResult readFile(String agentId, ReadFile request, OutputStream sink, Duration timeout) {
+        return download(agentId, command(timeout).setReadFile(request).build(), sink, timeout);
+    }
+
+    /** Streams a tar archive into a workspace directory; the result counts the entries extracted. */
+    public FileResult writeArchive(String agentId, WriteArchive request, InputStream tar, Duration timeout) {
+        return upload(agentId, command(timeout).setWriteArchive(request).build(), tar, timeout);
+    }
+
+    /** Streams a tar archive of a workspace path into {@code sink}. */
+    public FileResult readArchive(String agentId, ReadArchive request, OutputStream sink, Duration timeout) {
+        return download(agentId, command(timeout).setReadArchive(request).build(), sink, timeout);
+    }
+
+    /** A command whose bytes go to the agent as FileChunk frames, then FileEof. */
+    private FileResult upload(String agentId, Command command, InputStream content, Duration timeout) {
         StreamHandler handler = new StreamHandler(timeout) {
             @Override
             void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
@@ -179,42 +198,8 @@ public final class AgentClient {
         return withStream(agentId, command, handler).getFile();
     }
 
-    /** Streams a workspace file into {@code sink}. */
-    public FileResult readFile(String agentId, ReadFile request, OutputStream sink, Duration timeout) {
-        Command command = command(timeout).setReadFile(request).build();
-        StreamHandler handler = new StreamHandler(timeout) {
-            @Override
-            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {}
-
-            @Override
-            void receive(DataFrame frame) throws IOException {
-                if (frame.hasFileChunk()) {
-                    frame.getFileChunk().getData().writeTo(sink);
-                }
-            }
-        };
-        return withStream(agentId, command, handler).getFile();
-    }
-
-    /** Streams a tar archive into a workspace directory; the result counts the entries extracted. */
-    public FileResult writeArchive(String agentId, WriteArchive request, InputStream tar, Duration timeout) {
-        Command command = command(timeout).setWriteArchive(request).build();
-        StreamHandler handler = new StreamHandler(timeout) {
-            @Override
-            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
-                sendAll(tar, toAgent, gate, timeout, data -> DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(data)).build(),
-                        DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
-            }
-
-            @Override
-            void receive(DataFrame frame) {}
-        };
-        return withStream(agentId, command, handler).getFile();
-    }
-
-    /** Streams a tar archive of a workspace path into {@code sink}. */
-    public FileResult readArchive(String agentId, ReadArchive request, OutputStream sink, Duration timeout) {
-        Command command = command(timeout).setReadArchive(request).build();
+    /** A command whose bytes come from the agent as FileChunk frames. */
+    private FileResult download(String agentId, Command command, OutputStream sink, Duration timeout) {
         StreamHandler handler = new StreamHandler(timeout) {
             @Override
             void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) {}

@@ -45,15 +45,7 @@ public final class SafeTar {
         TarArchiveOutputStream tarOut = new TarArchiveOutputStream(out);
         tarOut.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tarOut.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-        String base = "";
-        for (String dir : prefix) {
-            base += dir + "/";
-            TarArchiveEntry d = new TarArchiveEntry(base);
-            d.setMode(040755);
-            d.setIds(uid, gid);
-            tarOut.putArchiveEntry(d);
-            tarOut.closeArchiveEntry();
-        }
+        String base = directories(tarOut, prefix, uid, gid);
         Set<String> symlinks = new HashSet<>();
         Set<String> files = new HashSet<>();
         long entries = 0;
@@ -106,6 +98,20 @@ public final class SafeTar {
         tarOut.finish();
         tarOut.flush();
         return new Summary(entries, bytes);
+    }
+
+    /** Writes directory entries for {@code dirs} (each inside the previous one, owned by uid:gid); returns their path with a trailing "/". */
+    public static String directories(TarArchiveOutputStream tar, List<String> dirs, int uid, int gid) throws IOException {
+        String base = "";
+        for (String dir : dirs) {
+            base += dir + "/";
+            TarArchiveEntry d = new TarArchiveEntry(base);
+            d.setMode(040755);
+            d.setIds(uid, gid);
+            tar.putArchiveEntry(d);
+            tar.closeArchiveEntry();
+        }
+        return base;
     }
 
     /** By type flag: commons-compress's isFile() is also true for fifos and devices. */

@@ -175,15 +175,7 @@ final class ContainerFiles {
             try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-                String prefix = "";
-                for (String dir : newDirs) {
-                    prefix += dir + "/";
-                    TarArchiveEntry d = new TarArchiveEntry(prefix);
-                    d.setMode(040755);
-                    d.setIds(uid, gid);
-                    tar.putArchiveEntry(d);
-                    tar.closeArchiveEntry();
-                }
+                String prefix = SafeTar.directories(tar, newDirs, uid, gid);
                 TarArchiveEntry f = new TarArchiveEntry(prefix + fileName);
                 f.setMode(0100000 | (mode & 07777));
                 f.setIds(uid, gid);

@@ -586,6 +586,16 @@ public final class DockerDriver implements SandboxDriver {
             }
             // Busy sandboxes were skipped above: whoever holds them updates them, so keep them as they are.
             sandboxes.keySet().removeIf(id -> !found.containsKey(id) && !busy.contains(id));
+            // A claim whose container is gone (a destroy cut short after removing it) must not capture the id.
+            for (String id : warm.claimedSandboxes()) {
+                if (!found.containsKey(id) && !busy.contains(id)) {
+                    try {
+                        warm.forget(id);
+                    } catch (IOException e) {
+                        log.warn("cannot remove the stale claim record of {}: {}", id, e.toString());
+                    }
+                }
+            }
             found.keySet().removeAll(busy);
             sandboxes.putAll(found);
             return list();

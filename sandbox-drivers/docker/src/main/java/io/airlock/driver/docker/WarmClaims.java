@@ -63,6 +63,11 @@ final class WarmClaims implements AutoCloseable {
         return claimed.entrySet().stream().filter(e -> e.getValue().equals(container)).map(Map.Entry::getKey).findFirst();
     }
 
+    /** Sandboxes living in claimed warm containers. */
+    Set<String> claimedSandboxes() {
+        return Set.copyOf(claimed.keySet());
+    }
+
     boolean isCreating(String container) {
         return creating.contains(container);
     }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import io.airlock.driver.DriverContext;
-import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
@@ -26,9 +25,7 @@ class DockerOrphansIT {
 
     @Test
     void orphansAreRemovedOrKeptPerPolicyAndForeignThingsAreNeverTouched() throws Exception {
-        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
-        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
-        String image = BusyboxImage.ensure(Path.of("/var/run/docker.sock"));
+        String image = TestEngine.image();
         String agent = "orphans-" + System.nanoTime() % 1_000_000;
         String foreign = agent + "-foreign";
         try (DockerClient docker = DockerDriverProvider.client(Path.of("/var/run/docker.sock"), null)) {

@@ -9,7 +9,6 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.OutputChunk;
-import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
@@ -30,9 +29,7 @@ class DockerPauseIT {
 
     @Test
     void aPausedSandboxRefusesExecsKeepsItsProcessesAndResumes() throws Exception {
-        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
-        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
-        String image = BusyboxImage.ensure(Path.of("/var/run/docker.sock"));
+        String image = TestEngine.image();
         DriverContext ctx = new DriverContext("pause-" + System.nanoTime(), state, Map.of("image", image));
         SandboxDriver driver = new DockerDriverProvider().create(ctx);
         try {

@@ -8,7 +8,6 @@ import io.airlock.driver.DriverContext;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecRun;
 import io.airlock.driver.FileUpload;
-import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
@@ -28,9 +27,7 @@ class DockerSnapshotIT {
 
     @Test
     void aSnapshotCarriesTheWorkspaceIntoNewSandboxes() throws Exception {
-        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
-        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
-        String image = BusyboxImage.ensure(Path.of("/var/run/docker.sock"));
+        String image = TestEngine.image();
         SandboxDriver driver = new DockerDriverProvider().create(new DriverContext("snap-" + System.nanoTime() % 100000, state,
                 Map.of("image", image)));
         try {

@@ -8,7 +8,6 @@ import io.airlock.driver.ExecRun;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.OutputChunk;
-import io.airlock.driver.Prerequisites;
 import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
@@ -29,9 +28,7 @@ class DockerTerminalIT {
 
     @Test
     void aTerminalExecSeesItsSizeAResizeAndInterruptFromTheTerminal() throws Exception {
-        Prerequisites.require("Docker Engine", new DockerDriverProvider().unavailableReason());
-        Prerequisites.require("busybox-static and the docker CLI", BusyboxImage.unavailableReason());
-        String image = BusyboxImage.ensure(Path.of("/var/run/docker.sock"));
+        String image = TestEngine.image();
         SandboxDriver driver = new DockerDriverProvider().create(new DriverContext("tty-" + System.nanoTime(), state, Map.of("image", image)));
         try {
             driver.provision(new SandboxSpec("term", ResourceLimits.NONE, Map.of(), Map.of()));

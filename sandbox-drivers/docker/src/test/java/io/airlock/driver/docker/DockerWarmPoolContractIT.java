@@ -101,6 +101,23 @@ class DockerWarmPoolContractIT extends SandboxDriverContract {
     }
 
     @Test
+    void aClaimWhoseContainerVanishedDoesNotCaptureTheSandboxIdAfterARestart() throws Exception {
+        DockerDriver d = (DockerDriver) driver;
+        driver.provision(new SandboxSpec("vanished", ResourceLimits.NONE, Map.of(), Map.of()));
+        String warmName = d.container("vanished");
+        // What a destroy cut short after removing the container leaves: the claim record.
+        docker.removeContainerCmd(warmName).withForce(true).exec();
+        driver.close();
+        driver = createDriver(stateDir);
+        DockerDriver again = (DockerDriver) driver;
+        assertTrue(again.get("vanished").isEmpty(), "nothing to adopt");
+        assertEquals(again.containerName("vanished"), again.container("vanished"), "the stale claim was dropped");
+        driver.provision(new SandboxSpec("vanished", new ResourceLimits(0, 0, 7), Map.of(), Map.of()));
+        assertEquals("ok\n", ExecRun.sh(driver, "vanished", "echo ok").stdout());
+        driver.destroy("vanished");
+    }
+
+    @Test
     void aProvisionClaimsAPrestartedContainerAndThePoolRefills() throws Exception {
         DockerDriver d = (DockerDriver) driver;
         List<String> warmBefore = docker.listContainersCmd().withLabelFilter(Map.of(DockerDriver.LABEL_AGENT, agentId)).exec()
