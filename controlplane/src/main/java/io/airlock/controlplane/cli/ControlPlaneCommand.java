@@ -230,13 +230,16 @@ public final class ControlPlaneCommand {
         @Option(names = "--snapshot", description = "Start from this snapshot of the agent (see 'cp snapshot')")
         String snapshot = "";
 
+        @Option(names = "--template", description = "One of the driver's configured templates (docker: image, runtime, warm pool)")
+        String template = "";
+
         @Option(names = "--env", description = "Environment for every process, KEY=VALUE (repeatable)")
         Map<String, String> env = Map.of();
 
         @Override
         int run(AdminConnection admin) {
             SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent)
-                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env).setImage(image).setSnapshot(snapshot)
+                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env).setImage(image).setSnapshot(snapshot).setTemplate(template)
                             .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory).setWorkspaceBytes(workspace))).build());
             System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState() + " (" + s.getDriver() + ")");
             return 0;

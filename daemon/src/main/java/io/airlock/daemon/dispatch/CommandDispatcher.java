@@ -195,7 +195,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     if (l.getMemoryBytes() < 0 || l.getMaxProcesses() < 0 || l.getCpuSeconds() < 0 || l.getWorkspaceBytes() < 0) {
                         throw new CommandException(ErrorCode.INVALID_ARGUMENT, "provision: limits must not be negative (got " + l + ")");
                     }
-                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image,
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image, p.getTemplate(),
                             new io.airlock.driver.ResourceLimits(l.getMemoryBytes(), l.getMaxProcesses(), l.getCpuSeconds(), l.getWorkspaceBytes()),
                             p.getEnvMap(), p.getLabelsMap(),
                             p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))

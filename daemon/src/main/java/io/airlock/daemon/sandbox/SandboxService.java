@@ -62,11 +62,11 @@ public final class SandboxService {
     /** Idempotent on the sandbox id: an existing sandbox is returned as it is. */
     public Sandbox provision(String id, String driverName, String image, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels) throws DriverException, PolicyDeniedException {
-        return provision(id, driverName, image, requested, env, labels, List.of());
+        return provision(id, driverName, image, "", requested, env, labels, List.of());
     }
 
     /** As above, writing {@code files} into a new sandbox before it counts as provisioned (all or nothing). */
-    public Sandbox provision(String id, String driverName, String image, ResourceLimits requested,
+    public Sandbox provision(String id, String driverName, String image, String template, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels, List<InitialFile> files) throws DriverException, PolicyDeniedException {
         long total = files.stream().mapToLong(f -> f.content().length).sum();
         if (total > MAX_INITIAL_BYTES) {
@@ -87,7 +87,7 @@ public final class SandboxService {
                 return existing.get();
             }
             policy.checkCapacity(list().size());
-            Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image));
+            Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image, template));
             preload(driver, id, files);
             activity.computeIfAbsent(id, k -> new Activity());
             lifecycle.changed(sandbox, SandboxState.READY, "provisioned");

@@ -5,9 +5,11 @@ import java.util.regex.Pattern;
 
 /**
  * What to provision. The id is chosen by the control plane and makes provisioning idempotent;
- * {@code image} is empty for the driver's default (drivers without images refuse a non-empty one).
+ * {@code image} is empty for the driver's default (drivers without images refuse a non-empty one);
+ * {@code template} names one of the driver's configured templates, empty for its default.
  */
-public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels, String image) {
+public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels, String image,
+        String template) {
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
     public SandboxSpec {
@@ -16,10 +18,15 @@ public record SandboxSpec(String id, ResourceLimits limits, Map<String, String> 
         env = Map.copyOf(env == null ? Map.of() : env);
         labels = Map.copyOf(labels == null ? Map.of() : labels);
         image = image == null ? "" : image.strip();
+        template = template == null ? "" : template.strip();
+    }
+
+    public SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels, String image) {
+        this(id, limits, env, labels, image, "");
     }
 
     public SandboxSpec(String id, ResourceLimits limits, Map<String, String> env, Map<String, String> labels) {
-        this(id, limits, env, labels, "");
+        this(id, limits, env, labels, "", "");
     }
 
     /** Sandbox ids end up in paths and cgroup names, so they are kept to a safe alphabet. */

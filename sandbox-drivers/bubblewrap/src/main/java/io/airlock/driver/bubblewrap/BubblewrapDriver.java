@@ -95,6 +95,10 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public Sandbox provision(SandboxSpec spec) throws DriverException {
+        if (!spec.template().isEmpty()) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, "the bubblewrap driver has no templates (got '" + spec.template()
+                    + "'); provision without one");
+        }
         if (!spec.image().isEmpty()) {
             throw new DriverException(Kind.UNIMPLEMENTED, "the bubblewrap driver runs the host's /usr and takes no image (got '"
                     + spec.image() + "'); use the docker driver for images");

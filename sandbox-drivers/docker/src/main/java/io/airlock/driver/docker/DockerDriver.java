@@ -58,6 +58,8 @@ public final class DockerDriver implements SandboxDriver {
     static final String LABEL_USER_PREFIX = "io.airlock.label.";
     /** On warm-pool containers: made before any sandbox claimed them, so they carry no sandbox labels. */
     static final String LABEL_POOL = "io.airlock.pool";
+    /** The template a container was made from. */
+    static final String LABEL_TEMPLATE = "io.airlock.template";
     static final String WORKSPACE = "/workspace";
 
     private final String agentId;
@@ -95,7 +97,7 @@ public final class DockerDriver implements SandboxDriver {
         // Before the pool starts: a refill's volume is briefly without its container.
         try {
             new Orphans(docker, agentId).sweep(options.removeOrphans(), this::toSandbox,
-                    name -> options.warmPool() > 0 && name.startsWith(warm.poolPrefix()));
+                    warm::isWanted);
         } catch (RuntimeException e) {
             log.warn("looking for orphans failed ({}); they stay until the next start", e.toString());
         }
@@ -164,7 +166,8 @@ public final class DockerDriver implements SandboxDriver {
             if (existing != null) {
                 return existing;
             }
-            String requested = spec.image().isEmpty() ? options.image() : spec.image();
+            DockerOptions.Template template = options.template(spec.template());
+            String requested = spec.image().isEmpty() ? template.image() : spec.image();
             DockerOptions.AllowedImage rule;
             if (requested.startsWith(Snapshot.IMAGE_PREFIX)) {
                 // A snapshot of one of this agent's sandboxes: built here from an allowed image.
@@ -178,13 +181,14 @@ public final class DockerDriver implements SandboxDriver {
             String image = rule.reference();
             busy.add(spec.id());
             try {
-                Optional<Instant> claimed = warm.enabled() && requested.equals(options.image()) ? warm.claim(spec) : Optional.empty();
+                Optional<Instant> claimed = warm.enabled(template.name()) && requested.equals(template.image())
+                        ? warm.claim(spec, template.name()) : Optional.empty();
                 if (claimed.isPresent()) {
                     Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, claimed.get(), spec.limits(), spec.env(), spec.labels());
                     sandboxes.put(spec.id(), sandbox);
                     return sandbox;
                 }
-                return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image, rule));
+                return engineCall("provision sandbox '" + spec.id() + "'", () -> create(spec, image, rule, template));
             } finally {
                 busy.remove(spec.id());
             }
@@ -197,13 +201,15 @@ public final class DockerDriver implements SandboxDriver {
         return all;
     }
 
-    private Sandbox create(SandboxSpec spec, String image, DockerOptions.AllowedImage rule) throws DriverException {
+    private Sandbox create(SandboxSpec spec, String image, DockerOptions.AllowedImage rule, DockerOptions.Template template)
+            throws DriverException {
         containers.requireImage(spec.id(), rule);
         Instant created = Instant.now();
         Map<String, String> labels = new HashMap<>();
         labels.put(LABEL_AGENT, agentId);
         labels.put(LABEL_SANDBOX, spec.id());
         labels.put(LABEL_CREATED, created.toString());
+        labels.put(LABEL_TEMPLATE, template.name());
         labels.put(LABEL_LIMITS, spec.limits().encode());
         labels.put(LABEL_ENV_KEYS, String.join(",", new TreeMap<>(spec.env()).keySet()));
         spec.labels().forEach((k, v) -> labels.put(LABEL_USER_PREFIX + k, v));
@@ -211,7 +217,7 @@ public final class DockerDriver implements SandboxDriver {
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         String id;
         try {
-            id = containers.create(containerName(spec.id()), image, labels, env, spec.limits(), volumeName(spec.id()));
+            id = containers.create(containerName(spec.id()), image, template.runtime(), labels, env, spec.limits(), volumeName(spec.id()));
         } catch (ConflictException e) {
             // A container with our name exists: a provision that crashed after create, or a race. Adopt it.
             id = containerName(spec.id());

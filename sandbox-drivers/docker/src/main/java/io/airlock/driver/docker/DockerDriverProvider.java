@@ -68,7 +68,22 @@ public final class DockerDriverProvider implements SandboxDriverProvider {
             throw new DriverException(DriverException.Kind.UNAVAILABLE, problem.get());
         }
         String api = negotiate(options.socket());
-        return new DockerDriver(context, client(options.socket(), api), new EngineSocket(options.socket(), api), options);
+        DockerClient docker = client(options.socket(), api);
+        requireRuntimes(docker, options);
+        return new DockerDriver(context, docker, new EngineSocket(options.socket(), api), options);
+    }
+
+    /** Every runtime a template names must be registered with the engine, or provisions would fail one by one later. */
+    static void requireRuntimes(DockerClient docker, DockerOptions options) throws DriverException {
+        var known = docker.infoCmd().exec().getRuntimes();
+        for (DockerOptions.Template t : options.templates().values()) {
+            if (!t.runtime().isEmpty() && (known == null || !known.containsKey(t.runtime()))) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker"
+                        + (t.name().equals(DockerOptions.DEFAULT_TEMPLATE) ? "" : ".templates." + t.name()) + ".runtime: '" + t.runtime()
+                        + "' is not a runtime of this Docker engine (it has: " + (known == null ? "none" : String.join(", ", new java.util.TreeSet<>(known.keySet())))
+                        + "); register it in /etc/docker/daemon.json under \"runtimes\" and reload dockerd");
+            }
+        }
     }
 
     /** The engine's API version, refused when older than the driver needs. */

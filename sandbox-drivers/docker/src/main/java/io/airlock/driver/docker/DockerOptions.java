@@ -17,9 +17,26 @@ import java.util.Map;
  * @param keepalive     the container's main process: something that waits forever
  * @param warmPool      started containers of the default image kept ready for provisions (0: none)
  * @param removeOrphans at start, remove what carries this agent's label but belongs to no sandbox (false: log it, keep it)
+ * @param templates     named alternatives to the defaults above (image, runtime, warm pool); "default" is the defaults
  */
 record DockerOptions(Path socket, String image, List<String> allowedImages, String user, String runtime, String tmpSize,
-        List<String> keepalive, int warmPool, boolean removeOrphans) {
+        List<String> keepalive, int warmPool, boolean removeOrphans, Map<String, Template> templates) {
+    static final String DEFAULT_TEMPLATE = "default";
+    private static final java.util.regex.Pattern TEMPLATE_NAME = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+
+    /** What a sandbox is made from: an image, an OCI runtime (empty: the engine's default) and a warm pool of that kind. */
+    record Template(String name, String image, String runtime, int warmPool) {}
+
+    /** The template of that name; the defaults for an empty name. */
+    Template template(String name) throws DriverException {
+        Template t = templates.get(name.isEmpty() ? DEFAULT_TEMPLATE : name);
+        if (t == null) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "template '" + name + "' is not configured on this agent"
+                    + " (configured: " + String.join(", ", new java.util.TreeSet<>(templates.keySet())) + "; see drivers.options.docker.templates)");
+        }
+        return t;
+    }
+
     static final String DEFAULT_IMAGE = "airlock/sandbox:latest";
 
     static DockerOptions from(Map<String, Object> o) throws DriverException {
@@ -31,9 +48,38 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
                     + "' (expected: a unix socket path; the daemon never talks to an engine over TCP)");
         }
         String image = string(o, "image", DEFAULT_IMAGE);
+        String runtime = string(o, "runtime", "");
+        int warmPool = warmPool(o, "warm_pool");
+        Map<String, Template> templates = new java.util.LinkedHashMap<>();
+        templates.put(DEFAULT_TEMPLATE, new Template(DEFAULT_TEMPLATE, image, runtime, warmPool));
+        Object configured = o.getOrDefault("templates", Map.of());
+        if (!(configured instanceof Map<?, ?> named)) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker.templates: expected a map of name to "
+                    + "{image, runtime, warm_pool}");
+        }
+        for (var e : named.entrySet()) {
+            String name = String.valueOf(e.getKey());
+            String field = "drivers.options.docker.templates." + name;
+            if (!TEMPLATE_NAME.matcher(name).matches() || name.equals(DEFAULT_TEMPLATE)) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, field + ": bad name (expected: 1-32 of [a-z0-9-], not 'default')");
+            }
+            if (!(e.getValue() instanceof Map<?, ?> t)) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, field + ": expected {image, runtime, warm_pool}");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> tm = (Map<String, Object>) t;
+            for (String key : tm.keySet()) {
+                if (!List.of("image", "runtime", "warm_pool").contains(key)) {
+                    throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, field + "." + key + ": unknown (expected: image, runtime, warm_pool)");
+                }
+            }
+            templates.put(name, new Template(name, string(tm, "image", image), string(tm, "runtime", runtime),
+                    warmPool(tm, "templates." + name + ".warm_pool")));
+        }
         return new DockerOptions(Path.of(host), image, strings(o, "allowed_images"), string(o, "user", "1000:1000"),
-                string(o, "runtime", ""), string(o, "tmp_size", "64m"),
-                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"), warmPool(o), removeOrphans(o));
+                runtime, string(o, "tmp_size", "64m"),
+                o.containsKey("keepalive") ? strings(o, "keepalive") : List.of("sleep", "infinity"), warmPool, removeOrphans(o),
+                Map.copyOf(templates));
     }
 
     private static boolean removeOrphans(Map<String, Object> o) throws DriverException {
@@ -46,7 +92,7 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         };
     }
 
-    private static int warmPool(Map<String, Object> o) throws DriverException {
+    private static int warmPool(Map<String, Object> o, String field) throws DriverException {
         Object v = o.getOrDefault("warm_pool", 0);
         try {
             int n = Integer.parseInt(v.toString());
@@ -55,7 +101,7 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker.warm_pool: '" + v
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker." + field + ": '" + v
                     + "' (expected: a whole number from 0 to 100)");
         }
     }
@@ -79,7 +125,8 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
     /** The rule allowing {@code requested} (by reference, with or without its digest), if any. */
     java.util.Optional<AllowedImage> rule(String requested) {
         AllowedImage asked = AllowedImage.parse(requested);
-        return java.util.stream.Stream.concat(java.util.stream.Stream.of(image), allowedImages.stream())
+        // The operator's own templates are allowed by definition.
+        return java.util.stream.Stream.concat(templates.values().stream().map(Template::image), allowedImages.stream())
                 .map(AllowedImage::parse)
                 .filter(r -> r.reference().equals(asked.reference()) && (!asked.pinned() || asked.digest().equals(r.digest()) || !r.pinned()))
                 .findFirst();

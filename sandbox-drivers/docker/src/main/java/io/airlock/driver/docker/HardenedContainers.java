@@ -45,8 +45,9 @@ final class HardenedContainers {
         }
     }
 
-    /** Creates the workspace volume and a hardened container; returns the container id (not started). */
-    String create(String name, String image, Map<String, String> labels, List<String> env, ResourceLimits limits, String volume) {
+    /** Creates the workspace volume and a hardened container on {@code runtime} (empty: the engine's default); returns its id (not started). */
+    String create(String name, String image, String runtime, Map<String, String> labels, List<String> env, ResourceLimits limits,
+            String volume) {
         Map<String, String> volumeLabels = new HashMap<>(labels);
         volumeLabels.keySet().retainAll(List.of(DockerDriver.LABEL_AGENT, DockerDriver.LABEL_SANDBOX, DockerDriver.LABEL_POOL));
         var createVolume = docker.createVolumeCmd().withName(volume).withLabels(volumeLabels);
@@ -76,8 +77,8 @@ final class HardenedContainers {
         if (limits.cpuSeconds() > 0) {
             host.withUlimits(List.of(new Ulimit("cpu", limits.cpuSeconds(), limits.cpuSeconds())));
         }
-        if (!options.runtime().isEmpty()) {
-            host.withRuntime(options.runtime());
+        if (!runtime.isEmpty()) {
+            host.withRuntime(runtime);
         }
         return docker.createContainerCmd(image)
                 .withName(name)

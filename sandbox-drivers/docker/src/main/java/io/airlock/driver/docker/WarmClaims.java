@@ -15,11 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The warm pool seen from the driver: making warm containers (each with a launcher for its
- * first command), claiming one for a sandbox, and knowing afterwards which container serves
- * which sandbox. A claimed container keeps its pool name ({@code airlock-<agent>--pool-<id>}:
- * no sandbox id starts with "-", so it never looks like a sandbox's name); the claim record is
- * the commit point, also across a crash.
+ * The warm pools seen from the driver, one per template that asks for one: making warm
+ * containers (each with a launcher for its first command), claiming one for a sandbox, and
+ * knowing afterwards which container serves which sandbox. A claimed container keeps its pool
+ * name ({@code airlock-<agent>--pool-<template>-<id>}: no sandbox id starts with "-", so it never
+ * looks like a sandbox's name); the claim record is the commit point, also across a crash.
  */
 final class WarmClaims implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WarmClaims.class);
@@ -36,9 +36,10 @@ final class WarmClaims implements AutoCloseable {
     private final Map<String, Launcher> firstExec = new ConcurrentHashMap<>();
     /** Warm containers being created and started (by name). */
     private final Set<String> creating = ConcurrentHashMap.newKeySet();
-    /** Limits for new warm containers: those of the latest claim, so the next claims need no {@code docker update}. */
-    private volatile ResourceLimits template = ResourceLimits.NONE;
-    private volatile WarmPool pool;
+    /** Per template, limits for new warm containers: those of its latest claim, so the next claims need no {@code docker update}. */
+    private final Map<String, ResourceLimits> limitsFor = new ConcurrentHashMap<>();
+    /** Template name to its pool; fixed once started. */
+    private volatile Map<String, WarmPool> pools = Map.of();
 
     WarmClaims(String agentId, DockerClient docker, EngineSocket engine, DockerOptions options, ClaimRecords records,
             HardenedContainers containers) {
@@ -85,32 +86,46 @@ final class WarmClaims implements AutoCloseable {
         return records.read(sandboxId);
     }
 
-    /** Starts the pool when one is configured, adopting the idle warm containers already there. */
+    /** Starts a pool for every template that asks for one, adopting the idle warm containers already there. */
     void start() {
-        if (options.warmPool() > 0) {
-            pool = new WarmPool(options.warmPool(), this::createWarm, idleContainers());
+        Map<String, WarmPool> started = new java.util.HashMap<>();
+        for (DockerOptions.Template t : options.templates().values()) {
+            if (t.warmPool() > 0) {
+                started.put(t.name(), new WarmPool(t.warmPool(), () -> createWarm(t), idleContainers(t)));
+            }
         }
+        pools = Map.copyOf(started);
     }
 
-    boolean enabled() {
-        return pool != null;
+    boolean enabled(String template) {
+        return pools.containsKey(template);
     }
 
+    /** Idle warm containers of all templates. */
     int idle() {
-        WarmPool p = pool;
-        return p == null ? 0 : p.idle();
+        return pools.values().stream().mapToInt(WarmPool::idle).sum();
     }
 
-    /** One started warm container with a launcher waiting for its first command. */
-    private WarmPool.Warm createWarm() throws DriverException {
-        String name = poolPrefix() + java.util.UUID.randomUUID().toString().substring(0, 12);
-        DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(options.image());
+    /** True for the name of a warm container of a template configured with a pool (idle ones are kept at start, not swept). */
+    boolean isWanted(String container) {
+        if (!container.startsWith(poolPrefix()) || container.lastIndexOf('-') <= poolPrefix().length()) {
+            return false;
+        }
+        var t = options.templates().get(container.substring(poolPrefix().length(), container.lastIndexOf('-')));
+        return t != null && t.warmPool() > 0;
+    }
+
+    /** One started warm container of {@code t} with a launcher waiting for its first command. */
+    private WarmPool.Warm createWarm(DockerOptions.Template t) throws DriverException {
+        String name = poolPrefix() + t.name() + "-" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(t.image());
         containers.requireImage("", rule);
-        ResourceLimits limits = template;
+        ResourceLimits limits = limitsFor.getOrDefault(t.name(), ResourceLimits.NONE);
         creating.add(name); // not yet started: recovery must not take it for a container that went down
         try {
-            String id = containers.create(name, rule.reference(), Map.of(DockerDriver.LABEL_AGENT, agentId, DockerDriver.LABEL_POOL, "true",
-                    DockerDriver.LABEL_LIMITS, limits.encode()), List.of(), limits, name + "-workspace");
+            String id = containers.create(name, rule.reference(), t.runtime(), Map.of(DockerDriver.LABEL_AGENT, agentId,
+                    DockerDriver.LABEL_POOL, "true", DockerDriver.LABEL_TEMPLATE, t.name(), DockerDriver.LABEL_LIMITS, limits.encode()),
+                    List.of(), limits, name + "-workspace");
             containers.startIfStopped(id);
             return new WarmPool.Warm(name, limits, launcherFor(name));
         } finally {
@@ -128,13 +143,14 @@ final class WarmClaims implements AutoCloseable {
         }
     }
 
-    /** Idle warm containers found at start (claimed by no sandbox), each with a new launcher. */
-    private List<WarmPool.Warm> idleContainers() {
+    /** Idle warm containers of {@code t} found at start (claimed by no sandbox), each with a new launcher. */
+    private List<WarmPool.Warm> idleContainers(DockerOptions.Template t) {
         return docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(DockerDriver.LABEL_AGENT, agentId, DockerDriver.LABEL_POOL, "true"))
                 .withStatusFilter(List.of("running")).exec().stream()
                 .map(c -> Map.entry(c.getNames()[0].substring(1), c.getLabels()))
-                .filter(c -> c.getKey().startsWith(poolPrefix()) && !claimed.containsValue(c.getKey()))
+                .filter(c -> c.getKey().startsWith(poolPrefix()) && !claimed.containsValue(c.getKey())
+                        && t.name().equals(c.getValue().getOrDefault(DockerDriver.LABEL_TEMPLATE, DockerOptions.DEFAULT_TEMPLATE)))
                 .map(c -> new WarmPool.Warm(c.getKey(), ResourceLimits.decode(c.getValue().get(DockerDriver.LABEL_LIMITS)), launcherFor(c.getKey())))
                 .toList();
     }
@@ -145,10 +161,10 @@ final class WarmClaims implements AutoCloseable {
      * the claim more than everything else). Empty when no warm container fits or the claim
      * failed, so the caller provisions cold. Returns when the sandbox was created.
      */
-    Optional<Instant> claim(SandboxSpec spec) {
+    Optional<Instant> claim(SandboxSpec spec, String template) {
         ResourceLimits l = spec.limits();
-        template = l;
-        Optional<WarmPool.Warm> taken = pool.claim(l);
+        limitsFor.put(template, l);
+        Optional<WarmPool.Warm> taken = pools.get(template).claim(l);
         if (taken.isEmpty()) {
             return Optional.empty();
         }
@@ -212,18 +228,12 @@ final class WarmClaims implements AutoCloseable {
             e.getValue().close();
             return true;
         });
-        WarmPool p = pool;
-        if (p != null) {
-            p.dropLaunchers(l -> !l.isRunning(docker));
-        }
+        pools.values().forEach(p -> p.dropLaunchers(l -> !l.isRunning(docker)));
     }
 
     @Override
     public void close() {
-        WarmPool p = pool;
-        if (p != null) {
-            p.close();
-        }
+        pools.values().forEach(WarmPool::close);
         firstExec.values().forEach(Launcher::close);
     }
 }
