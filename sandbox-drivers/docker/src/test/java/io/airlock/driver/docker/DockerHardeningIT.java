@@ -103,6 +103,10 @@ class DockerHardeningIT {
         ExecRun fits = run("small", "head -c 500000 /dev/zero > half && ls -n half | awk '{print $3, $5}'");
         assertEquals(0, fits.outcome().exitCode(), fits.stderr());
         assertEquals("1000 500000\n", fits.stdout(), "the sandbox user writes its workspace");
+        try (var up = driver.openWrite("small", "fits.txt", 0644)) {
+            up.write("uploads land in the limited workspace\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals("uploads land in the limited workspace\n", run("small", "cat fits.txt").stdout());
         ExecRun tooBig = run("small", "head -c 2000000 /dev/zero > big; echo rc=$?; ls -n big | awk '{print $5}'; df -k . | tail -1");
         assertTrue(tooBig.stdout().startsWith("rc=1\n"), "the write fails: " + tooBig.stdout() + tooBig.stderr());
         long written = Long.parseLong(tooBig.stdout().split("\n")[1]);
