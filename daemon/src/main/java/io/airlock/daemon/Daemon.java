@@ -1,5 +1,7 @@
 package io.airlock.daemon;
 
+import io.airlock.daemon.audit.AuditLog;
+import io.airlock.daemon.audit.CommandAudit;
 import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.connector.ConnectionListener;
 import io.airlock.daemon.connector.ConnectionListeners;
@@ -36,6 +38,7 @@ public final class Daemon implements AutoCloseable {
     private final DaemonConfig config;
     private final AgentIdentity identity;
     private final DriverRegistry drivers;
+    private final AuditLog audit;
     private final SandboxService sandboxes;
     private final CommandDispatcher dispatcher;
     private final ControlConnection connection;
@@ -64,14 +67,27 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers) throws Exception {
+    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit) throws Exception {
         this.config = config;
         this.identity = identity;
         this.drivers = drivers;
+        this.audit = audit;
         LocalPolicy policy = new LocalPolicy(config.policy());
         CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
         this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why));
         this.dispatcher = new CommandDispatcher(sandboxes);
+        dispatcher.audit(new CommandAudit(audit));
+        listeners.add(new ConnectionListener() {
+            @Override
+            public void connected(String sessionId) {
+                dispatcher.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
+            }
+
+            @Override
+            public void disconnected(String reason) {
+                dispatcher.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
+            }
+        });
         dispatcherRef[0] = dispatcher;
         int adopted = sandboxes.reconcile().size();
         log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
@@ -93,11 +109,22 @@ public final class Daemon implements AutoCloseable {
                 d.driverEvent(e);
             }
         });
+        AuditLog audit;
+        try {
+            audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(),
+                    config.audit().durability().equals("group") ? AuditLog.Durability.GROUP : AuditLog.Durability.EACH,
+                    config.audit().groupInterval());
+        } catch (java.io.IOException | RuntimeException e) {
+            drivers.close();
+            throw new IllegalStateException("cannot open the audit log in " + config.auditDir() + ": " + e.getMessage()
+                    + " (check audit.dir and its permissions; 'airlock audit verify' says what is wrong with an existing log)", e);
+        }
         Daemon daemon;
         try {
-            daemon = new Daemon(config, identity, drivers);
+            daemon = new Daemon(config, identity, drivers, audit);
         } catch (Exception e) {
             drivers.close();
+            audit.close();
             throw e;
         }
         for (ConnectionListener l : listeners) {
@@ -190,6 +217,8 @@ public final class Daemon implements AutoCloseable {
         connection.close(Duration.ofSeconds(2));
         drivers.close();
         callbacks.shutdownNow();
+        dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
+        audit.close();
         log.info("stopped");
     }
 

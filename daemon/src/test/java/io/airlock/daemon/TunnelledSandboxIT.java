@@ -150,6 +150,33 @@ class TunnelledSandboxIT {
     }
 
     @Test
+    void everyCommandAndItsOutcomeIsInTheAuditLogWhichVerifies() throws Exception {
+        exec(StartExec.newBuilder().addAllArgv(List.of("sh", "-c", "exit 4")).putEnv("TOKEN", "s3cret"), null);
+        assertThrows(CommandFailedException.class, () -> agents.provision(fx.agentId,
+                ProvisionSandbox.newBuilder().setSandboxId("audited-denial").setLimits(ResourceLimits.newBuilder().setMemoryBytes(1L << 41)).build(), T));
+        Path auditDir = dir.resolve("agent").resolve("audit");
+        List<com.fasterxml.jackson.databind.JsonNode> records = new CopyOnWriteArrayList<>();
+        var result = io.airlock.daemon.audit.AuditVerifier.verify(auditDir, r -> records.add(r.record()));
+        assertTrue(result.ok(), result.problem());
+        var command = records.stream().filter(r -> r.path("type").asText().equals("command") && r.path("argv").toString().contains("exit 4"))
+                .findFirst().orElseThrow(() -> new AssertionError("no command record for the exec in " + records));
+        assertEquals(box, command.path("sandbox_id").asText());
+        assertTrue(command.path("env").path("TOKEN").asText().startsWith("hmac-sha256:"), "env values are hashed: " + command);
+        assertFalse(command.toString().contains("s3cret"), "no secret in the log");
+        String id = command.path("command_id").asText();
+        var outcome = records.stream().filter(r -> r.path("type").asText().equals("command.result") && r.path("command_id").asText().equals(id))
+                .findFirst().orElseThrow(() -> new AssertionError("no result record for " + id));
+        assertEquals("OK", outcome.path("outcome").asText());
+        assertEquals(4, outcome.path("exit_code").asInt());
+        assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("policy.denied")
+                && r.path("rule").asText().equals("policy.limits.max_memory")), "the denial has its own record");
+        assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("command.result")
+                && r.path("outcome").asText().equals("POLICY_DENIED")));
+        assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("connection") && r.path("event").asText().equals("connected")));
+        assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("sandbox") && r.path("sandbox_id").asText().equals(box)));
+    }
+
+    @Test
     void stdinEndOfFileReachesCatThroughTheTunnel() {
         Out o = exec(StartExec.newBuilder().addArgv("cat"), "through the tunnel\n");
         assertEquals("through the tunnel\n", o.stdout());

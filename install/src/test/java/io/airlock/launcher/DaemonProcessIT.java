@@ -94,6 +94,31 @@ class DaemonProcessIT {
         assertEquals(0, daemon.exitValue(), log());
         assertEquals("finished\n", Files.readString(dir.resolve("agent/drivers/bubblewrap/sandboxes/proc-box/workspace/done"), StandardCharsets.UTF_8));
         assertTrue(Files.isDirectory(dir.resolve("agent/drivers/bubblewrap/sandboxes/proc-box")), "the sandbox outlives the daemon");
+
+        // The audit log the daemon wrote verifies with the command line, and a changed byte is named.
+        String[] ok = audit("verify", dir.resolve("agent/audit").toString());
+        assertEquals("0", ok[0], ok[1]);
+        assertTrue(ok[1].contains("chain and sealed head intact"), ok[1]);
+        String[] query = audit("query", "--type", "command.result", "--outcome", "OK", dir.resolve("agent/audit").toString());
+        assertEquals("0", query[0], query[1]);
+        assertTrue(query[1].contains("action=exec") && query[1].contains("exit_code=0"), query[1]);
+        Path first = dir.resolve("agent/audit/audit-000001.log");
+        Files.writeString(first, Files.readString(first).replaceFirst("\"type\":\"command\"", "\"type\":\"cOmmand\""));
+        String[] bad = audit("verify", dir.resolve("agent/audit").toString());
+        assertEquals("1", bad[0], bad[1]);
+        assertTrue(bad[1].contains("FAIL") && bad[1].contains("audit-000001.log line") && bad[1].contains("MAC"), bad[1]);
+    }
+
+    /** Runs `airlock audit ARGS` in its own JVM; returns {exit code, stdout+stderr}. */
+    private static String[] audit(String... args) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(java, "-cp", System.getProperty("java.class.path"),
+                Airlock.class.getName(), "audit"));
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new String[] {Integer.toString(p.exitValue()), out};
     }
 
     @Test

@@ -11,7 +11,7 @@ import java.util.Map;
  * file is valid; docs/configuration.md documents each field. Records validate themselves and
  * name the field and the expected value when they refuse one.
  */
-public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
+public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
 
     public DaemonConfig {
@@ -20,6 +20,38 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         drivers = drivers == null ? new Drivers(null, null, null) : drivers;
         policy = policy == null ? new Policy(null, null, null, null, null, null, null) : policy;
         drain = drain == null ? new Drain(null) : drain;
+        audit = audit == null ? new Audit(null, null, null, null) : audit;
+    }
+
+    public DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
+        this(stateDir, controlPlane, drivers, policy, drain, null);
+    }
+
+    /** Where the audit log lives: {@code audit.dir}, or {@code state_dir/audit}. */
+    public Path auditDir() {
+        return audit.dir() != null ? audit.dir() : stateDir.resolve("audit");
+    }
+
+    /**
+     * The audit log.
+     *
+     * @param dir           its directory (0700); default {@code state_dir/audit}
+     * @param maxFileBytes  a file rotates when it reaches this size
+     * @param durability    {@code each}: fsync every record; {@code group}: fsync every {@code groupInterval}
+     * @param groupInterval the bound on what a crash may lose with {@code group}
+     */
+    public record Audit(Path dir, ByteSize maxFileBytes, String durability, Duration groupInterval) {
+        public Audit {
+            maxFileBytes = maxFileBytes == null ? new ByteSize(64L << 20) : maxFileBytes;
+            if (maxFileBytes.bytes() < 4096) {
+                throw new IllegalArgumentException("audit.max_file_bytes: " + maxFileBytes.bytes() + " (expected: at least 4096)");
+            }
+            durability = durability == null ? "each" : durability;
+            if (!durability.equals("each") && !durability.equals("group")) {
+                throw new IllegalArgumentException("audit.durability: '" + durability + "' (expected: each or group)");
+            }
+            groupInterval = Durations.positive("audit.group_interval", groupInterval, Duration.ofMillis(100));
+        }
     }
 
     public static DaemonConfig defaults() {
@@ -27,7 +59,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     }
 
     public DaemonConfig withStateDir(Path dir) {
-        return new DaemonConfig(dir, controlPlane, drivers, policy, drain);
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit);
     }
 
     /**

@@ -42,6 +42,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     private static final Logger log = LoggerFactory.getLogger(CommandDispatcher.class);
 
     private final SandboxService sandboxes;
+    private volatile io.airlock.daemon.audit.CommandAudit audit;
     private final CommandLedger ledger = new CommandLedger(10_000, Duration.ofHours(1));
     private final Semaphore slots;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -91,6 +92,18 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
         CompletableFuture<CommandResult> fresh = new CompletableFuture<>();
         CompletableFuture<CommandResult> earlier = ledger.putIfAbsent(id, fresh);
+        if (earlier == null && audit != null) {
+            try {
+                audit.received(command);
+            } catch (io.airlock.daemon.audit.AuditException e) {
+                // Nothing runs unrecorded.
+                log.error("refusing command {}: {}", id, e.getMessage());
+                ledger.forget(id);
+                reply(error(command, ErrorCode.UNAVAILABLE, "the agent cannot write its audit log, so it runs nothing; see the agent's log"));
+                return;
+            }
+        }
+        long startedNanos = System.nanoTime();
         if (earlier != null) {
             log.debug("command {} seen before; answering with its first result", id);
             if (command.hasExec() && !earlier.isDone() && data != null) {
@@ -104,6 +117,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         if (refusal != null) {
             ledger.forget(id);
             fresh.complete(refusal);
+            recordResult(command, refusal, startedNanos);
             reply(refusal);
             return;
         }
@@ -112,12 +126,42 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             try {
                 CommandResult result = execute(command);
                 fresh.complete(result);
+                recordResult(command, result, startedNanos);
                 reply(result);
             } finally {
                 slots.release();
                 inFlight.decrementAndGet();
             }
         });
+    }
+
+    /** Records the outcome; a failure to do so is logged (the command has already run). */
+    private void recordResult(Command command, CommandResult result, long startedNanos) {
+        if (audit == null) {
+            return;
+        }
+        try {
+            audit.finished(command, result, java.time.Duration.ofNanos(System.nanoTime() - startedNanos));
+        } catch (io.airlock.daemon.audit.AuditException e) {
+            log.error("the outcome of command {} could not be audited: {}", command.getCommandId(), e.getMessage());
+        }
+    }
+
+    /** Where commands and their outcomes are recorded; set once at start. */
+    public void audit(io.airlock.daemon.audit.CommandAudit audit) {
+        this.audit = audit;
+    }
+
+    /** Records something that happened (connections, lifecycle); failures are logged. */
+    public void record(String type, java.util.Map<String, ?> fields) {
+        if (audit == null) {
+            return;
+        }
+        try {
+            audit.log().append(type, fields);
+        } catch (io.airlock.daemon.audit.AuditException e) {
+            log.error("cannot audit {}: {}", type, e.getMessage());
+        }
     }
 
     /** A result for commands that must not run now (they are not remembered, so a retry can run), or null. */
@@ -270,6 +314,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 default -> throw new CommandException(ErrorCode.INVALID_ARGUMENT, "unknown action " + command.getActionCase());
             }
         } catch (PolicyDeniedException e) {
+            record("policy.denied", java.util.Map.of("command_id", command.getCommandId(), "rule", e.rule(), "message", e.getMessage()));
             log.info("command {} denied by {}: {}", command.getCommandId(), e.rule(), e.getMessage());
             event(Event.newBuilder().setPolicyDenied(PolicyDenied.newBuilder().setCommandId(command.getCommandId())
                     .setRule(e.rule()).setMessage(e.getMessage())));
@@ -330,6 +375,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
 
     /** Lifecycle events for the control plane. */
     public void sandboxChanged(Sandbox sandbox, io.airlock.driver.SandboxState state, String reason) {
+        record("sandbox", java.util.Map.of("sandbox_id", sandbox.id(), "driver", sandbox.driver(), "state", state.name(), "reason", reason));
         event(Event.newBuilder().setSandbox(io.airlock.proto.v1.SandboxEvent.newBuilder()
                 .setSandboxId(sandbox.id()).setState(SandboxState.valueOf(state.name())).setReason(reason)));
     }

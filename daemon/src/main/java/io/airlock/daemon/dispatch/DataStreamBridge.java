@@ -265,19 +265,15 @@ final class DataStreamBridge {
     }
 
     /**
-     * Streams the tar from the Data stream through a bounded pipe into the driver's extraction,
+     * Streams the tar from the Data stream through a bounded {@link ChunkPipe} into the driver's extraction,
      * which runs on a virtual thread; the extraction's own error (a refused entry) wins over the
      * broken pipe it causes on the receiving side.
      */
     FileResult writeArchive(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, long maxBytes)
             throws CommandException, DriverException, InterruptedException {
-        java.io.PipedInputStream tarIn = new java.io.PipedInputStream(CHUNK * 2);
-        java.io.PipedOutputStream tarOut;
-        try {
-            tarOut = new java.io.PipedOutputStream(tarIn);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        ChunkPipe pipe = new ChunkPipe(8);
+        InputStream tarIn = pipe.source;
+        java.io.OutputStream tarOut = pipe.sink;
         CompletableFuture<SafeTar.Summary> extracted = new CompletableFuture<>();
         Thread.ofVirtual().name("extract-" + commandId).start(() -> {
             try (tarIn) {

@@ -1,0 +1,241 @@
+package io.airlock.daemon.audit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Appends audit records. Each line is one JSON object: {@code seq}, {@code ts}, {@code type},
+ * {@code prev} (SHA-256 of the previous line), the record's fields, and last {@code mac}, an
+ * HMAC-SHA256 of everything before it under {@link AuditKey}. After every append the head
+ * ({@code audit.head}: file, seq, hash of the last line, MAC) is replaced atomically, so a log
+ * cut short is caught even though every remaining line still verifies. Files rotate by size
+ * ({@code audit-000001.log}, ...); the chain runs on across them. A line torn by a crash is
+ * kept, and the next start appends an {@code audit.torn} record naming its hash, so nothing is
+ * silently dropped.
+ */
+public final class AuditLog implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String HEAD = "audit.head";
+    static final String GENESIS = "0".repeat(64);
+
+    /** When appended bytes reach the disk. */
+    public enum Durability {
+        /** fsync after every record: nothing acknowledged is lost. */
+        EACH,
+        /** fsync at most every {@code groupInterval}: a crash loses at most that much. */
+        GROUP
+    }
+
+    private final Path dir;
+    private final AuditKey key;
+    private final long maxFileBytes;
+    private final Durability durability;
+    private final ScheduledExecutorService flusher;
+    private FileChannel out;
+    private int fileIndex;
+    private long size;
+    private long seq;
+    private String lastHash;
+    private boolean dirty;
+
+    private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
+        this.dir = dir;
+        this.key = key;
+        this.maxFileBytes = maxFileBytes;
+        this.durability = durability;
+        this.flusher = durability == Durability.GROUP ? Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "audit-fsync");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        if (flusher != null) {
+            flusher.scheduleWithFixedDelay(this::flushQuietly, groupInterval.toMillis(), groupInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Opens (creating when missing, 0700 directory, 0600 files) the log in {@code dir} and continues its chain. */
+    public static AuditLog open(Path dir, long maxFileBytes, Durability durability, Duration groupInterval) throws IOException {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        AuditLog audit = new AuditLog(dir, AuditKey.loadOrCreate(dir), maxFileBytes, durability, groupInterval);
+        audit.resume();
+        return audit;
+    }
+
+    static String fileName(int index) {
+        return String.format("audit-%06d.log", index);
+    }
+
+    /** Finds the last file and its last complete record; seals a torn tail with an audit.torn record. */
+    private synchronized void resume() throws IOException {
+        List<AuditFiles.Numbered> files = AuditFiles.list(dir);
+        if (files.isEmpty()) {
+            fileIndex = 1;
+            openFile();
+            seq = 0;
+            lastHash = GENESIS;
+            append("audit.started", Map.of("reason", "new log"));
+            return;
+        }
+        AuditFiles.Numbered last = files.getLast();
+        fileIndex = last.index();
+        byte[] bytes = Files.readAllBytes(last.path());
+        int end = bytes.length;
+        int lastNewline = end - 1;
+        while (lastNewline >= 0 && bytes[lastNewline] != '\n') {
+            lastNewline--;
+        }
+        byte[] torn = java.util.Arrays.copyOfRange(bytes, lastNewline + 1, end);
+        // The last complete line holds the chain's head.
+        int start = lastNewline - 1;
+        while (start >= 0 && bytes[start] != '\n') {
+            start--;
+        }
+        if (lastNewline < 0) {
+            throw new IOException(last.path() + " has no complete record; move it aside to start a new log");
+        }
+        String lastLine = new String(bytes, start + 1, lastNewline - start - 1, StandardCharsets.UTF_8);
+        AuditRecord record = AuditRecord.parse(lastLine, key);
+        seq = record.seq();
+        lastHash = sha256(lastLine);
+        openFile();
+        if (torn.length > 0) {
+            write("\n".getBytes(StandardCharsets.UTF_8));
+            log.warn("audit log {} ends in a torn record ({} bytes, a crash mid-write); sealing it", last.path(), torn.length);
+            append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))));
+        }
+        append("audit.started", Map.of("reason", "daemon started"));
+    }
+
+    private void openFile() throws IOException {
+        Path file = dir.resolve(fileName(fileIndex));
+        if (!Files.exists(file)) {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        size = out.size();
+    }
+
+    /**
+     * Appends one record and seals the head. Throws when the record cannot be written: callers
+     * that must not act unaudited refuse to act.
+     */
+    public synchronized void append(String type, Map<String, ?> fields) {
+        try {
+            if (size >= maxFileBytes) {
+                rotate();
+            }
+            ObjectNode node = JSON.createObjectNode();
+            node.put("seq", seq + 1);
+            node.put("ts", Instant.now().toString());
+            node.put("type", type);
+            node.put("prev", lastHash);
+            fields.forEach((k, v) -> node.set(k, JSON.valueToTree(v)));
+            String body = JSON.writeValueAsString(node);
+            String line = body.substring(0, body.length() - 1) + ",\"mac\":\"" + key.mac(body) + "\"}";
+            write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            seq++;
+            lastHash = sha256(line);
+            dirty = true;
+            if (durability == Durability.EACH) {
+                out.force(false);
+                dirty = false;
+            }
+            writeHead();
+        } catch (IOException e) {
+            throw new AuditException("cannot append to the audit log in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void rotate() throws IOException {
+        out.force(false);
+        out.close();
+        fileIndex++;
+        openFile();
+    }
+
+    private void write(byte[] bytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+            size += out.write(buf);
+        }
+    }
+
+    /** The sealed head: where the chain ends now. Replaced atomically; the verifier requires the log to reach it. */
+    private void writeHead() throws IOException {
+        String body = JSON.writeValueAsString(Map.of("file", fileName(fileIndex), "seq", seq, "hash", lastHash));
+        String head = body.substring(0, body.length() - 1) + ",\"mac\":\"" + key.mac(body) + "\"}\n";
+        Path tmp = dir.resolve(HEAD + ".tmp");
+        Files.writeString(tmp, head, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        Files.move(tmp, dir.resolve(HEAD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private synchronized void flushQuietly() {
+        if (!dirty || out == null || !out.isOpen()) {
+            return;
+        }
+        try {
+            out.force(false);
+            dirty = false;
+        } catch (IOException e) {
+            log.error("audit log fsync failed: {}", e.toString());
+        }
+    }
+
+    /** The key's MAC of {@code value}, for fields that must be comparable but not readable (e.g. env values). */
+    public String hashed(String value) {
+        return "hmac-sha256:" + key.mac(value).substring(0, 32);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (flusher != null) {
+            flusher.shutdownNow();
+        }
+        try {
+            if (out != null && out.isOpen()) {
+                out.force(false);
+                out.close();
+            }
+        } catch (IOException e) {
+            log.error("closing the audit log: {}", e.toString());
+        }
+    }
+
+    static String sha256(String line) {
+        return HexFormat.of().formatHex(digest(line.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static byte[] digest(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
