@@ -111,8 +111,8 @@ class DaemonProcessIT {
 
     /** Runs `airlock audit ARGS` in its own JVM; returns {exit code, stdout+stderr}. */
     private static String[] audit(String... args) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(java, "-cp", System.getProperty("java.class.path"),
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin, "-cp", System.getProperty("java.class.path"),
                 Airlock.class.getName(), "audit"));
         cmd.addAll(java.util.List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
