@@ -59,6 +59,7 @@ public final class AuditLog implements AutoCloseable {
     private long seq;
     private String lastHash;
     private boolean dirty;
+    private boolean closed;
 
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
         this.dir = dir;
@@ -142,6 +143,9 @@ public final class AuditLog implements AutoCloseable {
      * that must not act unaudited refuse to act.
      */
     public synchronized void append(String type, Map<String, ?> fields) {
+        if (closed) {
+            throw new AuditException("the audit log in " + dir + " is closed (the daemon is stopping)", null);
+        }
         try {
             if (size >= maxFileBytes) {
                 rotate();
@@ -212,8 +216,13 @@ public final class AuditLog implements AutoCloseable {
         return dir;
     }
 
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
     @Override
     public synchronized void close() {
+        closed = true;
         if (flusher != null) {
             flusher.shutdownNow();
         }

@@ -160,7 +160,11 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         try {
             audit.log().append(type, fields);
         } catch (io.airlock.daemon.audit.AuditException e) {
-            log.error("cannot audit {}: {}", type, e.getMessage());
+            if (audit.log().isClosed()) {
+                log.debug("not audited after the stop: {} {}", type, fields);
+            } else {
+                log.error("cannot audit {}: {}", type, e.getMessage());
+            }
         }
     }
 
