@@ -1,5 +1,7 @@
 package io.airlock.daemon;
 
+import io.airlock.daemon.admin.AdminEndpoint;
+import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.daemon.audit.AuditLog;
 import io.airlock.daemon.audit.CommandAudit;
 import io.airlock.daemon.config.DaemonConfig;
@@ -39,6 +41,9 @@ public final class Daemon implements AutoCloseable {
     private final AgentIdentity identity;
     private final DriverRegistry drivers;
     private final AuditLog audit;
+    private final DaemonMetrics metrics;
+    private volatile boolean connected;
+    private volatile AdminEndpoint admin;
     private final SandboxService sandboxes;
     private final CommandDispatcher dispatcher;
     private final ControlConnection connection;
@@ -77,15 +82,36 @@ public final class Daemon implements AutoCloseable {
         this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why));
         this.dispatcher = new CommandDispatcher(sandboxes);
         dispatcher.audit(new CommandAudit(audit));
+        this.metrics = new DaemonMetrics(() -> {
+            java.util.Map<String, Long> byState = new java.util.TreeMap<>();
+            sandboxes.list().forEach(s -> byState.merge(s.state().name(), 1L, Long::sum));
+            return byState;
+        });
+        audit.onAppend(metrics::auditAppend);
+        dispatcher.onResult((c, r) -> {
+            metrics.command(c.getActionCase().name().toLowerCase(java.util.Locale.ROOT), r.hasError() ? r.getError().getCode().name() : "OK");
+            if (r.hasExec()) {
+                metrics.exec(r.getExec().getDurationMs() / 1000.0);
+            }
+        });
         listeners.add(new ConnectionListener() {
             @Override
             public void connected(String sessionId) {
+                connected = true;
+                metrics.connected(true);
                 dispatcher.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
             }
 
             @Override
             public void disconnected(String reason) {
+                connected = false;
+                metrics.connected(false);
                 dispatcher.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
+            }
+
+            @Override
+            public void reconnectScheduled(Duration delay) {
+                metrics.reconnect();
             }
         });
         dispatcherRef[0] = dispatcher;
@@ -131,6 +157,13 @@ public final class Daemon implements AutoCloseable {
             daemon.listeners.add(l);
         }
         dispatcher.set(daemon.dispatcher);
+        try {
+            daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir());
+        } catch (java.io.IOException e) {
+            daemon.stop();
+            throw new IllegalStateException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
+                    + " (set admin.listen to a free loopback port)", e);
+        }
         daemon.connection.start();
         daemon.driverWatch = Thread.ofVirtual().name("driver-watch").start(daemon::watchDrivers);
         return daemon;
@@ -157,6 +190,33 @@ public final class Daemon implements AutoCloseable {
         h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
         live.forEach(s -> h.addInventory(CommandDispatcher.info(s)));
         return h.build();
+    }
+
+    /** What /status shows and {@code airlock status} prints. */
+    private java.util.Map<String, Object> status() {
+        java.util.Map<String, Object> s = new java.util.LinkedHashMap<>();
+        s.put("agent_id", identity.agentId());
+        s.put("version", VERSION);
+        s.put("ready", connected);
+        s.put("control_plane", config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address());
+        java.util.Map<String, Long> byState = new java.util.TreeMap<>();
+        sandboxes.list().forEach(x -> byState.merge(x.state().name(), 1L, Long::sum));
+        s.put("sandboxes", byState);
+        java.util.List<java.util.Map<String, Object>> ds = new java.util.ArrayList<>();
+        for (SandboxDriver d : drivers.all().values()) {
+            var down = d.unavailableReason();
+            ds.add(java.util.Map.of("name", d.name(), "default", d.name().equals(drivers.defaultDriver()), "available", down.isEmpty(),
+                    "reason", down.orElse("")));
+        }
+        s.put("drivers", ds);
+        s.put("audit_dir", config.auditDir().toString());
+        s.put("in_flight_commands", dispatcher.inFlight());
+        return s;
+    }
+
+    /** The admin endpoint's address (tests: it may be on a free port). */
+    public java.net.InetSocketAddress adminAddress() {
+        return admin.address();
     }
 
     public String agentId() {
@@ -213,6 +273,9 @@ public final class Daemon implements AutoCloseable {
         }
         if (reaper != null) {
             reaper.close();
+        }
+        if (admin != null) {
+            admin.close();
         }
         connection.close(Duration.ofSeconds(2));
         drivers.close();

@@ -51,6 +51,7 @@ class AgentFixture implements AutoCloseable {
     DaemonConfig config(String address) throws Exception {
         return ConfigLoader.parse("""
                 state_dir: %s
+                admin: {listen: "127.0.0.1:0"}
                 control_plane:
                   address: "%s"
                   ping_interval: 300ms

@@ -33,6 +33,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theAdminEndpointStaysOnLoopbackAndAuditSettingsAreChecked() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("audit: {max_file_bytes: 1MiB, durability: group, group_interval: 50ms}\n", "c.yaml");
+        assertEquals("127.0.0.1:9464", c.admin().listen());
+        assertEquals(1L << 20, c.audit().maxFileBytes().bytes());
+        assertEquals(java.nio.file.Path.of("/var/lib/airlock/audit"), c.auditDir());
+        ConfigException open = assertThrows(ConfigException.class, () -> ConfigLoader.parse("admin: {listen: \"0.0.0.0:9464\"}\n", "c.yaml"));
+        assertTrue(open.getMessage().contains("admin.listen") && open.getMessage().contains("loopback"), open.getMessage());
+        ConfigException durability = assertThrows(ConfigException.class, () -> ConfigLoader.parse("audit: {durability: sometimes}\n", "c.yaml"));
+        assertTrue(durability.getMessage().contains("audit.durability") && durability.getMessage().contains("each or group"),
+                durability.getMessage());
+    }
+
+    @Test
     void anUnknownFieldIsNamedWithTheFieldsExpected() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  ping_intervall: 2s\n", "c.yaml"));
         assertTrue(e.getMessage().startsWith("c.yaml: control_plane.ping_intervall: unknown field"), e.getMessage());

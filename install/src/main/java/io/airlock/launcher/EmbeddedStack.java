@@ -55,6 +55,7 @@ public final class EmbeddedStack implements AutoCloseable {
             Files.delete(tokenFile);
             String config = """
                     state_dir: %s
+                    admin: {listen: "127.0.0.1:0"}
                     control_plane: {ping_interval: 5s, ping_timeout: 3s}
                     drivers: {default: "%s", enabled: ["%s"], options: {"%s": %s}}
                     drain: {grace_period: 5s}

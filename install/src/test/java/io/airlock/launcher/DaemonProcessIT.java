@@ -41,6 +41,7 @@ class DaemonProcessIT {
         Path config = dir.resolve("airlock.yaml");
         Files.writeString(config, """
                 state_dir: %s
+                admin: {listen: "127.0.0.1:0"}
                 control_plane: {ping_interval: 1s, ping_timeout: 2s}
                 drain: {grace_period: 60s}
                 """.formatted(dir.resolve("agent")));
@@ -85,6 +86,14 @@ class DaemonProcessIT {
     }
 
     @Test
+    void statusReadsTheRunningDaemonsAdminEndpoint() throws Exception {
+        execAndWaitUntilRunning("true");
+        String[] status = airlock("status", "--config", dir.resolve("airlock.yaml").toString());
+        assertEquals("0", status[0], status[1]);
+        assertTrue(status[1].contains("ready, connected to") && status[1].contains("driver bubblewrap (default): available"), status[1]);
+    }
+
+    @Test
     void firstSigtermDrainsInFlightWorkAndExitsZero() throws Exception {
         CompletableFuture<ExecResult> exec = execAndWaitUntilRunning("sleep 1; echo finished > done");
         daemon.destroy(); // SIGTERM
@@ -111,9 +120,17 @@ class DaemonProcessIT {
 
     /** Runs `airlock audit ARGS` in its own JVM; returns {exit code, stdout+stderr}. */
     private static String[] audit(String... args) throws Exception {
+        String[] all = new String[args.length + 1];
+        all[0] = "audit";
+        System.arraycopy(args, 0, all, 1, args.length);
+        return airlock(all);
+    }
+
+    /** Runs `airlock ARGS` in its own JVM; returns {exit code, stdout+stderr}. */
+    private static String[] airlock(String... args) throws Exception {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin, "-cp", System.getProperty("java.class.path"),
-                Airlock.class.getName(), "audit"));
+                Airlock.class.getName()));
         cmd.addAll(java.util.List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -63,6 +63,7 @@ class DockerDaemonCrashIT {
         config = dir.resolve("airlock.yaml");
         Files.writeString(config, """
                 state_dir: %s
+                admin: {listen: "127.0.0.1:0"}
                 control_plane: {ping_interval: 1s, ping_timeout: 2s, backoff: {initial: 200ms, max: 2s}}
                 drivers: {default: docker, enabled: [docker], options: {docker: {image: "%s"}}}
                 """.formatted(dir.resolve("agent"), image));

@@ -60,6 +60,7 @@ public final class AuditLog implements AutoCloseable {
     private String lastHash;
     private boolean dirty;
     private boolean closed;
+    private volatile java.util.function.DoubleConsumer appendSeconds = s -> { };
 
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
         this.dir = dir;
@@ -146,6 +147,7 @@ public final class AuditLog implements AutoCloseable {
         if (closed) {
             throw new AuditException("the audit log in " + dir + " is closed (the daemon is stopping)", null);
         }
+        long started = System.nanoTime();
         try {
             if (size >= maxFileBytes) {
                 rotate();
@@ -167,6 +169,7 @@ public final class AuditLog implements AutoCloseable {
                 dirty = false;
             }
             writeHead();
+            appendSeconds.accept((System.nanoTime() - started) / 1e9);
         } catch (IOException e) {
             throw new AuditException("cannot append to the audit log in " + dir + ": " + e.getMessage(), e);
         }
@@ -214,6 +217,11 @@ public final class AuditLog implements AutoCloseable {
 
     public Path directory() {
         return dir;
+    }
+
+    /** Told how long each append took, in seconds (metrics). */
+    public void onAppend(java.util.function.DoubleConsumer appendSeconds) {
+        this.appendSeconds = appendSeconds;
     }
 
     public synchronized boolean isClosed() {

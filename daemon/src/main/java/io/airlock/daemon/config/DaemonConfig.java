@@ -11,7 +11,8 @@ import java.util.Map;
  * file is valid; docs/configuration.md documents each field. Records validate themselves and
  * name the field and the expected value when they refuse one.
  */
-public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit) {
+public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit,
+        Admin admin) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
 
     public DaemonConfig {
@@ -21,10 +22,35 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         policy = policy == null ? new Policy(null, null, null, null, null, null, null) : policy;
         drain = drain == null ? new Drain(null) : drain;
         audit = audit == null ? new Audit(null, null, null, null) : audit;
+        admin = admin == null ? new Admin(null) : admin;
     }
 
     public DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
-        this(stateDir, controlPlane, drivers, policy, drain, null);
+        this(stateDir, controlPlane, drivers, policy, drain, null, null);
+    }
+
+    /** @param listen loopback host:port of /healthz, /readyz, /metrics and /status; port 0 for any free one */
+    public record Admin(String listen) {
+        public Admin {
+            listen = listen == null ? "127.0.0.1:9464" : listen;
+            int colon = listen.lastIndexOf(':');
+            String host = colon > 0 ? listen.substring(0, colon).replace("[", "").replace("]", "") : "";
+            try {
+                Integer.parseInt(listen.substring(colon + 1));
+                if (colon <= 0 || !java.net.InetAddress.getByName(host).isLoopbackAddress()) {
+                    throw new IllegalArgumentException("admin.listen: '" + listen + "' (expected a loopback host:port, e.g. 127.0.0.1:9464:"
+                            + " the admin endpoint is never exposed beyond this machine)");
+                }
+            } catch (NumberFormatException | java.net.UnknownHostException e) {
+                throw new IllegalArgumentException("admin.listen: '" + listen + "' (expected a loopback host:port, e.g. 127.0.0.1:9464)");
+            }
+        }
+
+        public java.net.InetSocketAddress address() {
+            int colon = listen.lastIndexOf(':');
+            return new java.net.InetSocketAddress(listen.substring(0, colon).replace("[", "").replace("]", ""),
+                    Integer.parseInt(listen.substring(colon + 1)));
+        }
     }
 
     /** Where the audit log lives: {@code audit.dir}, or {@code state_dir/audit}. */
@@ -59,7 +85,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     }
 
     public DaemonConfig withStateDir(Path dir) {
-        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit);
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin);
     }
 
     /**

@@ -137,6 +137,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
 
     /** Records the outcome; a failure to do so is logged (the command has already run). */
     private void recordResult(Command command, CommandResult result, long startedNanos) {
+        resultObservers.forEach(o -> o.accept(command, result));
         if (audit == null) {
             return;
         }
@@ -145,6 +146,14 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         } catch (io.airlock.daemon.audit.AuditException e) {
             log.error("the outcome of command {} could not be audited: {}", command.getCommandId(), e.getMessage());
         }
+    }
+
+    private final java.util.List<java.util.function.BiConsumer<Command, CommandResult>> resultObservers =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Called with every command's result (metrics). */
+    public void onResult(java.util.function.BiConsumer<Command, CommandResult> observer) {
+        resultObservers.add(observer);
     }
 
     /** Where commands and their outcomes are recorded; set once at start. */

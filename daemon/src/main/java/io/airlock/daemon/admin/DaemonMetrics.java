@@ -1,0 +1,56 @@
+package io.airlock.daemon.admin;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** What the daemon counts, under the {@code airlock_} prefix, plus the JVM's own metrics. */
+public final class DaemonMetrics {
+    final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Gauge connected;
+    private final Counter reconnects;
+    private final Counter commands;
+    private final Histogram execSeconds;
+    private final Histogram auditAppendSeconds;
+
+    /** @param sandboxesByState live sandboxes per state, read at each scrape */
+    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState) {
+        connected = Gauge.builder().name("airlock_connections").help("Control connections up (0 or 1)").register(registry);
+        reconnects = Counter.builder().name("airlock_reconnects_total").help("Reconnects scheduled after the control connection was lost")
+                .register(registry);
+        commands = Counter.builder().name("airlock_commands_total").help("Commands handled, by action and outcome (OK or the error code)")
+                .labelNames("action", "outcome").register(registry);
+        execSeconds = Histogram.builder().name("airlock_exec_duration_seconds").help("How long execs ran")
+                .classicOnly().classicUpperBounds(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600).register(registry);
+        auditAppendSeconds = Histogram.builder().name("airlock_audit_append_seconds").help("Time to append (and, per durability, fsync) an audit record")
+                .classicOnly().classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1).register(registry);
+        GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
+                .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
+        JvmMetrics.builder().register(registry);
+    }
+
+    public void connected(boolean up) {
+        connected.set(up ? 1 : 0);
+    }
+
+    public void reconnect() {
+        reconnects.inc();
+    }
+
+    public void command(String action, String outcome) {
+        commands.labelValues(action, outcome).inc();
+    }
+
+    public void exec(double seconds) {
+        execSeconds.observe(seconds);
+    }
+
+    public void auditAppend(double seconds) {
+        auditAppendSeconds.observe(seconds);
+    }
+}

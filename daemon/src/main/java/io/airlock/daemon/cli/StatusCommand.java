@@ -1,0 +1,63 @@
+package io.airlock.daemon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.airlock.daemon.admin.AdminEndpoint;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code airlock status}: the running daemon's /status, from its loopback admin endpoint. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Show the running daemon's state (its admin endpoint on loopback).",
+            "Exits 0 when it is ready (a control connection is up), 1 when it runs but is not ready, 2 when it cannot be reached."})
+public final class StatusCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions config;
+
+    @Option(names = "--json", description = "Print the JSON as the daemon serves it")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Path stateDir = config.load().stateDir();
+        Path addressFile = stateDir.resolve(AdminEndpoint.ADDRESS_FILE);
+        if (!Files.exists(addressFile)) {
+            System.err.println("error: no " + addressFile + ": the daemon has not run with this state directory (check --state-dir / --config)");
+            return 2;
+        }
+        String address = Files.readString(addressFile).strip();
+        HttpResponse<String> r;
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()) {
+            r = http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/status")).timeout(Duration.ofSeconds(5)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            System.err.println("error: the daemon's admin endpoint at " + address + " does not answer (" + e.getMessage()
+                    + "); is 'airlock run' running?");
+            return 2;
+        }
+        JsonNode s = new ObjectMapper().readTree(r.body());
+        if (json) {
+            System.out.println(r.body());
+        } else {
+            System.out.printf("agent %s (version %s): %s%n", s.path("agent_id").asText(), s.path("version").asText(),
+                    s.path("ready").asBoolean() ? "ready, connected to " + s.path("control_plane").asText()
+                            : "NOT READY: no control connection to " + s.path("control_plane").asText());
+            System.out.println("sandboxes: " + s.path("sandboxes") + ", commands in flight: " + s.path("in_flight_commands").asInt());
+            for (JsonNode d : s.path("drivers")) {
+                System.out.printf("driver %s%s: %s%n", d.path("name").asText(), d.path("default").asBoolean() ? " (default)" : "",
+                        d.path("available").asBoolean() ? "available" : "UNAVAILABLE: " + d.path("reason").asText());
+            }
+            System.out.println("audit log: " + s.path("audit_dir").asText());
+        }
+        return s.path("ready").asBoolean() ? 0 : 1;
+    }
+}
