@@ -14,6 +14,7 @@ import io.airlock.daemon.policy.LocalPolicy;
 import io.airlock.daemon.sandbox.DriverRegistry;
 import io.airlock.daemon.sandbox.SandboxReaper;
 import io.airlock.daemon.sandbox.SandboxService;
+import io.airlock.daemon.systemd.SystemdNotifier;
 import io.airlock.driver.Capability;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.proto.v1.Capacity;
@@ -43,6 +44,7 @@ public final class Daemon implements AutoCloseable {
     private final AuditLog audit;
     private final DaemonMetrics metrics;
     private volatile boolean connected;
+    private final SystemdNotifier systemd = SystemdNotifier.from(System.getenv());
     private volatile AdminEndpoint admin;
     private final SandboxService sandboxes;
     private final CommandDispatcher dispatcher;
@@ -99,6 +101,7 @@ public final class Daemon implements AutoCloseable {
             public void connected(String sessionId) {
                 connected = true;
                 metrics.connected(true);
+                systemd.ready("connected to the control plane as agent " + identity.agentId() + "; " + sandboxes.list().size() + " sandbox(es)");
                 dispatcher.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
             }
 
@@ -106,6 +109,7 @@ public final class Daemon implements AutoCloseable {
             public void disconnected(String reason) {
                 connected = false;
                 metrics.connected(false);
+                systemd.status("control connection lost (" + reason + "); reconnecting");
                 dispatcher.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
             }
 
@@ -250,6 +254,7 @@ public final class Daemon implements AutoCloseable {
         }
         Duration grace = config.drain().gracePeriod();
         log.info("draining ({}): {} command(s) in flight, grace period {}", reason, dispatcher.inFlight(), grace);
+        systemd.stopping("draining (" + reason + "): " + dispatcher.inFlight() + " command(s) in flight, grace period " + grace);
         dispatcher.startDraining();
         connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
         try {
@@ -282,6 +287,7 @@ public final class Daemon implements AutoCloseable {
         callbacks.shutdownNow();
         dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
         audit.close();
+        systemd.close();
         log.info("stopped");
     }
 

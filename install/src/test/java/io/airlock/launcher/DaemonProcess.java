@@ -15,10 +15,16 @@ final class DaemonProcess implements AutoCloseable {
     }
 
     static DaemonProcess start(Path config, Path log) throws Exception {
+        return start(config, log, java.util.Map.of());
+    }
+
+    /** With {@code env} added to the daemon's environment (e.g. NOTIFY_SOCKET). */
+    static DaemonProcess start(Path config, Path log, java.util.Map<String, String> env) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config",
-                config.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        return new DaemonProcess(p, log);
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config",
+                config.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        return new DaemonProcess(pb.start(), log);
     }
 
     String log() {

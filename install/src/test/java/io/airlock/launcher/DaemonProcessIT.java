@@ -32,6 +32,8 @@ class DaemonProcessIT {
     DaemonProcess daemonProcess;
     Process daemon;
     String agentId;
+    org.newsclub.net.unix.AFUNIXDatagramSocket notify;
+    final List<String> notifications = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -45,7 +47,24 @@ class DaemonProcessIT {
                 control_plane: {ping_interval: 1s, ping_timeout: 2s}
                 drain: {grace_period: 60s}
                 """.formatted(dir.resolve("agent")));
-        daemonProcess = DaemonProcess.start(config, dir.resolve("daemon.log"));
+        // A stand-in for systemd's notification socket: every daemon of these tests reports to it.
+        Path notifySocket = dir.resolve("notify.sock");
+        notify = org.newsclub.net.unix.AFUNIXDatagramSocket.newInstance();
+        notify.bind(org.newsclub.net.unix.AFUNIXSocketAddress.of(notifySocket));
+        Thread.ofVirtual().start(() -> {
+            byte[] buf = new byte[4096];
+            while (!notify.isClosed()) {
+                try {
+                    java.net.DatagramPacket packet = new java.net.DatagramPacket(buf, buf.length);
+                    notify.receive(packet);
+                    notifications.add(new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8));
+                } catch (java.io.IOException e) {
+                    return;
+                }
+            }
+        });
+        daemonProcess = DaemonProcess.start(config, dir.resolve("daemon.log"),
+                java.util.Map.of("NOTIFY_SOCKET", notifySocket.toString(), "WATCHDOG_USEC", "400000"));
         daemon = daemonProcess.process;
         assertTrue(cp.registry().awaitConnected(agentId, h -> true, Duration.ofSeconds(30)), "daemon connected; log: " + log());
         cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("proc-box").build(), T);
@@ -59,6 +78,35 @@ class DaemonProcessIT {
         if (cp != null) {
             cp.close();
         }
+        if (notify != null) {
+            notify.close();
+        }
+    }
+
+    private int awaitNotification(String prefix) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            for (int i = 0; i < notifications.size(); i++) {
+                if (notifications.get(i).startsWith(prefix)) {
+                    return i;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "no '" + prefix + "' among " + notifications + "; log: " + log());
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void systemdHearsReadyStatusWatchdogAndStoppingInOrder() throws Exception {
+        int ready = awaitNotification("READY=1");
+        assertTrue(notifications.get(ready).contains("STATUS=connected to the control plane as agent " + agentId), notifications.get(ready));
+        awaitNotification("WATCHDOG=1");
+        daemon.destroy(); // SIGTERM: drain
+        int stopping = awaitNotification("STOPPING=1");
+        assertTrue(stopping > ready, "STOPPING after READY: " + notifications);
+        assertTrue(notifications.get(stopping).contains("STATUS=draining (SIGTERM)"), notifications.get(stopping));
+        assertEquals(1, notifications.stream().filter(n -> n.startsWith("READY=1")).count(), "READY once: " + notifications);
+        assertTrue(daemon.waitFor(30, TimeUnit.SECONDS), log());
     }
 
     String log() {
