@@ -125,7 +125,8 @@ public final class AuditLog implements AutoCloseable {
         if (torn.length > 0) {
             write("\n".getBytes(StandardCharsets.UTF_8));
             log.warn("audit log {} ends in a torn record ({} bytes, a crash mid-write); sealing it", last.path(), torn.length);
-            append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))));
+            // In the same file as the torn line, whatever its size: the verifier looks for the seal right after it.
+            append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))), false);
         }
         append("audit.started", Map.of("reason", "daemon started"));
     }
@@ -144,12 +145,16 @@ public final class AuditLog implements AutoCloseable {
      * that must not act unaudited refuse to act.
      */
     public synchronized void append(String type, Map<String, ?> fields) {
+        append(type, fields, true);
+    }
+
+    private void append(String type, Map<String, ?> fields, boolean mayRotate) {
         if (closed) {
             throw new AuditException("the audit log in " + dir + " is closed (the daemon is stopping)", null);
         }
         long started = System.nanoTime();
         try {
-            if (size >= maxFileBytes) {
+            if (mayRotate && size >= maxFileBytes) {
                 rotate();
             }
             ObjectNode node = JSON.createObjectNode();

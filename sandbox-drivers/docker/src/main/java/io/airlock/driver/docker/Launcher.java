@@ -40,7 +40,9 @@ final class Launcher implements AutoCloseable {
 
     /** True when {@code spec} (with the sandbox's env merged in) can be sent as one line. */
     static boolean canRun(ExecSpec spec, Map<String, String> env) {
-        if (spec.tty() != null || spec.argv().getFirst().contains("=") || env.keySet().stream().anyMatch(k -> k.isEmpty() || k.contains("="))) {
+        // env(1) would take a program name with "=" for a variable and one starting with "-" for an option.
+        String program = spec.argv().getFirst();
+        if (spec.tty() != null || program.contains("=") || program.startsWith("-") || env.keySet().stream().anyMatch(k -> k.isEmpty() || k.contains("="))) {
             return false;
         }
         List<String> words = new java.util.ArrayList<>(spec.argv());
