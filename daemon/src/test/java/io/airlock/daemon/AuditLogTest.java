@@ -149,7 +149,7 @@ class AuditLogTest {
         assertTrue(before.notes().stream().anyMatch(n -> n.contains("a torn record")), before.notes().toString());
 
         // A file already past its size limit: the seal must still land right after the torn line.
-        try (AuditLog log = AuditLog.open(audit, 512, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+        try (AuditLog log = AuditLog.open(audit, 64, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
             log.append("command", Map.of("command_id", "after-restart", "outcome", "OK"));
         }
         AuditVerifier.Result after = verify();
