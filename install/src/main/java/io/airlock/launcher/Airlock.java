@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
 /** {@code airlock}: the one command ops, security teams and developers use. */
 @Command(name = "airlock", mixinStandardHelpOptions = true, versionProvider = Airlock.Version.class,
         description = {"Airlock: a self-hosted sandbox and MCP tunnel agent that only dials out.", ""},
-        subcommands = {RunCommand.class, EnrollCommand.class, io.airlock.daemon.cli.StatusCommand.class, io.airlock.daemon.cli.AuditCommand.class, ControlPlaneCommand.class, DevCommand.class,
+        subcommands = {RunCommand.class, EnrollCommand.class, io.airlock.daemon.cli.StatusCommand.class, io.airlock.daemon.cli.DoctorCommand.class,
+            io.airlock.daemon.cli.AuditCommand.class, ControlPlaneCommand.class, DevCommand.class,
             BenchCommand.class})
 public final class Airlock {
     public static void main(String[] args) {

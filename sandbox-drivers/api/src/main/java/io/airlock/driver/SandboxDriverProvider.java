@@ -19,6 +19,14 @@ public interface SandboxDriverProvider {
      */
     Optional<String> unavailableReason();
 
+    /**
+     * What stops the driver from running with these options (its configuration section), with
+     * the fix, or empty when it can run; for {@code airlock doctor}. Defaults to {@link #unavailableReason()}.
+     */
+    default Optional<String> check(java.util.Map<String, Object> options) {
+        return unavailableReason();
+    }
+
     /** Higher wins when configuration names no default driver. */
     int priority();
 

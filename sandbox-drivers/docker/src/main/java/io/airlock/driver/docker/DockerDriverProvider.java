@@ -42,6 +42,25 @@ public final class DockerDriverProvider implements SandboxDriverProvider {
         return probe(options.socket());
     }
 
+    /** The configured socket answers, speaks a recent enough API, and has every runtime a template names. */
+    @Override
+    public Optional<String> check(Map<String, Object> configured) {
+        try {
+            DockerOptions options = DockerOptions.from(configured);
+            Optional<String> problem = probe(options.socket());
+            if (problem.isPresent()) {
+                return problem;
+            }
+            String api = negotiate(options.socket());
+            try (DockerClient docker = client(options.socket(), api)) {
+                requireRuntimes(docker, options);
+                return Optional.empty();
+            }
+        } catch (DriverException | IOException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     static Optional<String> probe(Path socket) {
         if (!Files.exists(socket)) {
             return Optional.of("no Docker engine socket at " + socket + "; install Docker (Debian: apt-get install docker.io) and start dockerd");

@@ -1,0 +1,205 @@
+package io.airlock.daemon.cli;
+
+import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.driver.SandboxDriverProvider;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The checks behind {@code airlock doctor}: each is one line, OK or FAIL, and a FAIL says how to
+ * fix it. They only read and connect; nothing is changed.
+ */
+public final class Doctor {
+    /** @param fix empty for OK lines */
+    public record Check(String name, boolean ok, String detail, String fix) {
+        @Override
+        public String toString() {
+            return (ok ? "OK   " : "FAIL ") + name + ": " + detail + (fix.isEmpty() ? "" : " -> fix: " + fix);
+        }
+    }
+
+    private final Clock clock;
+
+    public Doctor(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** Runs every check that the configuration allows; {@code config} is what loading produced, or the error. */
+    public List<Check> run(Path configFile, ThrowingSupplier<DaemonConfig> config) {
+        List<Check> checks = new ArrayList<>();
+        DaemonConfig c;
+        try {
+            c = config.get();
+            checks.add(new Check("config", true, Files.exists(configFile) ? configFile.toString() : "defaults (no " + configFile + ")", ""));
+        } catch (Exception e) {
+            checks.add(new Check("config", false, e.getMessage(), "correct " + configFile + " (docs/configuration.md lists every field)"));
+            return checks;
+        }
+        checks.add(stateDir(c.stateDir()));
+        AgentIdentity identity;
+        try {
+            identity = AgentIdentity.load(c.stateDir());
+            checks.add(new Check("identity", true, "agent " + identity.agentId() + ", key 0600", ""));
+        } catch (Exception e) {
+            checks.add(new Check("identity", false, e.getMessage(), "run 'airlock enroll --token-file FILE' with a fresh join token"));
+            identity = null;
+        }
+        if (identity != null) {
+            checks.add(certificate(identity.certificate()));
+            String address = c.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : c.controlPlane().address();
+            checks.add(controlPlane(address, identity));
+        }
+        checks.addAll(drivers(c.drivers()));
+        checks.add(audit(c.auditDir()));
+        return checks;
+    }
+
+    @FunctionalInterface
+    public interface ThrowingSupplier<T> {
+        T get() throws Exception;
+    }
+
+    private static Check stateDir(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return new Check("state directory", false, dir + " does not exist", "run 'airlock enroll' (it creates it) or set state_dir");
+        }
+        Path identity = AgentIdentity.dir(dir);
+        try {
+            if (Files.isDirectory(identity)) {
+                String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(identity));
+                if (!mode.endsWith("------")) {
+                    return new Check("state directory", false, identity + " is " + mode + ", open to others", "chmod 700 " + identity);
+                }
+            }
+            return new Check("state directory", true, dir + (Files.isWritable(dir) ? ", writable" : ", READ-ONLY for this user"), "");
+        } catch (IOException e) {
+            return new Check("state directory", false, "cannot read " + identity + ": " + e.getMessage(), "run doctor as the daemon's user");
+        }
+    }
+
+    private Check certificate(X509Certificate cert) {
+        Instant now = clock.instant();
+        Instant notAfter = cert.getNotAfter().toInstant();
+        Instant notBefore = cert.getNotBefore().toInstant();
+        if (now.isAfter(notAfter)) {
+            return new Check("certificate", false, "expired at " + notAfter + " (" + Duration.between(notAfter, now).toSeconds() + " s ago)",
+                    "enrol again: 'airlock cp token create' on the control plane, then 'airlock enroll --token-file FILE'");
+        }
+        if (now.isBefore(notBefore)) {
+            return new Check("certificate", false, "not valid before " + notBefore + ": this machine's clock is behind",
+                    "fix the clock (timedatectl / NTP)");
+        }
+        Duration left = Duration.between(now, notAfter);
+        return new Check("certificate", true, "valid until " + notAfter + " (" + left.toHours() + " h left), subject "
+                + cert.getSubjectX500Principal().getName(), "");
+    }
+
+    /** TCP, then an mTLS call the server does not know: UNIMPLEMENTED proves TLS and our certificate were accepted. */
+    private static Check controlPlane(String address, AgentIdentity identity) {
+        String name = "control plane " + address;
+        int colon = address.lastIndexOf(':');
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 3000);
+        } catch (IOException | RuntimeException e) {
+            return new Check(name, false, "cannot connect (" + e.getMessage() + ")",
+                    "check that the control plane runs and that this machine may dial out to it (firewall, proxy)");
+        }
+        ManagedChannel channel = null;
+        try {
+            channel = NettyChannelBuilder.forTarget(address).sslContext(identity.clientTls()).build();
+            MethodDescriptor<byte[], byte[]> probe = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+                    .setFullMethodName("airlock.v1.Doctor/Probe").setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+            ClientCalls.blockingUnaryCall(channel, probe, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), new byte[0]);
+            return new Check(name, true, "reachable; mTLS accepted", "");
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+                return new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", "");
+            }
+            Throwable cause = e.getStatus().getCause();
+            return new Check(name, false, "TLS or gRPC failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription()
+                    + (cause == null ? "" : " (" + cause + ")"), "if the certificate or CA changed, enrol again; else check the address");
+        } catch (IOException e) {
+            return new Check(name, false, "cannot build the TLS context: " + e.getMessage(), "enrol again");
+        } finally {
+            if (channel != null) {
+                channel.shutdownNow();
+            }
+        }
+    }
+
+    private static List<Check> drivers(DaemonConfig.Drivers config) {
+        List<Check> checks = new ArrayList<>();
+        for (SandboxDriverProvider p : DriverRegistry.providers()) {
+            boolean wanted = config.enabled().isEmpty() || config.enabled().contains(p.name()) || p.name().equals(config.defaultDriver());
+            if (!wanted) {
+                continue;
+            }
+            Optional<String> problem = p.check(config.options().getOrDefault(p.name(), Map.of()));
+            boolean required = config.enabled().contains(p.name()) || p.name().equals(config.defaultDriver());
+            if (problem.isEmpty()) {
+                checks.add(new Check("driver " + p.name(), true, p.description(), ""));
+            } else if (required) {
+                checks.add(new Check("driver " + p.name(), false, problem.get(), "see docs/operations.md, Troubleshooting"));
+            } else {
+                // Auto-detected drivers may be missing; the daemon runs with the others.
+                checks.add(new Check("driver " + p.name(), true, "not available, not required (drivers.enabled does not name it): "
+                        + problem.get(), ""));
+            }
+        }
+        return checks;
+    }
+
+    private static Check audit(Path dir) {
+        if (!Files.exists(dir)) {
+            return new Check("audit log", true, dir + " does not exist yet (the daemon creates it)", "");
+        }
+        try {
+            AuditVerifier.Result r = AuditVerifier.verify(dir);
+            return r.ok() ? new Check("audit log", true, r.records() + " records in " + r.files() + " file(s) verify", "")
+                    : new Check("audit log", false, r.problem(), "keep the log as evidence; 'airlock audit verify' names the bad record");
+        } catch (IOException e) {
+            return new Check("audit log", false, "cannot read " + dir + ": " + e.getMessage(), "run doctor as the daemon's user");
+        }
+    }
+
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    };
+}
