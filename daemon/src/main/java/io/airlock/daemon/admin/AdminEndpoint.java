@@ -42,6 +42,10 @@ public final class AdminEndpoint implements AutoCloseable {
 
     public static AdminEndpoint start(InetSocketAddress listen, DaemonMetrics metrics, BooleanSupplier ready,
             Supplier<Map<String, Object>> status, Path stateDir) throws IOException {
+        // The JDK server waits for a request's bytes forever by default: a client that stalls would
+        // hold one of the two workers. These are read when the server class loads, JVM-wide.
+        System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime", "10"));
+        System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime", "30"));
         if (!listen.getAddress().isLoopbackAddress()) {
             throw new IOException("admin.listen " + listen + " is not a loopback address (expected 127.0.0.1 or ::1)");
         }

@@ -11,23 +11,30 @@ import java.util.concurrent.TimeUnit;
  * A bounded pipe from Data-stream frames to a consumer thread. {@link java.io.PipedInputStream}
  * does not fit: it fails with "write end dead" once the thread that last wrote has ended, and
  * every frame arrives on a virtual thread of its own. Writes wait while {@code capacity} chunks
- * are queued (that is the flow control), and fail once the reader has gone.
+ * are queued (that is the flow control), and fail once the reader has gone; either side gives
+ * up after {@code stall} without progress from the other.
  */
 final class ChunkPipe {
     private static final byte[] EOF = new byte[0];
     private final ArrayBlockingQueue<byte[]> queue;
+    private final java.time.Duration stall;
     private volatile boolean readerGone;
     private volatile boolean writerDone;
 
-    ChunkPipe(int capacity) {
+    ChunkPipe(int capacity, java.time.Duration stall) {
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.stall = stall;
     }
 
     private void put(byte[] chunk) throws IOException {
+        long deadline = System.nanoTime() + stall.toNanos();
         try {
             while (!queue.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
                 if (readerGone) {
                     throw new IOException("the reader stopped reading");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the reader took nothing for " + stall);
                 }
             }
         } catch (InterruptedException e) {
@@ -88,7 +95,11 @@ final class ChunkPipe {
                     return -1;
                 }
                 try {
-                    current = queue.take();
+                    current = queue.poll(stall.toMillis(), TimeUnit.MILLISECONDS);
+                    if (current == null) {
+                        current = new byte[0];
+                        throw new IOException("no data arrived for " + stall);
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while reading");

@@ -271,7 +271,7 @@ final class DataStreamBridge {
      */
     FileResult writeArchive(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, long maxBytes)
             throws CommandException, DriverException, InterruptedException {
-        ChunkPipe pipe = new ChunkPipe(8);
+        ChunkPipe pipe = new ChunkPipe(8, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
         InputStream tarIn = pipe.source;
         java.io.OutputStream tarOut = pipe.sink;
         CompletableFuture<SafeTar.Summary> extracted = new CompletableFuture<>();
