@@ -1,6 +1,7 @@
 package io.airlock.controlplane;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.controlplane.enrollment.CertificatesService;
 import io.airlock.controlplane.enrollment.EnrollmentService;
 import io.airlock.controlplane.enrollment.JoinToken;
 import io.airlock.controlplane.enrollment.JoinTokenStore;
@@ -54,6 +55,10 @@ public final class ControlPlaneServer implements AutoCloseable {
         public static Options loopback(Path stateDir, int port) {
             return new Options(stateDir, "127.0.0.1", port, null, null);
         }
+
+        public Options withCertificateValidity(Duration validity) {
+            return new Options(stateDir, host, port, advertisedAddress, validity);
+        }
     }
 
     private final Options options;
@@ -70,6 +75,8 @@ public final class ControlPlaneServer implements AutoCloseable {
                 .sslContext(serverTls(ca, options))
                 .addService(new EnrollmentService(ca, tokens, options.certificateValidity(), Clock.systemUTC()))
                 .addService(ServerInterceptors.intercept(new AgentGatewayService(registry), new ClientIdentity()))
+                .addService(ServerInterceptors.intercept(new CertificatesService(ca, options.certificateValidity(), Clock.systemUTC()),
+                        new ClientIdentity()))
                 // Transport-level keepalive finds dead agents; agents run their own application pings.
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
@@ -103,7 +110,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         CertificateAuthority.IssuedIdentity id = ca.issueServer(names, Duration.ofDays(365));
         // The chain includes the CA so an enrolling agent can match it against the token's pin.
         return GrpcSslContexts.configure(SslContextBuilder.forServer(id.key(), id.chain().toArray(X509Certificate[]::new))
-                        .trustManager(ca.certificate())
+                        .trustManager(ca.bundle().toArray(X509Certificate[]::new))
                         .clientAuth(ClientAuth.OPTIONAL))
                 .build();
     }

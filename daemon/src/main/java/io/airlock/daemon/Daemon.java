@@ -10,6 +10,8 @@ import io.airlock.daemon.connector.ConnectionListeners;
 import io.airlock.daemon.connector.ControlConnection;
 import io.airlock.daemon.dispatch.CommandDispatcher;
 import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.identity.CertificateRenewer;
+import io.airlock.daemon.identity.LiveCredentials;
 import io.airlock.daemon.policy.LocalPolicy;
 import io.airlock.daemon.sandbox.DriverRegistry;
 import io.airlock.daemon.sandbox.SandboxReaper;
@@ -23,6 +25,7 @@ import io.airlock.proto.v1.Hello;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -40,6 +43,8 @@ public final class Daemon implements AutoCloseable {
 
     private final DaemonConfig config;
     private final AgentIdentity identity;
+    private final LiveCredentials credentials;
+    private final CertificateRenewer renewer;
     private final DriverRegistry drivers;
     private final AuditLog audit;
     private final DaemonMetrics metrics;
@@ -121,15 +126,41 @@ public final class Daemon implements AutoCloseable {
         dispatcherRef[0] = dispatcher;
         int adopted = sandboxes.reconcile().size();
         log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
-        SslContext tls = identity.clientTls();
+        this.credentials = new LiveCredentials(identity);
+        metrics.certificate(identity.certificate().getNotAfter().toInstant());
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
-        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, tls), this::hello, dispatcher, listeners);
+        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, credentials.tls()), this::hello, dispatcher, listeners);
         dispatcher.attach(connection);
+        this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
         this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
+    }
+
+    /** Renewals and failed attempts go to the audit log and the metrics. */
+    private CertificateRenewer.Listener renewalAudit() {
+        return new CertificateRenewer.Listener() {
+            @Override
+            public void renewed(AgentIdentity before, AgentIdentity after) {
+                metrics.renewal(true);
+                metrics.certificate(after.certificate().getNotAfter().toInstant());
+                dispatcher.record("identity", java.util.Map.of("event", "certificate_renewed", "agent_id", after.agentId(),
+                        "previous_serial", before.certificate().getSerialNumber().toString(16),
+                        "serial", after.certificate().getSerialNumber().toString(16),
+                        "not_after", after.certificate().getNotAfter().toInstant().toString(),
+                        "ca_certificates", after.caBundle().size()));
+            }
+
+            @Override
+            public void failed(String reason, java.time.Instant nextAttempt) {
+                metrics.renewal(false);
+                dispatcher.record("identity", java.util.Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
+                        "reason", reason, "next_attempt", nextAttempt.toString()));
+            }
+        };
     }
 
     /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
     public static Daemon start(DaemonConfig config, ConnectionListener... listeners) throws Exception {
+        AgentIdentity.recover(config.stateDir());
         AgentIdentity identity = AgentIdentity.load(config.stateDir());
         // Drivers exist before the dispatcher that reports their events: forward through a holder.
         java.util.concurrent.atomic.AtomicReference<CommandDispatcher> dispatcher = new java.util.concurrent.atomic.AtomicReference<>();
@@ -169,6 +200,7 @@ public final class Daemon implements AutoCloseable {
                     + " (set admin.listen to a free loopback port)", e);
         }
         daemon.connection.start();
+        daemon.renewer.start();
         daemon.driverWatch = Thread.ofVirtual().name("driver-watch").start(daemon::watchDrivers);
         return daemon;
     }
@@ -213,6 +245,9 @@ public final class Daemon implements AutoCloseable {
                     "reason", down.orElse("")));
         }
         s.put("drivers", ds);
+        var cert = credentials.current().certificate();
+        s.put("certificate", java.util.Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
+                "renew_at", CertificateRenewer.renewAt(cert).toString(), "trusted_cas", credentials.current().caBundle().size()));
         s.put("audit_dir", config.auditDir().toString());
         s.put("in_flight_commands", dispatcher.inFlight());
         return s;
@@ -225,6 +260,11 @@ public final class Daemon implements AutoCloseable {
 
     public String agentId() {
         return identity.agentId();
+    }
+
+    /** The identity in use now: renewal replaces key, certificate and CA bundle. */
+    public AgentIdentity identity() {
+        return credentials.current();
     }
 
     public SandboxService sandboxes() {
@@ -282,6 +322,7 @@ public final class Daemon implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
+        renewer.close();
         connection.close(Duration.ofSeconds(2));
         drivers.close();
         callbacks.shutdownNow();

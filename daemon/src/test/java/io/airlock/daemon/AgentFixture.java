@@ -27,9 +27,17 @@ class AgentFixture implements AutoCloseable {
     String agentId;
     final BlockingQueue<String> connections = new LinkedBlockingQueue<>(1000);
 
+    /** How long agent certificates live; null for the control plane's default. */
+    final Duration certificateValidity;
+
     AgentFixture(Path root) throws Exception {
+        this(root, null);
+    }
+
+    AgentFixture(Path root, Duration certificateValidity) throws Exception {
         Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
         this.root = root;
+        this.certificateValidity = certificateValidity;
         this.port = freePort();
         startControlPlane();
     }
@@ -41,7 +49,7 @@ class AgentFixture implements AutoCloseable {
     }
 
     void startControlPlane() throws Exception {
-        cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(root.resolve("cp"), port));
+        cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(root.resolve("cp"), port).withCertificateValidity(certificateValidity));
     }
 
     void stopControlPlane() {

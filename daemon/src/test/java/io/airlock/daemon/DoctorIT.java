@@ -56,6 +56,13 @@ class DoctorIT {
         assertFalse(cert.ok());
         assertTrue(cert.detail().startsWith("expired at") && cert.fix().contains("airlock enroll"), cert.toString());
 
+        // Clock skew to the control plane: measured against its ServerTime, with our clock 10 minutes fast.
+        assertTrue(find(healthy, "clock").ok() && find(healthy, "clock").detail().contains("the control plane"), healthy.toString());
+        Doctor.Check skew = find(new Doctor(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(10))).run(file, () -> good), "clock");
+        assertFalse(skew.ok(), skew.toString());
+        assertTrue(skew.detail().matches("this machine is (59[0-9]|600)[0-9]{3} ms ahead of the control plane.*") && skew.fix().contains("ntp"),
+                skew.toString());
+
         // A missing Docker socket, when docker is enabled.
         DaemonConfig noSocket = config("drivers: {enabled: [bubblewrap, docker], options: {docker: {socket: " + dir.resolve("no.sock") + "}}}\n");
         Doctor.Check docker = find(new Doctor(Clock.systemUTC()).run(file, () -> noSocket), "driver docker");

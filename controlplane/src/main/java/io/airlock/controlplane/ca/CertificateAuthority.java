@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
@@ -57,12 +58,19 @@ public final class CertificateAuthority {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String SIGNATURE = "SHA256withECDSA";
 
+    /** Files of a CA rotation in the state directory: the next CA (trusted, not yet signing) and the previous one (still trusted). */
+    static final String NEXT_KEY = "ca-next.key";
+    static final String NEXT_CERT = "ca-next.crt";
+    static final String PREVIOUS_CERT = "ca-previous.crt";
+
     private final PrivateKey caKey;
     private final X509Certificate caCert;
+    private final List<X509Certificate> alsoTrusted;
 
-    private CertificateAuthority(PrivateKey caKey, X509Certificate caCert) {
+    private CertificateAuthority(PrivateKey caKey, X509Certificate caCert, List<X509Certificate> alsoTrusted) {
         this.caKey = caKey;
         this.caCert = caCert;
+        this.alsoTrusted = List.copyOf(alsoTrusted);
     }
 
     /** A fresh CA in memory (tests use this to make foreign CAs). */
@@ -76,31 +84,86 @@ public final class CertificateAuthority {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
             b.addExtension(Extension.subjectKeyIdentifier, false, new JcaX509ExtensionUtils().createSubjectKeyIdentifier(keys.getPublic()));
-            return new CertificateAuthority(keys.getPrivate(), sign(b, keys.getPrivate()));
+            return new CertificateAuthority(keys.getPrivate(), sign(b, keys.getPrivate()), List.of());
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot create CA: " + e.getMessage(), e);
         }
     }
 
-    /** Loads {@code ca.key}/{@code ca.crt} from {@code dir}, creating them on first use. */
+    /**
+     * Loads the signing CA ({@code ca.key}/{@code ca.crt}) from {@code dir}, creating it on first
+     * use, with the other CAs a rotation keeps trusted ({@code ca-next.crt}, {@code ca-previous.crt}).
+     */
     public static CertificateAuthority loadOrCreate(Path dir) throws IOException {
         Path key = dir.resolve("ca.key");
         Path cert = dir.resolve("ca.crt");
-        if (Files.exists(key) && Files.exists(cert)) {
-            try {
-                return new CertificateAuthority(readPrivateKey(Files.readString(key)), readCertificates(Files.readString(cert)).get(0));
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot read CA from " + dir + ": " + e.getMessage(), e);
-            }
+        if (!Files.exists(key) || !Files.exists(cert)) {
+            writeNew(dir, "ca.key", "ca.crt");
         }
-        CertificateAuthority ca = create("Airlock reference control plane CA", Duration.ofDays(3650));
-        writePrivate(key, toPem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(ca.caKey, null)));
-        Files.writeString(cert, toPem(ca.caCert));
-        return ca;
+        try {
+            List<X509Certificate> others = new ArrayList<>();
+            for (String name : List.of(NEXT_CERT, PREVIOUS_CERT)) {
+                if (Files.exists(dir.resolve(name))) {
+                    others.add(readCertificates(Files.readString(dir.resolve(name))).get(0));
+                }
+            }
+            return new CertificateAuthority(readPrivateKey(Files.readString(key)), readCertificates(Files.readString(cert)).get(0), others);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot read CA from " + dir + ": " + e.getMessage(), e);
+        }
     }
 
+    private static void writeNew(Path dir, String keyName, String certName) throws IOException {
+        CertificateAuthority ca = create("Airlock reference control plane CA " + serial().toString(16).substring(0, 8), Duration.ofDays(3650));
+        writePrivate(dir.resolve(keyName), toPem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(ca.caKey, null)));
+        Files.writeString(dir.resolve(certName), toPem(ca.caCert));
+    }
+
+    /**
+     * CA rotation, step 1: makes the next CA. From the next start it is trusted and handed to
+     * agents in the CA bundle (on enrolment and on every renewal), while the current CA still signs.
+     */
+    public static void beginRotation(Path dir) throws IOException {
+        if (!Files.exists(dir.resolve("ca.crt"))) {
+            throw new IOException("no CA in " + dir + " (expected ca.crt and ca.key: the control plane's state directory)");
+        }
+        if (Files.exists(dir.resolve(NEXT_CERT))) {
+            throw new IOException("a CA rotation is already under way (" + dir.resolve(NEXT_CERT) + " exists); finish it first");
+        }
+        writeNew(dir, NEXT_KEY, NEXT_CERT);
+    }
+
+    /**
+     * Step 2, once every agent renewed since step 1: the next CA signs (server certificate
+     * included) from the next start; the old one stays trusted as the previous CA, so agents
+     * holding certificates it signed keep connecting until they renew.
+     */
+    public static void finishRotation(Path dir) throws IOException {
+        if (!Files.exists(dir.resolve(NEXT_CERT)) || !Files.exists(dir.resolve(NEXT_KEY))) {
+            throw new IOException("no CA rotation under way (no " + dir.resolve(NEXT_CERT) + "); begin one first");
+        }
+        Files.move(dir.resolve("ca.crt"), dir.resolve(PREVIOUS_CERT), StandardCopyOption.REPLACE_EXISTING);
+        Files.delete(dir.resolve("ca.key"));
+        Files.move(dir.resolve(NEXT_KEY), dir.resolve("ca.key"));
+        Files.move(dir.resolve(NEXT_CERT), dir.resolve("ca.crt"));
+    }
+
+    /** Step 3, once every certificate the previous CA signed has expired: stop trusting it. */
+    public static void retirePrevious(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolve(PREVIOUS_CERT));
+    }
+
+    /** The signing CA. */
     public X509Certificate certificate() {
         return caCert;
+    }
+
+    /** Every CA trusted for agent certificates and handed to agents: the signing CA first. */
+    public List<X509Certificate> bundle() {
+        List<X509Certificate> all = new ArrayList<>(alsoTrusted.size() + 1);
+        all.add(caCert);
+        all.addAll(alsoTrusted);
+        return all;
     }
 
     /** SHA-256 of the CA certificate's DER encoding, lower-case hex: the pin join tokens carry. */
@@ -132,6 +195,15 @@ public final class CertificateAuthority {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * How far back an agent certificate's notBefore is put, so that an agent whose clock is a
+     * little behind can still use it: five minutes, or a tenth of a short validity.
+     */
+    public static Duration backdate(Duration validity) {
+        Duration tenth = validity.dividedBy(10);
+        return tenth.compareTo(Duration.ofMinutes(5)) < 0 ? tenth : Duration.ofMinutes(5);
     }
 
     /** Signs an agent's CSR: the certificate's CN is the agent id, whatever the CSR asked for. */

@@ -61,7 +61,7 @@ import picocli.CommandLine.Parameters;
             ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
             ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Stat.class,
             ControlPlaneCommand.Snapshot.class, ControlPlaneCommand.Snapshots.class, ControlPlaneCommand.SnapshotRm.class,
-            ControlPlaneCommand.Events.class})
+            ControlPlaneCommand.Events.class, ControlPlaneCommand.Ca.class})
 public final class ControlPlaneCommand {
     static final String STATE_HELP = "Control plane state directory (CA, admin token and address). "
             + "Default: $AIRLOCK_CP_STATE_DIR, else .airlock/controlplane";
@@ -164,6 +164,34 @@ public final class ControlPlaneCommand {
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+    }
+
+    @Command(name = "ca", mixinStandardHelpOptions = true,
+            description = {"Rotate the control plane's CA in three steps; each takes effect at the next 'cp serve' start.",
+                "begin: make the next CA; both are trusted and handed to agents on enrolment and renewal.",
+                "finish (once every agent renewed): the next CA signs; the old one stays trusted.",
+                "retire (once the old CA's certificates expired): stop trusting the old CA."})
+    static final class Ca implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Parameters(index = "0", description = "begin, finish or retire")
+        String step;
+
+        @Option(names = "--state-dir", description = STATE_HELP)
+        Path stateDir = defaultStateDir();
+
+        @Override
+        public Integer call() throws Exception {
+            switch (step) {
+                case "begin" -> CertificateAuthority.beginRotation(stateDir);
+                case "finish" -> CertificateAuthority.finishRotation(stateDir);
+                case "retire" -> CertificateAuthority.retirePrevious(stateDir);
+                default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                        "unknown step '" + step + "' (expected: begin, finish or retire)");
+            }
+            CertificateAuthority ca = CertificateAuthority.loadOrCreate(stateDir);
+            System.out.println("CA rotation step '" + step + "' done; restart 'airlock cp serve' to apply it. Signing CA: "
+                    + ca.certificate().getSubjectX500Principal().getName() + " (pin " + ca.pin() + "); trusted: " + ca.bundle().size());
+            return 0;
+        }
     }
 
     @Command(name = "token", mixinStandardHelpOptions = true, description = "Join tokens.", subcommands = TokenCreate.class)

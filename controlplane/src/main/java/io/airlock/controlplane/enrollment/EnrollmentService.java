@@ -45,7 +45,8 @@ public final class EnrollmentService extends EnrollmentGrpc.EnrollmentImplBase {
         X509Certificate cert;
         try {
             Instant now = clock.instant();
-            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now.minus(Duration.ofMinutes(5)), now.plus(certificateValidity));
+            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now.minus(CertificateAuthority.backdate(certificateValidity)),
+                    now.plus(certificateValidity));
         } catch (IllegalArgumentException e) {
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
@@ -54,7 +55,7 @@ public final class EnrollmentService extends EnrollmentGrpc.EnrollmentImplBase {
         response.onNext(EnrollResponse.newBuilder()
                 .setAgentId(agentId)
                 .setCertificatePem(CertificateAuthority.toPem(cert))
-                .setCaBundlePem(CertificateAuthority.toPem(ca.certificate()))
+                .setCaBundlePem(CertificateAuthority.toPem(ca.bundle().toArray()))
                 .build());
         response.onCompleted();
     }

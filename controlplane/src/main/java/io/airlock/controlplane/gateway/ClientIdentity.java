@@ -17,7 +17,7 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * Requires a verified client certificate on AgentGateway calls and puts its CN (the agent id)
+ * Requires a verified client certificate on AgentGateway and Certificates calls and puts its CN (the agent id)
  * in the call context. The TLS layer already refused certificates from other CAs and expired
  * ones; the server asks for client certificates optionally only so that Enrollment (which
  * has none yet) can share the port.
@@ -41,7 +41,7 @@ public final class ClientIdentity implements ServerInterceptor {
         }
         if (agentId == null) {
             call.close(Status.UNAUTHENTICATED.withDescription(
-                    "AgentGateway needs a client certificate issued by this control plane; enrol first ('airlock enroll')"), new Metadata());
+                    "this call needs a client certificate issued by this control plane; enrol first ('airlock enroll')"), new Metadata());
             return new ServerCall.Listener<>() {};
         }
         return Contexts.interceptCall(Context.current().withValue(AGENT_ID, agentId), call, headers, next);

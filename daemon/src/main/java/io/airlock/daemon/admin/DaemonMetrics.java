@@ -17,6 +17,8 @@ public final class DaemonMetrics {
     private final Counter commands;
     private final Histogram execSeconds;
     private final Histogram auditAppendSeconds;
+    private final Gauge certificateExpiry;
+    private final Counter renewals;
 
     /** @param sandboxesByState live sandboxes per state, read at each scrape */
     public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState) {
@@ -29,6 +31,10 @@ public final class DaemonMetrics {
                 .classicOnly().classicUpperBounds(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600).register(registry);
         auditAppendSeconds = Histogram.builder().name("airlock_audit_append_seconds").help("Time to append (and, per durability, fsync) an audit record")
                 .classicOnly().classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1).register(registry);
+        certificateExpiry = Gauge.builder().name("airlock_certificate_expiry_timestamp_seconds")
+                .help("When the agent certificate in use expires (Unix time); renewal starts at two thirds of its lifetime").register(registry);
+        renewals = Counter.builder().name("airlock_certificate_renewals_total").help("Certificate renewal attempts, by outcome (ok, failed)")
+                .labelNames("outcome").register(registry);
         GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
                 .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
         JvmMetrics.builder().register(registry);
@@ -48,6 +54,14 @@ public final class DaemonMetrics {
 
     public void exec(double seconds) {
         execSeconds.observe(seconds);
+    }
+
+    public void certificate(java.time.Instant notAfter) {
+        certificateExpiry.set(notAfter.getEpochSecond());
+    }
+
+    public void renewal(boolean ok) {
+        renewals.labelValues(ok ? "ok" : "failed").inc();
     }
 
     public void auditAppend(double seconds) {

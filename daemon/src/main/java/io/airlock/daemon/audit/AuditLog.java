@@ -54,6 +54,7 @@ public final class AuditLog implements AutoCloseable {
     private final Durability durability;
     private final ScheduledExecutorService flusher;
     private FileChannel out;
+    private FileChannel lockFile;
     private int fileIndex;
     private long size;
     private long seq;
@@ -79,10 +80,49 @@ public final class AuditLog implements AutoCloseable {
 
     /** Opens (creating when missing, 0700 directory, 0600 files) the log in {@code dir} and continues its chain. */
     public static AuditLog open(Path dir, long maxFileBytes, Durability durability, Duration groupInterval) throws IOException {
+        return open(dir, maxFileBytes, durability, groupInterval, "daemon started");
+    }
+
+    /**
+     * As above; {@code opener} goes into the {@code audit.started} record. One writer at a time:
+     * a second process (or a second open in this one) is refused while {@code audit.lock} is held,
+     * because two writers would fork the chain.
+     */
+    public static AuditLog open(Path dir, long maxFileBytes, Durability durability, Duration groupInterval, String opener)
+            throws IOException {
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        AuditLog audit = new AuditLog(dir, AuditKey.loadOrCreate(dir), maxFileBytes, durability, groupInterval);
-        audit.resume();
-        return audit;
+        FileChannel lockFile = lock(dir);
+        try {
+            AuditLog audit = new AuditLog(dir, AuditKey.loadOrCreate(dir), maxFileBytes, durability, groupInterval);
+            audit.lockFile = lockFile;
+            audit.resume(opener);
+            return audit;
+        } catch (IOException | RuntimeException e) {
+            lockFile.close();
+            throw e;
+        }
+    }
+
+    private static FileChannel lock(Path dir) throws IOException {
+        Path file = dir.resolve("audit.lock");
+        if (!Files.exists(file)) {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // made by a concurrent opener; the lock below decides
+            }
+        }
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
+        try {
+            if (ch.tryLock() != null) {
+                return ch;
+            }
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            // held by this process already
+        }
+        ch.close();
+        throw new IOException("the audit log in " + dir + " is in use by another writer (a running daemon?): "
+                + "stop it first; two writers would fork the chain");
     }
 
     static String fileName(int index) {
@@ -90,7 +130,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /** Finds the last file and its last complete record; seals a torn tail with an audit.torn record. */
-    private synchronized void resume() throws IOException {
+    private synchronized void resume(String opener) throws IOException {
         List<AuditFiles.Numbered> files = AuditFiles.list(dir);
         if (files.isEmpty()) {
             fileIndex = 1;
@@ -128,7 +168,7 @@ public final class AuditLog implements AutoCloseable {
             // In the same file as the torn line, whatever its size: the verifier looks for the seal right after it.
             append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))), false);
         }
-        append("audit.started", Map.of("reason", "daemon started"));
+        append("audit.started", Map.of("reason", opener));
     }
 
     private void openFile() throws IOException {
@@ -246,6 +286,13 @@ public final class AuditLog implements AutoCloseable {
             }
         } catch (IOException e) {
             log.error("closing the audit log: {}", e.toString());
+        }
+        try {
+            if (lockFile != null) {
+                lockFile.close();
+            }
+        } catch (IOException e) {
+            log.debug("releasing audit.lock: {}", e.toString());
         }
     }
 

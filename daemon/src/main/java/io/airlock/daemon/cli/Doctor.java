@@ -5,16 +5,13 @@ import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
-import io.grpc.CallOptions;
+import io.airlock.proto.v1.CertificatesGrpc;
+import io.airlock.proto.v1.ServerTimeRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -72,7 +69,7 @@ public final class Doctor {
         if (identity != null) {
             checks.add(certificate(identity.certificate()));
             String address = c.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : c.controlPlane().address();
-            checks.add(controlPlane(address, identity));
+            checks.addAll(controlPlane(address, identity));
         }
         checks.addAll(drivers(c.drivers()));
         checks.add(audit(c.auditDir()));
@@ -119,37 +116,54 @@ public final class Doctor {
                 + cert.getSubjectX500Principal().getName(), "");
     }
 
-    /** TCP, then an mTLS call the server does not know: UNIMPLEMENTED proves TLS and our certificate were accepted. */
-    private static Check controlPlane(String address, AgentIdentity identity) {
+    /** The largest clock difference to the control plane that doctor calls fine. */
+    static final Duration MAX_SKEW = Duration.ofSeconds(30);
+
+    /** TCP, then an mTLS call that also reads the control plane's clock (for the skew check). */
+    private List<Check> controlPlane(String address, AgentIdentity identity) {
         String name = "control plane " + address;
         int colon = address.lastIndexOf(':');
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 3000);
         } catch (IOException | RuntimeException e) {
-            return new Check(name, false, "cannot connect (" + e.getMessage() + ")",
-                    "check that the control plane runs and that this machine may dial out to it (firewall, proxy)");
+            return List.of(new Check(name, false, "cannot connect (" + e.getMessage() + ")",
+                    "check that the control plane runs and that this machine may dial out to it (firewall, proxy)"));
         }
         ManagedChannel channel = null;
         try {
             channel = NettyChannelBuilder.forTarget(address).sslContext(identity.clientTls()).build();
-            MethodDescriptor<byte[], byte[]> probe = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
-                    .setFullMethodName("airlock.v1.Doctor/Probe").setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
-            ClientCalls.blockingUnaryCall(channel, probe, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), new byte[0]);
-            return new Check(name, true, "reachable; mTLS accepted", "");
+            long before = clock.millis();
+            long server = CertificatesGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .serverTime(ServerTimeRequest.getDefaultInstance()).getUnixTimeMs();
+            long after = clock.millis();
+            return List.of(new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", ""),
+                    skew(Duration.ofMillis(server - (before + after) / 2), Duration.ofMillis(after - before)));
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
-                return new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", "");
+                return List.of(new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", ""),
+                        new Check("clock", true, "not measured: this control plane does not tell its time", ""));
             }
             Throwable cause = e.getStatus().getCause();
-            return new Check(name, false, "TLS or gRPC failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription()
-                    + (cause == null ? "" : " (" + cause + ")"), "if the certificate or CA changed, enrol again; else check the address");
+            return List.of(new Check(name, false, "TLS or gRPC failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription()
+                    + (cause == null ? "" : " (" + cause + ")"), "if the certificate or CA changed, enrol again; else check the address"));
         } catch (IOException e) {
-            return new Check(name, false, "cannot build the TLS context: " + e.getMessage(), "enrol again");
+            return List.of(new Check(name, false, "cannot build the TLS context: " + e.getMessage(), "enrol again"));
         } finally {
             if (channel != null) {
                 channel.shutdownNow();
             }
         }
+    }
+
+    /** @param skew server clock minus ours, measured at the middle of the round trip */
+    private static Check skew(Duration skew, Duration roundTrip) {
+        String detail = (skew.isNegative() ? "this machine is " + skew.negated().toMillis() + " ms ahead of"
+                : "this machine is " + skew.toMillis() + " ms behind") + " the control plane (round trip " + roundTrip.toMillis() + " ms)";
+        if (skew.abs().compareTo(MAX_SKEW) > 0) {
+            return new Check("clock", false, detail + "; more than " + MAX_SKEW.toSeconds() + " s breaks certificate checks and renewal timing",
+                    "synchronise the clock (timedatectl set-ntp true, or chrony/ntpd)");
+        }
+        return new Check("clock", true, detail, "");
     }
 
     private static List<Check> drivers(DaemonConfig.Drivers config) {
@@ -186,20 +200,4 @@ public final class Doctor {
             return new Check("audit log", false, "cannot read " + dir + ": " + e.getMessage(), "run doctor as the daemon's user");
         }
     }
-
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
 }

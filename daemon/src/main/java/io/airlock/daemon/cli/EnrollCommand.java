@@ -1,13 +1,16 @@
 package io.airlock.daemon.cli;
 
+import io.airlock.daemon.audit.AuditLog;
 import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.Enroller;
+import io.airlock.daemon.identity.EnrollmentException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,9 +46,22 @@ public final class EnrollCommand implements Callable<Integer> {
                 : Files.readString(Path.of(tokenFile));
         String agentName = name != null ? name : InetAddress.getLocalHost().getHostName();
         Files.createDirectories(config.stateDir());
-        AgentIdentity id = new Enroller(Clock.systemUTC()).enroll(token, config.stateDir(), agentName);
-        System.out.println("enrolled as " + id.agentId() + " with " + id.controlPlaneAddress() + "; certificate valid until "
-                + id.certificate().getNotAfter().toInstant());
-        return 0;
+        // Opened first: a running daemon holds the log, and enrolling under it would swap its identity unseen.
+        try (AuditLog audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(), AuditLog.Durability.EACH,
+                config.audit().groupInterval(), "airlock enroll")) {
+            AgentIdentity id;
+            try {
+                id = new Enroller(Clock.systemUTC()).enroll(token, config.stateDir(), agentName);
+            } catch (EnrollmentException e) {
+                audit.append("identity", Map.of("event", "enrolment_failed", "agent_name", agentName, "reason", e.getMessage()));
+                throw e;
+            }
+            audit.append("identity", Map.of("event", "enrolled", "agent_id", id.agentId(), "agent_name", agentName,
+                    "control_plane", id.controlPlaneAddress(), "serial", id.certificate().getSerialNumber().toString(16),
+                    "not_after", id.certificate().getNotAfter().toInstant().toString(), "ca_certificates", id.caBundle().size()));
+            System.out.println("enrolled as " + id.agentId() + " with " + id.controlPlaneAddress() + "; certificate valid until "
+                    + id.certificate().getNotAfter().toInstant());
+            return 0;
+        }
     }
 }

@@ -326,6 +326,11 @@ public final class ControlConnection implements AutoCloseable {
         send(AgentMessage.newBuilder().setDrainNotice(DrainNotice.newBuilder().setReason(reason).setGraceDeadlineMs(graceDeadlineMs)).build());
     }
 
+    /** The live session's channel for unary calls (certificate renewal), or null when there is none. */
+    public ManagedChannel liveChannel() {
+        return liveChannel;
+    }
+
     /** True while a session is up (Welcome received). */
     public boolean isConnected() {
         return liveChannel != null;

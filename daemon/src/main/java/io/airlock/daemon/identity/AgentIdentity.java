@@ -5,9 +5,12 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -37,9 +40,14 @@ public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateK
     }
 
     public static boolean exists(Path stateDir) {
-        return Files.exists(dir(stateDir).resolve("agent.properties"));
+        // A committed but not yet moved enrolment counts: recover() finishes the move.
+        return Files.exists(dir(stateDir).resolve("agent.properties")) || Files.exists(dir(stateDir).resolve("next/agent.properties"));
     }
 
+    /**
+     * Reads the identity without changing anything (doctor and status read it while the daemon
+     * runs): files of a committed but unfinished replacement in {@code next/} win.
+     */
     public static AgentIdentity load(Path stateDir) throws EnrollmentException {
         Path dir = dir(stateDir);
         if (!exists(stateDir)) {
@@ -47,37 +55,114 @@ public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateK
                     + "); run 'airlock enroll --token-file FILE' first");
         }
         try {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir.resolve("agent.key"));
+            Path key = current(dir, "agent.key");
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(key);
             if (perms.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
-                throw new EnrollmentException(dir.resolve("agent.key") + " is readable by others (mode "
+                throw new EnrollmentException(key + " is readable by others (mode "
                         + PosixFilePermissions.toString(perms) + "); expected 0600: run chmod 600 on it");
             }
             Properties p = new Properties();
-            try (var r = Files.newBufferedReader(dir.resolve("agent.properties"))) {
+            try (var r = Files.newBufferedReader(current(dir, "agent.properties"))) {
                 p.load(r);
             }
             return new AgentIdentity(p.getProperty("agent_id"), p.getProperty("control_plane_address"),
-                    readKey(Files.readString(dir.resolve("agent.key"))), readCertificates(Files.readString(dir.resolve("agent.crt"))),
-                    readCertificates(Files.readString(dir.resolve("ca.pem"))));
+                    readKey(Files.readString(key)), readCertificates(Files.readString(current(dir, "agent.crt"))),
+                    readCertificates(Files.readString(current(dir, "ca.pem"))));
         } catch (IOException e) {
             throw new EnrollmentException("cannot read the agent identity in " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** Writes the identity; the key file is created 0600 before any byte is written. */
-    static void store(Path stateDir, String agentId, String address, String keyPem, String certPem, String caPem) throws IOException {
+    private static Path current(Path dir, String file) {
+        Path committed = dir.resolve("next").resolve(file);
+        return Files.exists(committed) ? committed : dir.resolve(file);
+    }
+
+    /** Finishes a replacement a crash interrupted; the daemon calls it once at start, before anything reads the identity. */
+    public static void recover(Path stateDir) throws IOException {
         Path dir = dir(stateDir);
-        Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        writePrivate(dir.resolve("agent.key"), keyPem);
-        Files.writeString(dir.resolve("agent.crt"), certPem);
-        Files.writeString(dir.resolve("ca.pem"), caPem);
+        if (Files.isDirectory(dir)) {
+            rollForward(dir);
+        }
+    }
+
+    /** Writes a new identity (enrolment); the key file is created 0600 before any byte is written. */
+    static void store(Path stateDir, String agentId, String address, String keyPem, String certPem, String caPem) throws IOException {
         Properties p = new Properties();
         p.setProperty("agent_id", agentId);
         p.setProperty("control_plane_address", address);
-        try (var w = Files.newBufferedWriter(dir.resolve("agent.properties"))) {
-            p.store(w, "written by airlock enroll");
+        StringWriter props = new StringWriter();
+        p.store(props, "written by airlock enroll");
+        commit(stateDir, keyPem, certPem, caPem, props.toString());
+    }
+
+    /** Replaces key, certificate and CA bundle (renewal); agent id and address stay. */
+    static void storeRenewal(Path stateDir, String keyPem, String certPem, String caPem) throws IOException {
+        commit(stateDir, keyPem, certPem, caPem, null);
+    }
+
+    /**
+     * Key and certificate must never be seen half-replaced, even after a crash: the new files
+     * are written and synced in {@code next.tmp/}, which is then renamed to {@code next/} (the
+     * commit point); the files are moved into place from there, and {@link #load} finishes
+     * that move if a crash interrupted it. An uncommitted {@code next.tmp/} is discarded.
+     */
+    private static void commit(Path stateDir, String keyPem, String certPem, String caPem, String properties) throws IOException {
+        Path dir = dir(stateDir);
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        Path tmp = dir.resolve("next.tmp");
+        deleteTree(tmp);
+        Files.createDirectory(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        writePrivate(tmp.resolve("agent.key"), keyPem);
+        Files.writeString(tmp.resolve("agent.crt"), certPem);
+        Files.writeString(tmp.resolve("ca.pem"), caPem);
+        if (properties != null) {
+            Files.writeString(tmp.resolve("agent.properties"), properties);
         }
+        for (String f : FILES) {
+            sync(tmp.resolve(f));
+        }
+        sync(tmp);
+        Files.move(tmp, dir.resolve("next"), StandardCopyOption.ATOMIC_MOVE);
+        sync(dir);
+        rollForward(dir);
+    }
+
+    private static final List<String> FILES = List.of("agent.key", "agent.crt", "ca.pem", "agent.properties");
+
+    /** Moves a committed {@code next/} into place and drops an uncommitted {@code next.tmp/}. */
+    private static void rollForward(Path dir) throws IOException {
+        Path next = dir.resolve("next");
+        if (Files.isDirectory(next)) {
+            for (String f : FILES) {
+                if (Files.exists(next.resolve(f))) {
+                    Files.move(next.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+            sync(dir);
+            Files.delete(next);
+        }
+        deleteTree(dir.resolve("next.tmp"));
+    }
+
+    private static void sync(Path p) throws IOException {
+        if (Files.exists(p)) {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p)) {
+            try (var files = Files.list(p)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
+        Files.deleteIfExists(p);
     }
 
     static void writePrivate(Path file, String content) throws IOException {

@@ -11,23 +11,11 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.SecureRandom;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,8 +38,8 @@ public final class Enroller {
         if (!clock.instant().isBefore(token.expiresAt())) {
             throw new EnrollmentException("the join token expired at " + token.expiresAt() + "; create a new one with 'airlock cp token create'");
         }
-        KeyPair keys = newKeyPair();
-        byte[] csr = csr(keys, agentName);
+        KeyPair keys = KeyMaterial.newKeyPair();
+        byte[] csr = KeyMaterial.csr(keys, agentName);
         PinnedCaTrustManager trust = new PinnedCaTrustManager(token.caSha256());
         ManagedChannel channel;
         try {
@@ -66,7 +54,7 @@ public final class Enroller {
                     .withDeadlineAfter(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                     .enroll(EnrollRequest.newBuilder().setTokenSecret(token.secret()).setCsrDer(ByteString.copyFrom(csr))
                             .setAgentName(agentName).build());
-            AgentIdentity.store(stateDir, response.getAgentId(), token.address(), pem(new JcaPKCS8Generator(keys.getPrivate(), null)),
+            AgentIdentity.store(stateDir, response.getAgentId(), token.address(), KeyMaterial.pem(keys.getPrivate()),
                     response.getCertificatePem(), response.getCaBundlePem());
             log.info("enrolled as agent {} with control plane {}", response.getAgentId(), token.address());
             return AgentIdentity.load(stateDir);
@@ -95,34 +83,5 @@ public final class Enroller {
             case DEADLINE_EXCEEDED -> "the control plane at " + token.address() + " did not answer within " + TIMEOUT;
             default -> "enrollment failed: " + s.getCode() + ": " + s.getDescription();
         };
-    }
-
-    private static KeyPair newKeyPair() {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static byte[] csr(KeyPair keys, String name) {
-        try {
-            PKCS10CertificationRequest req = new JcaPKCS10CertificationRequestBuilder(
-                    new X500Name("CN=" + name.replaceAll("[^A-Za-z0-9._-]", "_")), keys.getPublic())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
-            return req.getEncoded();
-        } catch (OperatorCreationException | IOException e) {
-            throw new IllegalStateException("cannot build CSR", e);
-        }
-    }
-
-    private static String pem(Object o) throws IOException {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-            w.writeObject(o);
-        }
-        return out.toString();
     }
 }
