@@ -4,6 +4,7 @@ import io.airlock.daemon.admin.AdminEndpoint;
 import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.daemon.audit.AuditLog;
 import io.airlock.daemon.audit.CommandAudit;
+import io.airlock.daemon.config.ConfigReload;
 import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.connector.ConnectionListener;
 import io.airlock.daemon.connector.ConnectionListeners;
@@ -41,7 +42,7 @@ public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
     public static final String VERSION = "0.1.0";
 
-    private final DaemonConfig config;
+    private volatile DaemonConfig config;
     private final AgentIdentity identity;
     private final LiveCredentials credentials;
     private final CertificateRenewer renewer;
@@ -251,6 +252,23 @@ public final class Daemon implements AutoCloseable {
         s.put("audit_dir", config.auditDir().toString());
         s.put("in_flight_commands", dispatcher.inFlight());
         return s;
+    }
+
+    /**
+     * Applies a reloaded configuration (SIGHUP) without touching connections or running work:
+     * see {@link ConfigReload} for what takes effect and what waits for a restart. Audited.
+     */
+    public synchronized ConfigReload.Result reload(DaemonConfig next) {
+        ConfigReload.Result r = ConfigReload.merge(config, next);
+        config = r.config();
+        sandboxes.policy().update(r.config().policy());
+        dispatcher.record("config.reloaded", java.util.Map.of("applied", r.applied(), "restart_needed", r.restartNeeded()));
+        return r;
+    }
+
+    /** A reload that could not be applied (the file did not load): the running configuration stays. Audited. */
+    public void reloadRefused(String reason) {
+        dispatcher.record("config.reload_refused", java.util.Map.of("reason", reason));
     }
 
     /** The admin endpoint's address (tests: it may be on a free port). */

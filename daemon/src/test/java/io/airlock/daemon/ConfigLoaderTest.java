@@ -70,4 +70,39 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane: [unclosed\n", "c.yaml"));
         assertTrue(e.getMessage().startsWith("c.yaml: "), e.getMessage());
     }
+
+    @Test
+    void logSettingsAreChecked() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("", "c.yaml");
+        assertEquals("info", c.log().level());
+        assertEquals("json", c.log().format());
+        assertEquals("debug", ConfigLoader.parse("log: {level: DEBUG, format: text}\n", "c.yaml").log().level());
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("log: {level: verbose}\n", "c.yaml"));
+        assertTrue(e.getMessage().contains("log.level: 'verbose' (expected one of trace, debug, info, warn, error)"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("log: {format: xml}\n", "c.yaml"));
+        assertTrue(e.getMessage().contains("log.format: 'xml' (expected: json or text)"), e.getMessage());
+    }
+
+    @Test
+    void aReloadAppliesLogDrainAndPolicyAndNamesWhatWaitsForARestart() throws Exception {
+        DaemonConfig running = ConfigLoader.parse("""
+                control_plane: {address: "cp:7443"}
+                policy: {max_sandboxes: 4, max_concurrent_commands: 8, idle_timeout: 1h}
+                """, "old.yaml");
+        DaemonConfig next = ConfigLoader.parse("""
+                control_plane: {address: "other:7443"}
+                policy: {max_sandboxes: 1, max_concurrent_commands: 2, idle_timeout: 1h}
+                drain: {grace_period: 5s}
+                log: {level: debug}
+                """, "new.yaml");
+        io.airlock.daemon.config.ConfigReload.Result r = io.airlock.daemon.config.ConfigReload.merge(running, next);
+        assertEquals(java.util.List.of("policy", "drain", "log"), r.applied());
+        assertEquals(java.util.List.of("control_plane", "policy.max_concurrent_commands"), r.restartNeeded());
+        assertEquals(1, r.config().policy().maxSandboxes());
+        assertEquals(8, r.config().policy().maxConcurrentCommands(), "sized at start: keeps its running value");
+        assertEquals("cp:7443", r.config().controlPlane().address());
+        assertEquals(Duration.ofSeconds(5), r.config().drain().gracePeriod());
+        assertEquals("debug", r.config().log().level());
+        assertEquals(java.util.List.of(), io.airlock.daemon.config.ConfigReload.merge(running, running).applied());
+    }
 }

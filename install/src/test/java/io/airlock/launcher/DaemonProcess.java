@@ -20,9 +20,17 @@ final class DaemonProcess implements AutoCloseable {
 
     /** With {@code env} added to the daemon's environment (e.g. NOTIFY_SOCKET). */
     static DaemonProcess start(Path config, Path log, java.util.Map<String, String> env) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config",
-                config.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin));
+        // The JVM options the ./airlock launcher passes on this JDK, so that the log holds only the daemon's lines.
+        if (Runtime.version().feature() >= 23) {
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        if (Runtime.version().feature() >= 22) {
+            cmd.add("--enable-native-access=ALL-UNNAMED");
+        }
+        cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         return new DaemonProcess(pb.start(), log);
     }

@@ -195,4 +195,66 @@ class DaemonProcessIT {
         daemon.destroy();
         assertTrue(daemon.waitFor(20, TimeUnit.SECONDS), "the second SIGTERM stops the daemon; log: " + log());
     }
+
+    @Test
+    void sighupReloadsPolicyAndLogLevelWithoutDroppingTheConnectionAndKeepsTheRunningConfigOnABadFile() throws Exception {
+        Path config = dir.resolve("airlock.yaml");
+        String original = Files.readString(config);
+        java.time.Instant connectedAt = cp.registry().agent(agentId).orElseThrow().connectedAt();
+        CompletableFuture<ExecResult> running = execAndWaitUntilRunning("sleep 2; echo done");
+        assertTrue(!log().contains("log level now"), "info level: no debug lines yet");
+
+        Files.writeString(config, original + "policy: {max_sandboxes: 1}\nlog: {level: debug}\n");
+        hup();
+        awaitLog("configuration reloaded");
+        awaitLog("log level now debug, format json");
+        io.airlock.controlplane.gateway.CommandFailedException denied = org.junit.jupiter.api.Assertions.assertThrows(
+                io.airlock.controlplane.gateway.CommandFailedException.class,
+                () -> cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("second").build(), T));
+        assertEquals(io.airlock.proto.v1.ErrorCode.POLICY_DENIED, denied.error().getCode());
+        assertTrue(denied.getMessage().contains("policy.max_sandboxes allows (1)"), denied.getMessage());
+
+        // A file that does not load changes nothing: the error is logged and audited, the reloaded policy stays.
+        Files.writeString(config, original + "policy: {max_sandboxes: many}\n");
+        hup();
+        awaitLog("configuration reload refused, the running configuration stays");
+        org.junit.jupiter.api.Assertions.assertThrows(io.airlock.controlplane.gateway.CommandFailedException.class,
+                () -> cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("third").build(), T));
+
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).getExitCode(), "the exec across the reloads ran to its end");
+        assertEquals(connectedAt, cp.registry().agent(agentId).orElseThrow().connectedAt(), "same control session throughout");
+        assertTrue(cp.registry().events(agentId).stream().noneMatch(e -> e.kind().equals("disconnected")), cp.registry().events(agentId).toString());
+
+        // Operational logs are structured: every line the daemon wrote is a JSON object with a level and a message.
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> lines = log().lines().filter(l -> !l.isBlank()).toList();
+        assertTrue(lines.size() > 5, log());
+        for (String line : lines) {
+            com.fasterxml.jackson.databind.JsonNode node;
+            try {
+                node = json.readTree(line);
+            } catch (Exception e) {
+                throw new AssertionError("not a JSON line: " + line, e);
+            }
+            assertTrue(node.hasNonNull("level") && node.hasNonNull("formattedMessage") && node.hasNonNull("timestamp"), line);
+        }
+
+        String[] reloads = audit("query", "--type", "config.reloaded", "--json", dir.resolve("agent/audit").toString());
+        assertEquals("0", reloads[0], reloads[1]);
+        assertTrue(reloads[1].contains("\"applied\":[\"policy\",\"log\"]"), reloads[1]);
+        String[] refused = audit("query", "--type", "config.reload_refused", dir.resolve("agent/audit").toString());
+        assertTrue(refused[1].contains("max_sandboxes"), refused[1]);
+    }
+
+    private void hup() throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(daemon.pid())).inheritIO().start().waitFor());
+    }
+
+    private void awaitLog(String text) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!log().contains(text)) {
+            assertTrue(System.nanoTime() < deadline, "no '" + text + "' in the log: " + log());
+            Thread.sleep(50);
+        }
+    }
 }

@@ -128,9 +128,15 @@ public final class AuditCommand {
                 return 2;
             }
             Path current = files.getLast();
-            List<String> last = Files.readAllLines(current);
+            byte[] bytes = Files.readAllBytes(current);
+            int complete = bytes.length;
+            while (complete > 0 && bytes[complete - 1] != '\n') {
+                complete--; // a line being written is printed once it is whole
+            }
+            List<String> last = new String(bytes, 0, complete, java.nio.charset.StandardCharsets.UTF_8).lines().toList();
             last.subList(Math.max(0, last.size() - lines), last.size()).forEach(System.out::println);
-            long offset = Files.size(current);
+            System.out.flush();
+            long offset = complete;
             while (follow) {
                 Thread.sleep(200);
                 List<Path> now = logFiles(dir);
@@ -138,8 +144,10 @@ public final class AuditCommand {
                 if (size > offset) {
                     offset = print(current, offset);
                 } else if (!now.getLast().equals(current)) {
+                    // Rotated: finish this file, then follow the next one from its start.
                     offset = print(current, offset);
-                    current = now.get(now.indexOf(current) + 1);
+                    Path done = current;
+                    current = now.stream().filter(p -> p.compareTo(done) > 0).findFirst().orElse(now.getLast());
                     offset = 0;
                 }
             }

@@ -1,6 +1,10 @@
 package io.airlock.daemon.cli;
 
 import io.airlock.daemon.Daemon;
+import io.airlock.daemon.config.ConfigException;
+import io.airlock.daemon.config.ConfigReload;
+import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.daemon.logging.OperationalLog;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +18,9 @@ import sun.misc.Signal;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the agent: connect out to the control plane and serve its commands.",
             "First SIGTERM/SIGINT drains (no new work, in-flight work gets drain.grace_period, the control plane is told);",
-            "a second one stops at once. Sandboxes keep running either way."})
+            "a second one stops at once. Sandboxes keep running either way.",
+            "SIGHUP reloads the configuration: log, drain and policy take effect for new work; connections stay up.",
+            "Logs go to stdout (log.format json or text, log.level)."})
 public final class RunCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
 
@@ -23,7 +29,9 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Daemon daemon = Daemon.start(options.load());
+        DaemonConfig config = options.load();
+        OperationalLog.apply(config.log());
+        Daemon daemon = Daemon.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();
         // sun.misc.Signal rather than a shutdown hook: the JVM ignores further signals once hooks run,
@@ -42,7 +50,25 @@ public final class RunCommand implements Callable<Integer> {
         };
         Signal.handle(new Signal("TERM"), handler);
         Signal.handle(new Signal("INT"), handler);
+        Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> reload(daemon)));
         stopped.await();
         return 0;
+    }
+
+    /** SIGHUP: read the file again; apply what can change live, name what waits for a restart, keep everything on a bad file. */
+    private void reload(Daemon daemon) {
+        DaemonConfig next;
+        try {
+            next = options.load();
+        } catch (ConfigException | RuntimeException e) {
+            log.error("configuration reload refused, the running configuration stays: {}", e.getMessage());
+            daemon.reloadRefused(e.getMessage());
+            return;
+        }
+        OperationalLog.apply(next.log());
+        ConfigReload.Result r = daemon.reload(next);
+        log.info("configuration reloaded: applied {}; waiting for a restart: {}", r.applied().isEmpty() ? "nothing changed" : r.applied(),
+                r.restartNeeded().isEmpty() ? "nothing" : r.restartNeeded());
+        log.debug("log level now {}, format {}", next.log().level(), next.log().format());
     }
 }

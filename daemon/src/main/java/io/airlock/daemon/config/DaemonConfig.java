@@ -12,7 +12,7 @@ import java.util.Map;
  * name the field and the expected value when they refuse one.
  */
 public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit,
-        Admin admin) {
+        Admin admin, Log log) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
 
     public DaemonConfig {
@@ -23,10 +23,33 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         drain = drain == null ? new Drain(null) : drain;
         audit = audit == null ? new Audit(null, null, null, null) : audit;
         admin = admin == null ? new Admin(null) : admin;
+        log = log == null ? new Log(null, null) : log;
     }
 
     public DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
-        this(stateDir, controlPlane, drivers, policy, drain, null, null);
+        this(stateDir, controlPlane, drivers, policy, drain, null, null, null);
+    }
+
+    /**
+     * The operational log of {@code airlock run}: one line per event on stdout (journald takes it
+     * from there). The audit log is separate and not affected.
+     *
+     * @param level  trace, debug, info, warn or error
+     * @param format json (one JSON object per line) or text
+     */
+    public record Log(String level, String format) {
+        static final List<String> LEVELS = List.of("trace", "debug", "info", "warn", "error");
+
+        public Log {
+            level = level == null ? "info" : level.strip().toLowerCase(java.util.Locale.ROOT);
+            if (!LEVELS.contains(level)) {
+                throw new IllegalArgumentException("log.level: '" + level + "' (expected one of " + String.join(", ", LEVELS) + ")");
+            }
+            format = format == null ? "json" : format.strip().toLowerCase(java.util.Locale.ROOT);
+            if (!format.equals("json") && !format.equals("text")) {
+                throw new IllegalArgumentException("log.format: '" + format + "' (expected: json or text)");
+            }
+        }
     }
 
     /** @param listen loopback host:port of /healthz, /readyz, /metrics and /status; port 0 for any free one */
@@ -85,7 +108,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     }
 
     public DaemonConfig withStateDir(Path dir) {
-        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin);
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin, log);
     }
 
     /**

@@ -103,6 +103,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 return;
             }
         }
+        log.debug("command {} ({}) received", id, command.getActionCase());
         long startedNanos = System.nanoTime();
         if (earlier != null) {
             log.debug("command {} seen before; answering with its first result", id);

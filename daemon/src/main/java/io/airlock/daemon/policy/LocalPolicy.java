@@ -11,10 +11,16 @@ import java.time.Duration;
  * and names the rule in every denial.
  */
 public final class LocalPolicy {
-    private final DaemonConfig.Policy policy;
+    // Replaced whole on a config reload (SIGHUP); the next request sees the new one.
+    private volatile DaemonConfig.Policy policy;
 
     public LocalPolicy(DaemonConfig.Policy policy) {
         this.policy = policy;
+    }
+
+    /** A reloaded policy (SIGHUP): requests from now on are checked against it. */
+    public void update(DaemonConfig.Policy next) {
+        this.policy = next;
     }
 
     public int maxSandboxes() {
@@ -26,9 +32,10 @@ public final class LocalPolicy {
     }
 
     public void checkCapacity(int liveSandboxes) throws PolicyDeniedException {
-        if (liveSandboxes >= policy.maxSandboxes()) {
+        int max = policy.maxSandboxes();
+        if (liveSandboxes >= max) {
             throw new PolicyDeniedException("policy.max_sandboxes", "this agent already runs " + liveSandboxes
-                    + " sandboxes, the most policy.max_sandboxes allows (" + policy.maxSandboxes() + ")");
+                    + " sandboxes, the most policy.max_sandboxes allows (" + max + ")");
         }
     }
 
