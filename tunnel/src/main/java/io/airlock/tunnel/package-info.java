@@ -1,5 +1,6 @@
 /**
- * The MCP tunnel: private MCP servers reached through the agent's outbound connection.
- * Not built yet; this module holds its place in the build so the layout is stable.
+ * The MCP tunnel: private MCP servers reached through the agent's outbound connection (not
+ * built yet), and in {@code io.airlock.tunnel.net} the network code it shares with the egress
+ * proxy.
  */
 package io.airlock.tunnel;
