@@ -30,6 +30,22 @@ public record Cidr(InetAddress network, int prefix) {
         return new Cidr(a, prefix);
     }
 
+    /** The highest address of the range. */
+    public InetAddress last() {
+        byte[] b = network.getAddress();
+        int hostBits = b.length * 8 - prefix;
+        for (int i = b.length - 1; i >= 0 && hostBits > 0; i--) {
+            int n = Math.min(8, hostBits);
+            b[i] |= (byte) ((1 << n) - 1);
+            hostBits -= n;
+        }
+        try {
+            return InetAddress.getByAddress(b);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public boolean contains(InetAddress address) {
         if (address.getAddress().length != network.getAddress().length) {
             return false;
