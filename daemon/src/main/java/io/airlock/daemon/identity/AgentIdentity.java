@@ -104,15 +104,15 @@ public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateK
     /**
      * Key and certificate must never be seen half-replaced, even after a crash: the new files
      * are written and synced in {@code next.tmp/}, which is then renamed to {@code next/} (the
-     * commit point); the files are moved into place from there, and {@link #load} finishes
+     * commit point); the files are moved into place from there, and {@link #recover} finishes
      * that move if a crash interrupted it. An uncommitted {@code next.tmp/} is discarded.
      */
     private static void commit(Path stateDir, String keyPem, String certPem, String caPem, String properties) throws IOException {
         Path dir = dir(stateDir);
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        rollForward(dir); // an earlier commit a crash interrupted goes first
         Path tmp = dir.resolve("next.tmp");
-        deleteTree(tmp);
         Files.createDirectory(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         writePrivate(tmp.resolve("agent.key"), keyPem);
         Files.writeString(tmp.resolve("agent.crt"), certPem);

@@ -73,7 +73,7 @@ public final class CertificateRenewer implements AutoCloseable {
 
     private void scheduleAt(Instant when) {
         long delay = Math.max(0, Duration.between(clock.instant(), when).toMillis());
-        log.info("certificate renewal scheduled for {}", when);
+        log.debug("certificate renewal scheduled for {}", when);
         try {
             timer.schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -93,6 +93,12 @@ public final class CertificateRenewer implements AutoCloseable {
             Instant notAfter = before.certificate().getNotAfter().toInstant();
             Instant now = clock.instant();
             Instant next = now.plus(retryDelay(now, notAfter));
+            if (e.notConnected && now.isBefore(notAfter)) {
+                // Not a failure yet (a start, a reconnect): connection losses are reported where they happen.
+                log.debug("certificate renewal due; no control connection yet, next attempt at {}", next);
+                scheduleAt(next);
+                return;
+            }
             String reason = now.isAfter(notAfter) ? e.getMessage() + "; the certificate expired at " + notAfter
                     + ", so the control plane will refuse it: enrol again ('airlock enroll --force')" : e.getMessage();
             log.warn("certificate renewal failed: {}; next attempt at {}", reason, next);
@@ -112,7 +118,7 @@ public final class CertificateRenewer implements AutoCloseable {
     private AgentIdentity renew(AgentIdentity before) throws RenewalException {
         Channel channel = liveChannel.get();
         if (channel == null) {
-            throw new RenewalException("no live connection to the control plane");
+            throw new RenewalException("no live connection to the control plane", true);
         }
         KeyPair keys = KeyMaterial.newKeyPair();
         RenewResponse response;
@@ -158,8 +164,16 @@ public final class CertificateRenewer implements AutoCloseable {
     }
 
     private static final class RenewalException extends Exception {
+        private static final long serialVersionUID = 1L;
+        final boolean notConnected;
+
         RenewalException(String message) {
+            this(message, false);
+        }
+
+        RenewalException(String message, boolean notConnected) {
             super(message);
+            this.notConnected = notConnected;
         }
     }
 }
