@@ -160,4 +160,34 @@ class AuditLogTest {
         assertTrue(all.contains("\"type\":\"audit.torn\",\"prev\":") && all.contains("\"torn_bytes\":" + half.getBytes(StandardCharsets.UTF_8).length),
                 "an audit.torn record names them");
     }
+
+    /** Found by a real SIGKILL (AuditCrashIT): a crash right after a rotation leaves the newest file empty or with a torn first line. */
+    @Test
+    void aCrashRightAfterARotationResumesTheChainFromThePreviousFile() throws Exception {
+        int last = 1;
+        while (Files.exists(file(last + 1))) {
+            last++;
+        }
+        Files.createFile(file(last + 1));
+        assertTrue(verify().ok(), verify().problem());
+        try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "after-empty", "outcome", "OK"));
+        }
+        AuditVerifier.Result r = verify();
+        assertTrue(r.ok(), r.problem());
+        assertTrue(Files.readString(file(last + 1)).contains("after-empty"), "the chain went on in the empty file");
+
+        // The same with half a first record in a fresh file.
+        int newest = last + 1;
+        while (Files.exists(file(newest + 1))) {
+            newest++;
+        }
+        Files.writeString(file(newest + 1), "{\"seq\":9999,\"ts\":\"2026-11-21T00:00:00Z\",\"ty");
+        try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "after-torn-first", "outcome", "OK"));
+        }
+        r = verify();
+        assertTrue(r.ok(), r.problem());
+        assertTrue(r.notes().stream().anyMatch(n -> n.contains("sealed by the next record")), r.notes().toString());
+    }
 }

@@ -143,24 +143,30 @@ public final class AuditLog implements AutoCloseable {
         AuditFiles.Numbered last = files.getLast();
         fileIndex = last.index();
         byte[] bytes = Files.readAllBytes(last.path());
-        int end = bytes.length;
-        int lastNewline = end - 1;
+        int lastNewline = bytes.length - 1;
         while (lastNewline >= 0 && bytes[lastNewline] != '\n') {
             lastNewline--;
         }
-        byte[] torn = java.util.Arrays.copyOfRange(bytes, lastNewline + 1, end);
-        // The last complete line holds the chain's head.
-        int start = lastNewline - 1;
-        while (start >= 0 && bytes[start] != '\n') {
-            start--;
+        byte[] torn = java.util.Arrays.copyOfRange(bytes, lastNewline + 1, bytes.length);
+        // The chain's head is the last complete line: in this file, or, when a crash came right after a
+        // rotation (an empty file, or one holding only a torn first record), in the file before it.
+        String lastLine = lastCompleteLine(bytes, lastNewline);
+        if (lastLine == null && files.size() > 1) {
+            byte[] previous = Files.readAllBytes(files.get(files.size() - 2).path());
+            lastLine = lastCompleteLine(previous, previous.length - 1);
+            if (lastLine == null || previous[previous.length - 1] != '\n') {
+                throw new IOException(files.get(files.size() - 2).path() + " does not end in a complete record, yet a newer file exists: "
+                        + "'airlock audit verify' says what is wrong; move the log aside to start a new one");
+            }
         }
-        if (lastNewline < 0) {
-            throw new IOException(last.path() + " has no complete record; move it aside to start a new log");
+        if (lastLine == null) {
+            seq = 0; // a log that crashed before its first record was whole
+            lastHash = GENESIS;
+        } else {
+            AuditRecord record = AuditRecord.parse(lastLine, key);
+            seq = record.seq();
+            lastHash = sha256(lastLine);
         }
-        String lastLine = new String(bytes, start + 1, lastNewline - start - 1, StandardCharsets.UTF_8);
-        AuditRecord record = AuditRecord.parse(lastLine, key);
-        seq = record.seq();
-        lastHash = sha256(lastLine);
         openFile();
         if (torn.length > 0) {
             write("\n".getBytes(StandardCharsets.UTF_8));
@@ -169,6 +175,18 @@ public final class AuditLog implements AutoCloseable {
             append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))), false);
         }
         append("audit.started", Map.of("reason", opener));
+    }
+
+    /** The complete line ending at {@code newline} (the index of its '\n'), or null when there is none. */
+    private static String lastCompleteLine(byte[] bytes, int newline) {
+        if (newline < 0) {
+            return null;
+        }
+        int start = newline - 1;
+        while (start >= 0 && bytes[start] != '\n') {
+            start--;
+        }
+        return new String(bytes, start + 1, newline - start - 1, StandardCharsets.UTF_8);
     }
 
     private void openFile() throws IOException {
