@@ -201,9 +201,14 @@ public final class CertificateAuthority {
      * How far back an agent certificate's notBefore is put, so that an agent whose clock is a
      * little behind can still use it: five minutes, or a tenth of a short validity.
      */
-    public static Duration backdate(Duration validity) {
+    static Duration backdate(Duration validity) {
         Duration tenth = validity.dividedBy(10);
         return tenth.compareTo(Duration.ofMinutes(5)) < 0 ? tenth : Duration.ofMinutes(5);
+    }
+
+    /** Signs an agent's CSR, valid from {@link #backdate} before {@code now} for {@code validity} after it (enrolment and renewal). */
+    public X509Certificate signAgent(byte[] csrDer, String agentId, Instant now, Duration validity) {
+        return signAgent(csrDer, agentId, now.minus(backdate(validity)), now.plus(validity));
     }
 
     /** Signs an agent's CSR: the certificate's CN is the agent id, whatever the CSR asked for. */

@@ -40,8 +40,7 @@ public final class CertificatesService extends CertificatesGrpc.CertificatesImpl
         Instant now = clock.instant();
         X509Certificate cert;
         try {
-            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now.minus(CertificateAuthority.backdate(certificateValidity)),
-                    now.plus(certificateValidity));
+            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now, certificateValidity);
         } catch (IllegalArgumentException e) {
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;

@@ -45,8 +45,7 @@ public final class EnrollmentService extends EnrollmentGrpc.EnrollmentImplBase {
         X509Certificate cert;
         try {
             Instant now = clock.instant();
-            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now.minus(CertificateAuthority.backdate(certificateValidity)),
-                    now.plus(certificateValidity));
+            cert = ca.signAgent(request.getCsrDer().toByteArray(), agentId, now, certificateValidity);
         } catch (IllegalArgumentException e) {
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;

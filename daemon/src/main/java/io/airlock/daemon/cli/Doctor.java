@@ -3,6 +3,7 @@ package io.airlock.daemon.cli;
 import io.airlock.daemon.audit.AuditVerifier;
 import io.airlock.daemon.config.DaemonConfig;
 import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.daemon.identity.LiveCredentials;
 import io.airlock.daemon.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.CertificatesGrpc;
@@ -131,7 +132,8 @@ public final class Doctor {
         }
         ManagedChannel channel = null;
         try {
-            channel = NettyChannelBuilder.forTarget(address).sslContext(identity.clientTls()).build();
+            // The daemon's own TLS setup, so doctor checks what the daemon will do.
+            channel = NettyChannelBuilder.forTarget(address).sslContext(new LiveCredentials(identity).tls()).build();
             long before = clock.millis();
             long server = CertificatesGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
                     .serverTime(ServerTimeRequest.getDefaultInstance()).getUnixTimeMs();

@@ -1,8 +1,5 @@
 package io.airlock.daemon.identity;
 
-import io.grpc.netty.GrpcSslContexts;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -169,14 +166,6 @@ public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateK
         Files.deleteIfExists(file);
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, content, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
-    }
-
-    /** The mTLS client context: our key and certificate, trusting only the enrolled CA bundle. */
-    public SslContext clientTls() throws IOException {
-        return GrpcSslContexts.configure(SslContextBuilder.forClient()
-                        .keyManager(key, certificateChain.toArray(X509Certificate[]::new))
-                        .trustManager(caBundle.toArray(X509Certificate[]::new)))
-                .build();
     }
 
     public X509Certificate certificate() {
