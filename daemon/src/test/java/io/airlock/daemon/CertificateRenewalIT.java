@@ -65,12 +65,14 @@ class CertificateRenewalIT {
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger completed = new AtomicInteger();
+        List<Instant[]> spans = new CopyOnWriteArrayList<>(); // [call made, result received] of each completed exec
         List<String> failures = new CopyOnWriteArrayList<>();
         ExecutorService workers = Executors.newFixedThreadPool(3);
         for (int w = 0; w < 3; w++) {
             workers.submit(() -> {
                 while (!stop.get()) {
                     try {
+                        Instant started = Instant.now();
                         List<OutputChunk> out = new CopyOnWriteArrayList<>();
                         ExecResult r = fx.cp.agents().exec(fx.agentId, StartExec.newBuilder().setSandboxId("busy")
                                 .addAllArgv(List.of("sh", "-c", TWENTY_LINES)).build(), null, out::add, T);
@@ -79,6 +81,7 @@ class CertificateRenewalIT {
                             failures.add("exit " + r.getExitCode() + ", " + text.lines().count() + " lines");
                         } else {
                             completed.incrementAndGet();
+                            spans.add(new Instant[] {started, Instant.now()});
                         }
                     } catch (RuntimeException e) {
                         failures.add(e.toString());
@@ -98,6 +101,7 @@ class CertificateRenewalIT {
             assertTrue(System.nanoTime() < deadline, "renewals seen: " + (serials.size() - 1) + " within 60 s");
             Thread.sleep(50);
         }
+        Instant stoppedAt = Instant.now();
         stop.set(true);
         workers.shutdown();
         assertTrue(workers.awaitTermination(T.toSeconds(), TimeUnit.SECONDS));
@@ -112,7 +116,13 @@ class CertificateRenewalIT {
         assertEquals(fx.daemon.identity().certificate(), stored.certificate());
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(AgentIdentity.dir(dir.resolve("agent")).resolve("agent.key"))));
-        assertTrue(auditLines().stream().filter(l -> l.contains("\"event\":\"certificate_renewed\"")).count() >= 2, "audit: renewals");
+        List<Instant> renewals = auditLines().stream().filter(l -> l.contains("\"event\":\"certificate_renewed\""))
+                .map(l -> Instant.parse(l.replaceFirst(".*\"ts\":\"([^\"]+)\".*", "$1"))).filter(at -> at.isBefore(stoppedAt)).toList();
+        assertTrue(renewals.size() >= 2, "audit: renewals under traffic: " + renewals);
+        // Each renewal under traffic happened while an exec was running, and that exec still completed.
+        for (Instant at : renewals) {
+            assertTrue(spans.stream().anyMatch(s -> s[0].isBefore(at) && s[1].isAfter(at)), "no completed exec spans the renewal at " + at);
+        }
         assertTrue(AuditVerifier.verify(dir.resolve("agent/audit")).ok());
 
         // A new connection must use the renewed credentials: the first certificate has expired.
