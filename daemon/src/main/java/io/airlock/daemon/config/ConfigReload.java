@@ -35,8 +35,10 @@ public final class ConfigReload {
         changed(r.maxConcurrentCommands(), p.maxConcurrentCommands(), "policy.max_concurrent_commands", restart);
         changed(r.maxLifetime(), p.maxLifetime(), "policy.max_lifetime", restart);
         changed(r.idleTimeout(), p.idleTimeout(), "policy.idle_timeout", restart);
+        // The proxy, its listeners and the drivers' sandbox networks are set up from it at start.
+        changed(r.egress(), p.egress(), "policy.egress", restart);
         DaemonConfig.Policy policy = new DaemonConfig.Policy(p.maxSandboxes(), r.maxConcurrentCommands(), p.exec(), p.limits(),
-                p.maxFileBytes(), r.maxLifetime(), r.idleTimeout());
+                p.maxFileBytes(), r.maxLifetime(), r.idleTimeout(), r.egress());
         changed(r, policy, "policy", applied);
         changed(running.drain(), next.drain(), "drain", applied);
         changed(running.log(), next.log(), "log", applied);

@@ -19,7 +19,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         stateDir = stateDir == null ? DEFAULT_STATE_DIR : stateDir;
         controlPlane = controlPlane == null ? new ControlPlane(null, null, null, null, null) : controlPlane;
         drivers = drivers == null ? new Drivers(null, null, null) : drivers;
-        policy = policy == null ? new Policy(null, null, null, null, null, null, null) : policy;
+        policy = policy == null ? new Policy(null, null, null, null, null, null, null, null) : policy;
         drain = drain == null ? new Drain(null) : drain;
         audit = audit == null ? new Audit(null, null, null, null) : audit;
         admin = admin == null ? new Admin(null) : admin;
@@ -172,8 +172,9 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
      * @param idleTimeout a sandbox no command touched for this long is destroyed (null: never)
      */
     public record Policy(Integer maxSandboxes, Integer maxConcurrentCommands, Exec exec, Limits limits, ByteSize maxFileBytes,
-            Duration maxLifetime, Duration idleTimeout) {
+            Duration maxLifetime, Duration idleTimeout, Egress egress) {
         public Policy {
+            egress = egress == null ? new Egress(null, null, null, null, null, null) : egress;
             if (maxLifetime != null) {
                 Durations.positive("max_lifetime", maxLifetime, maxLifetime);
             }
@@ -185,6 +186,83 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             exec = exec == null ? new Exec(null, null, null, null) : exec;
             limits = limits == null ? new Limits(null, null, null, null, null, null, null) : limits;
             maxFileBytes = maxFileBytes == null ? new ByteSize(1L << 30) : maxFileBytes;
+        }
+    }
+
+    /**
+     * What sandboxes may reach over the network, through the daemon's egress proxy. {@code allow}
+     * bounds every sandbox's allowlist: the control plane picks rules within it per sandbox, and
+     * a sandbox it gives none reaches nothing. With {@code allow} empty, egress is off: no proxy
+     * runs and sandboxes get no network at all.
+     *
+     * @param allow                     the operator's rules (a domain or a cidr each, optional ports)
+     * @param maxConnectionsPerSandbox  open proxied connections one sandbox may hold
+     * @param connectTimeout            how long dialling an allowed destination may take
+     * @param idleTimeout               a proxied connection with no bytes either way for this long is closed
+     * @param resolver                  DNS servers (host:port) the proxy asks; empty for the host's own (/etc/resolv.conf, /etc/hosts)
+     * @param proxyPort                 the port sandboxes reach the proxy on
+     */
+    public record Egress(List<EgressAllow> allow, Integer maxConnectionsPerSandbox, Duration connectTimeout, Duration idleTimeout,
+            List<String> resolver, Integer proxyPort) {
+        public Egress {
+            allow = List.copyOf(allow == null ? List.of() : allow);
+            maxConnectionsPerSandbox = positive("max_connections_per_sandbox", maxConnectionsPerSandbox, 64);
+            connectTimeout = Durations.positive("connect_timeout", connectTimeout, Duration.ofSeconds(10));
+            idleTimeout = Durations.positive("idle_timeout", idleTimeout, Duration.ofMinutes(5));
+            resolver = List.copyOf(resolver == null ? List.of() : resolver);
+            for (String r : resolver) {
+                hostPort("resolver", r);
+            }
+            proxyPort = positive("proxy_port", proxyPort, 3128);
+            if (proxyPort > 65535) {
+                throw new IllegalArgumentException("proxy_port: " + proxyPort + " (expected 1 to 65535)");
+            }
+        }
+
+        public boolean enabled() {
+            return !allow.isEmpty();
+        }
+
+        public List<io.airlock.daemon.egress.EgressRule> rules() {
+            return allow.stream().map(EgressAllow::rule).toList();
+        }
+
+        /** The resolver entries as socket addresses (host:port, IPv6 in brackets). */
+        public List<java.net.InetSocketAddress> resolverAddresses() {
+            return resolver.stream().map(r -> hostPort("resolver", r)).toList();
+        }
+
+        private static java.net.InetSocketAddress hostPort(String field, String value) {
+            int colon = value.lastIndexOf(':');
+            String host = colon > 0 ? value.substring(0, colon).replace("[", "").replace("]", "") : "";
+            var literal = io.airlock.tunnel.net.IpLiterals.parse(host);
+            int port = -1;
+            try {
+                port = colon > 0 ? Integer.parseInt(value.substring(colon + 1)) : -1;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            if (literal.isEmpty() || port < 1 || port > 65535) {
+                throw new IllegalArgumentException(field + ": '" + value + "' (expected an IP address and port, like 127.0.0.53:53)");
+            }
+            return new java.net.InetSocketAddress(literal.get(), port);
+        }
+    }
+
+    /** One operator rule: a domain (exact or *.suffix) or a cidr, and the ports it covers (none listed: any). */
+    public record EgressAllow(String domain, String cidr, List<Integer> ports) {
+        public EgressAllow {
+            ports = List.copyOf(ports == null ? List.of() : ports);
+            rule(domain, cidr, ports);
+        }
+
+        public io.airlock.daemon.egress.EgressRule rule() {
+            return rule(domain, cidr, ports);
+        }
+
+        private static io.airlock.daemon.egress.EgressRule rule(String domain, String cidr, List<Integer> ports) {
+            return new io.airlock.daemon.egress.EgressRule(domain, cidr == null ? null : io.airlock.tunnel.net.Cidr.parse(cidr),
+                    java.util.Set.copyOf(ports));
         }
     }
 

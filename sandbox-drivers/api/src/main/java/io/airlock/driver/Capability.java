@@ -12,6 +12,8 @@ public enum Capability {
     /** Tar archives into and out of the workspace. */
     FILES_ARCHIVE("files.archive"),
     NETWORK_NONE("network.none"),
+    /** Outbound connections through the daemon's egress proxy, under a per-sandbox allowlist. */
+    NETWORK_EGRESS_PROXY("network.egress-proxy"),
     LIMITS_MEMORY("limits.memory"),
     LIMITS_PROCESSES("limits.processes"),
     LIMITS_CPU("limits.cpu"),
