@@ -10,6 +10,10 @@ import io.airlock.daemon.connector.ConnectionListener;
 import io.airlock.daemon.connector.ConnectionListeners;
 import io.airlock.daemon.connector.ControlConnection;
 import io.airlock.daemon.dispatch.CommandDispatcher;
+import io.airlock.daemon.egress.EgressOutcome;
+import io.airlock.daemon.egress.EgressPolicy;
+import io.airlock.daemon.egress.EgressProxy;
+import io.airlock.daemon.egress.SandboxEgress;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.CertificateRenewer;
 import io.airlock.daemon.identity.LiveCredentials;
@@ -60,6 +64,23 @@ public final class Daemon implements AutoCloseable {
     private volatile boolean stopped;
     private Thread driverWatch;
     private final SandboxReaper reaper;
+    /** Null when policy.egress allows nothing. */
+    private final Egress egress;
+
+    /** The egress proxy and the allowlists it enforces; outcomes are audited once the dispatcher exists. */
+    private record Egress(EgressProxy proxy, SandboxEgress allowlists,
+            java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>> outcomes) {
+        static Egress start(DaemonConfig config) {
+            DaemonConfig.Egress settings = config.policy().egress();
+            if (!settings.enabled()) {
+                return null;
+            }
+            SandboxEgress allowlists = new SandboxEgress(new EgressPolicy(settings.rules()), config.stateDir().resolve("egress"));
+            var outcomes = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>>(o -> { });
+            EgressProxy proxy = EgressProxy.start(settings, allowlists::policyOf, o -> outcomes.get().accept(o));
+            return new Egress(proxy, allowlists, outcomes);
+        }
+    }
 
     /** Reports driver availability changes to the control plane (drivers recover by themselves). */
     private void watchDrivers() {
@@ -80,14 +101,16 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit) throws Exception {
+    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit, Egress egress) throws Exception {
         this.config = config;
         this.identity = identity;
         this.drivers = drivers;
         this.audit = audit;
+        this.egress = egress;
         LocalPolicy policy = new LocalPolicy(config.policy());
         CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
-        this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why));
+        this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why),
+                egress == null ? null : egress.allowlists());
         this.dispatcher = new CommandDispatcher(sandboxes);
         dispatcher.audit(new CommandAudit(audit));
         this.metrics = new DaemonMetrics(() -> {
@@ -125,6 +148,12 @@ public final class Daemon implements AutoCloseable {
             }
         });
         dispatcherRef[0] = dispatcher;
+        if (egress != null) {
+            egress.outcomes().set(o -> {
+                metrics.egress(o.allowed());
+                dispatcher.record("egress", o.auditFields());
+            });
+        }
         int adopted = sandboxes.reconcile().size();
         log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
         this.credentials = new LiveCredentials(identity);
@@ -165,12 +194,21 @@ public final class Daemon implements AutoCloseable {
         AgentIdentity identity = AgentIdentity.load(config.stateDir());
         // Drivers exist before the dispatcher that reports their events: forward through a holder.
         java.util.concurrent.atomic.AtomicReference<CommandDispatcher> dispatcher = new java.util.concurrent.atomic.AtomicReference<>();
-        DriverRegistry drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), e -> {
-            CommandDispatcher d = dispatcher.get();
-            if (d != null) {
-                d.driverEvent(e);
+        Egress egress = Egress.start(config);
+        DriverRegistry drivers;
+        try {
+            drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), e -> {
+                CommandDispatcher d = dispatcher.get();
+                if (d != null) {
+                    d.driverEvent(e);
+                }
+            }, egress == null ? null : egress.proxy());
+        } catch (Exception e) {
+            if (egress != null) {
+                egress.proxy().close();
             }
-        });
+            throw e;
+        }
         AuditLog audit;
         try {
             audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(),
@@ -178,15 +216,21 @@ public final class Daemon implements AutoCloseable {
                     config.audit().groupInterval());
         } catch (java.io.IOException | RuntimeException e) {
             drivers.close();
+            if (egress != null) {
+                egress.proxy().close();
+            }
             throw new IllegalStateException("cannot open the audit log in " + config.auditDir() + ": " + e.getMessage()
                     + " (check audit.dir and its permissions; 'airlock audit verify' says what is wrong with an existing log)", e);
         }
         Daemon daemon;
         try {
-            daemon = new Daemon(config, identity, drivers, audit);
+            daemon = new Daemon(config, identity, drivers, audit, egress);
         } catch (Exception e) {
             drivers.close();
             audit.close();
+            if (egress != null) {
+                egress.proxy().close();
+            }
             throw e;
         }
         for (ConnectionListener l : listeners) {
@@ -225,7 +269,7 @@ public final class Daemon implements AutoCloseable {
         }
         List<io.airlock.driver.Sandbox> live = sandboxes.list();
         h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
-        live.forEach(s -> h.addInventory(CommandDispatcher.info(s)));
+        live.forEach(s -> h.addInventory(dispatcher.info(s)));
         return h.build();
     }
 
@@ -343,6 +387,9 @@ public final class Daemon implements AutoCloseable {
         renewer.close();
         connection.close(Duration.ofSeconds(2));
         drivers.close();
+        if (egress != null) {
+            egress.proxy().close(); // open proxied connections close now, and each is audited
+        }
         callbacks.shutdownNow();
         dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
         audit.close();

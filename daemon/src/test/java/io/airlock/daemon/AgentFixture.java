@@ -27,6 +27,9 @@ class AgentFixture implements AutoCloseable {
     String agentId;
     final BlockingQueue<String> connections = new LinkedBlockingQueue<>(1000);
 
+    /** YAML appended to the daemon's configuration (top-level sections the base leaves out: policy, drivers). */
+    String extraConfig = "";
+
     /** How long agent certificates live; null for the control plane's default. */
     final Duration certificateValidity;
 
@@ -68,7 +71,7 @@ class AgentFixture implements AutoCloseable {
                   backoff: {initial: 100ms, max: 1s, reset_after: 2s}
                 drain:
                   grace_period: 10s
-                """.formatted(root.resolve("agent"), address), "test config");
+                """.formatted(root.resolve("agent"), address) + extraConfig, "test config");
     }
 
     AgentFixture enrollAndStart() throws Exception {

@@ -71,6 +71,12 @@ public final class AgentClient {
         return send(agentId, command(timeout).setProvision(request).build()).getSandbox();
     }
 
+    /** Replaces a sandbox's egress allowlist (new connections see it); returns the sandbox with the rules now enforced. */
+    public SandboxInfo updateEgress(String agentId, String sandboxId, io.airlock.proto.v1.EgressPolicy egress, Duration timeout) {
+        return send(agentId, command(timeout).setUpdateEgress(io.airlock.proto.v1.UpdateEgress.newBuilder().setSandboxId(sandboxId)
+                .setEgress(egress)).build()).getSandbox();
+    }
+
     public SandboxList list(String agentId, Duration timeout) {
         return send(agentId, command(timeout).setList(ListSandboxes.getDefaultInstance()).build()).getSandboxes();
     }

@@ -19,6 +19,7 @@ public final class DaemonMetrics {
     private final Histogram auditAppendSeconds;
     private final Gauge certificateExpiry;
     private final Counter renewals;
+    private final Counter egressConnections;
 
     /** @param sandboxesByState live sandboxes per state, read at each scrape */
     public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState) {
@@ -35,6 +36,8 @@ public final class DaemonMetrics {
                 .help("When the agent certificate in use expires (Unix time); renewal starts at two thirds of its lifetime").register(registry);
         renewals = Counter.builder().name("airlock_certificate_renewals_total").help("Certificate renewal attempts, by outcome (ok, failed)")
                 .labelNames("outcome").register(registry);
+        egressConnections = Counter.builder().name("airlock_egress_connections_total")
+                .help("Connections through the egress proxy, by decision (allow, deny)").labelNames("decision").register(registry);
         GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
                 .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
         JvmMetrics.builder().register(registry);
@@ -62,6 +65,10 @@ public final class DaemonMetrics {
 
     public void renewal(boolean ok) {
         renewals.labelValues(ok ? "ok" : "failed").inc();
+    }
+
+    public void egress(boolean allowed) {
+        egressConnections.labelValues(allowed ? "allow" : "deny").inc();
     }
 
     public void auditAppend(double seconds) {

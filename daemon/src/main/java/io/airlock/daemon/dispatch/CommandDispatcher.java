@@ -21,11 +21,13 @@ import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileList;
 import io.airlock.proto.v1.FileType;
 import io.airlock.proto.v1.PolicyDenied;
+import io.airlock.daemon.egress.EgressRule;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.SandboxState;
 import io.airlock.proto.v1.StartExec;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -216,6 +218,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     private static String sandboxOf(Command command) {
         return switch (command.getActionCase()) {
             case GET -> command.getGet().getSandboxId();
+            case UPDATE_EGRESS -> command.getUpdateEgress().getSandboxId();
             case EXEC -> command.getExec().getSandboxId();
             case WRITE_FILE -> command.getWriteFile().getSandboxId();
             case READ_FILE -> command.getReadFile().getSandboxId();
@@ -257,7 +260,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                             new io.airlock.driver.ResourceLimits(l.getMemoryBytes(), l.getMaxProcesses(), l.getCpuSeconds(), l.getWorkspaceBytes()),
                             p.getEnvMap(), p.getLabelsMap(),
                             p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))
-                                    .toList());
+                                    .toList(), egressRules("provision.egress", p.getEgress()));
                     result.setSandbox(info(s));
                 }
                 case DESTROY -> {
@@ -265,6 +268,11 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     result.setDestroyed(Empty.getDefaultInstance());
                 }
                 case GET -> result.setSandbox(info(sandboxes.locate(command.getGet().getSandboxId()).sandbox()));
+                case UPDATE_EGRESS -> {
+                    var u = command.getUpdateEgress();
+                    sandboxes.updateEgress(u.getSandboxId(), egressRules("update_egress.egress", u.getEgress()));
+                    result.setSandbox(info(sandboxes.locate(u.getSandboxId()).sandbox()));
+                }
                 case PAUSE -> result.setSandbox(info(sandboxes.setPaused(command.getPause().getSandboxId(), true)));
                 case RESUME -> result.setSandbox(info(sandboxes.setPaused(command.getResume().getSandboxId(), false)));
                 case LIST -> {
@@ -416,14 +424,45 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                 .setDriver(driver).setAvailable(available).setReason(reason)));
     }
 
-    public static SandboxInfo info(Sandbox s) {
+    public SandboxInfo info(Sandbox s) {
+        io.airlock.proto.v1.EgressPolicy.Builder egress = io.airlock.proto.v1.EgressPolicy.newBuilder();
+        for (EgressRule r : sandboxes.egressOf(s.id()).rules()) {
+            io.airlock.proto.v1.EgressRule.Builder b = io.airlock.proto.v1.EgressRule.newBuilder();
+            if (r.domain() != null) {
+                b.setDomain(r.domain());
+            } else {
+                b.setCidr(r.cidr().toString());
+            }
+            r.ports().stream().sorted().forEach(b::addPorts);
+            egress.addRules(b);
+        }
         return SandboxInfo.newBuilder()
                 .setSandboxId(s.id())
                 .setDriver(s.driver())
                 .setState(SandboxState.valueOf(s.state().name()))
                 .setCreatedAtMs(s.createdAt().toEpochMilli())
                 .putAllLabels(s.labels())
+                .setEgress(egress)
                 .build();
+    }
+
+    /** The wire's rules as the daemon's, each malformed one refused naming its field. */
+    static List<EgressRule> egressRules(String field, io.airlock.proto.v1.EgressPolicy policy) throws CommandException {
+        List<EgressRule> rules = new java.util.ArrayList<>();
+        for (int i = 0; i < policy.getRulesCount(); i++) {
+            var r = policy.getRules(i);
+            try {
+                java.util.Set<Integer> ports = new java.util.HashSet<>(r.getPortsList());
+                rules.add(switch (r.getTargetCase()) {
+                    case DOMAIN -> EgressRule.domain(r.getDomain(), ports);
+                    case CIDR -> EgressRule.cidr(r.getCidr(), ports);
+                    case TARGET_NOT_SET -> throw new IllegalArgumentException("names neither a domain nor a cidr (expected one)");
+                });
+            } catch (IllegalArgumentException e) {
+                throw new CommandException(ErrorCode.INVALID_ARGUMENT, field + ".rules[" + i + "]: " + e.getMessage());
+            }
+        }
+        return rules;
     }
 
     static ErrorCode code(DriverException.Kind kind) {

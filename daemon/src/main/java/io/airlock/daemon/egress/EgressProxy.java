@@ -116,6 +116,11 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
     }
 
     @Override
+    public int port() {
+        return settings.proxyPort();
+    }
+
+    @Override
     public Listener listenTcp(InetSocketAddress address, Function<InetAddress, Optional<String>> sandboxOfPeer) throws IOException {
         return bind(EpollServerSocketChannel.class, address, ch -> {
             InetAddress peer = ((InetSocketAddress) ch.remoteAddress()).getAddress();

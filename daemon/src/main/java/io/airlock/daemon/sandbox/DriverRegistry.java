@@ -49,6 +49,12 @@ public final class DriverRegistry implements AutoCloseable {
     /** @param events where drivers report what happens to sandboxes unasked (e.g. OOM kills) */
     public static DriverRegistry create(DaemonConfig.Drivers config, String agentId, Path stateDir,
             java.util.function.Consumer<io.airlock.driver.DriverEvent> events) throws DriverException {
+        return create(config, agentId, stateDir, events, null);
+    }
+
+    /** @param egress the egress proxy drivers route sandboxes through; null when egress is off */
+    public static DriverRegistry create(DaemonConfig.Drivers config, String agentId, Path stateDir,
+            java.util.function.Consumer<io.airlock.driver.DriverEvent> events, io.airlock.driver.EgressPort egress) throws DriverException {
         List<SandboxDriverProvider> found = providers();
         List<String> known = found.stream().map(SandboxDriverProvider::name).toList();
         for (String name : config.enabled()) {
@@ -83,7 +89,7 @@ public final class DriverRegistry implements AutoCloseable {
             } catch (IOException e) {
                 throw new DriverException(DriverException.Kind.UNAVAILABLE, "cannot create " + dir + ": " + e.getMessage(), e);
             }
-            drivers.put(p.name(), p.create(new DriverContext(agentId, dir, config.options().getOrDefault(p.name(), Map.of()), events)));
+            drivers.put(p.name(), p.create(new DriverContext(agentId, dir, config.options().getOrDefault(p.name(), Map.of()), events, egress)));
             log.info("driver {} ready: {}", p.name(), p.description());
         }
         if (drivers.isEmpty()) {

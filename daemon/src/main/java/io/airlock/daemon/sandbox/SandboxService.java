@@ -1,5 +1,8 @@
 package io.airlock.daemon.sandbox;
 
+import io.airlock.daemon.egress.EgressPolicy;
+import io.airlock.daemon.egress.EgressRule;
+import io.airlock.daemon.egress.SandboxEgress;
 import io.airlock.daemon.policy.LocalPolicy;
 import io.airlock.daemon.policy.PolicyDeniedException;
 import io.airlock.driver.Capability;
@@ -39,10 +42,57 @@ public final class SandboxService {
     private final Object provisionLock = new Object();
     private final Map<String, Activity> activity = new ConcurrentHashMap<>();
 
+    /** Each sandbox's egress allowlist; null when policy.egress allows nothing (egress off). */
+    private final SandboxEgress egress;
+
     public SandboxService(DriverRegistry drivers, LocalPolicy policy, Lifecycle lifecycle) {
+        this(drivers, policy, lifecycle, null);
+    }
+
+    public SandboxService(DriverRegistry drivers, LocalPolicy policy, Lifecycle lifecycle, SandboxEgress egress) {
         this.drivers = drivers;
         this.policy = policy;
         this.lifecycle = lifecycle;
+        this.egress = egress;
+    }
+
+    /** The egress allowlist the proxy enforces for a sandbox (nothing when egress is off or none was given). */
+    public EgressPolicy egressOf(String sandboxId) {
+        return egress == null ? EgressPolicy.DENY_ALL : egress.policyOf(sandboxId);
+    }
+
+    /**
+     * Checks requested egress rules before anything is created: within the operator's bound
+     * (POLICY_DENIED naming the rule otherwise) and on a driver that can enforce them.
+     */
+    private void checkEgress(SandboxDriver driver, List<EgressRule> rules) throws DriverException, PolicyDeniedException {
+        if (rules.isEmpty()) {
+            return;
+        }
+        EgressPolicy.narrowed(rules, egress == null ? EgressPolicy.DENY_ALL : egress.bound());
+        if (!driver.capabilities().contains(Capability.NETWORK_EGRESS_PROXY)) {
+            throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + driver.name()
+                    + " driver cannot route sandboxes through the egress proxy here (capability network.egress-proxy missing; "
+                    + "the daemon log says why), so it cannot enforce egress rules; provision without them or use a driver that has it");
+        }
+    }
+
+    /**
+     * Replaces a sandbox's egress allowlist; connections opened from now on see it. A rule wider
+     * than policy.egress refuses the whole update and the old allowlist stays.
+     */
+    public EgressPolicy updateEgress(String sandboxId, List<EgressRule> rules) throws DriverException, PolicyDeniedException {
+        Located l = locate(sandboxId);
+        checkEgress(l.driver(), rules);
+        if (egress == null) {
+            return EgressPolicy.DENY_ALL; // nothing requested, nothing allowed
+        }
+        try {
+            return egress.set(sandboxId, rules);
+        } catch (java.io.IOException e) {
+            throw new DriverException(DriverException.Kind.INTERNAL, "cannot store the egress policy of sandbox '" + sandboxId + "': "
+                    + e.getMessage(), e);
+        }
     }
 
     public DriverRegistry drivers() {
@@ -62,12 +112,13 @@ public final class SandboxService {
     /** Idempotent on the sandbox id: an existing sandbox is returned as it is. */
     public Sandbox provision(String id, String driverName, String image, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels) throws DriverException, PolicyDeniedException {
-        return provision(id, driverName, image, "", requested, env, labels, List.of());
+        return provision(id, driverName, image, "", requested, env, labels, List.of(), List.of());
     }
 
     /** As above, writing {@code files} into a new sandbox before it counts as provisioned (all or nothing). */
     public Sandbox provision(String id, String driverName, String image, String template, ResourceLimits requested,
-            Map<String, String> env, Map<String, String> labels, List<InitialFile> files) throws DriverException, PolicyDeniedException {
+            Map<String, String> env, Map<String, String> labels, List<InitialFile> files, List<EgressRule> egressRules)
+            throws DriverException, PolicyDeniedException {
         long total = files.stream().mapToLong(f -> f.content().length).sum();
         if (total > MAX_INITIAL_BYTES) {
             throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "initial files hold " + total + " bytes (expected: at most "
@@ -80,6 +131,7 @@ public final class SandboxService {
         }
         SandboxDriver driver = drivers.get(driverName);
         ResourceLimits limits = policy.limits(requested, driver.name(), driver.capabilities());
+        checkEgress(driver, egressRules);
         // Capacity check and creation under one lock, so concurrent provisions cannot overshoot max_sandboxes.
         synchronized (provisionLock) {
             existing = find(id);
@@ -89,9 +141,23 @@ public final class SandboxService {
             policy.checkCapacity(list().size());
             Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image, template));
             preload(driver, id, files);
+            storeEgress(driver, id, egressRules);
             activity.computeIfAbsent(id, k -> new Activity());
             lifecycle.changed(sandbox, SandboxState.READY, "provisioned");
             return sandbox;
+        }
+    }
+
+    private void storeEgress(SandboxDriver driver, String id, List<EgressRule> rules) throws DriverException, PolicyDeniedException {
+        if (egress == null || rules.isEmpty()) {
+            return;
+        }
+        try {
+            egress.set(id, rules);
+        } catch (java.io.IOException e) {
+            driver.destroy(id);
+            throw new DriverException(DriverException.Kind.INTERNAL, "cannot store the egress policy of sandbox '" + id + "': "
+                    + e.getMessage() + " (the sandbox was not created)", e);
         }
     }
 
@@ -154,6 +220,9 @@ public final class SandboxService {
             if (s.isPresent()) {
                 d.destroy(id);
                 activity.remove(id);
+                if (egress != null) {
+                    egress.remove(id);
+                }
                 lifecycle.changed(s.get(), SandboxState.DESTROYED, reason);
             }
         }
@@ -199,6 +268,13 @@ public final class SandboxService {
         List<Sandbox> all = new ArrayList<>();
         for (SandboxDriver d : drivers.all().values()) {
             all.addAll(d.reconcile());
+        }
+        if (egress != null) {
+            try {
+                egress.load(all.stream().map(Sandbox::id).collect(java.util.stream.Collectors.toSet()));
+            } catch (java.io.IOException e) {
+                throw new DriverException(DriverException.Kind.INTERNAL, "cannot read the stored egress policies: " + e.getMessage(), e);
+            }
         }
         return all;
     }

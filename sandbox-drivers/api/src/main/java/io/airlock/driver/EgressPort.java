@@ -13,6 +13,9 @@ import java.util.function.Function;
  * back to one sandbox, whose allowlist then applies; one that belongs to no sandbox is refused.
  */
 public interface EgressPort {
+    /** The port sandboxes reach the proxy on (policy.egress.proxy_port). */
+    int port();
+
     /**
      * Accepts on a TCP address (Docker: the gateway of the sandboxes' internal network); each
      * connection's sandbox is found from its peer address.

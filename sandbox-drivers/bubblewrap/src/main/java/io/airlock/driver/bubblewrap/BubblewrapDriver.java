@@ -60,9 +60,15 @@ public final class BubblewrapDriver implements SandboxDriver {
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final Map<String, Set<Process>> running = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final Optional<EgressBridge> egress;
 
     BubblewrapDriver(DriverContext context, Path bwrap, ResourceControl resources) throws DriverException {
         this.agentId = context.agentId();
+        Optional<Path> socat = EgressBridge.findSocat();
+        if (context.egressPort().isPresent() && socat.isEmpty()) {
+            log.warn("policy.egress is set but socat is missing (Debian: apt-get install socat): bubblewrap sandboxes get no network");
+        }
+        this.egress = EgressBridge.create(context.egressPort(), socat);
         this.root = context.stateDir().resolve("sandboxes");
         this.bwrap = bwrap;
         this.resources = resources;
@@ -85,6 +91,9 @@ public final class BubblewrapDriver implements SandboxDriver {
                 Capability.NETWORK_NONE, Capability.LIMITS_MEMORY, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART);
         if (resources.limitsProcesses()) {
             caps.add(Capability.LIMITS_PROCESSES);
+        }
+        if (egress.isPresent()) {
+            caps.add(Capability.NETWORK_EGRESS_PROXY);
         }
         return caps;
     }
@@ -117,11 +126,16 @@ public final class BubblewrapDriver implements SandboxDriver {
             try {
                 dir.create();
                 resources.prepare(spec.id(), spec.limits());
+                if (egress.isPresent()) {
+                    egress.get().attach(spec.id(), dir.dir());
+                }
                 dir.write(sandbox, agentId);
-            } catch (IOException e) {
+            } catch (IOException | DriverException e) {
+                egress.ifPresent(b -> b.detach(spec.id()));
                 deleteTree(dir.dir());
                 resources.release(spec.id());
-                throw new DriverException(Kind.INTERNAL, "provisioning sandbox '" + spec.id() + "' failed: " + e.getMessage(), e);
+                throw new DriverException(e instanceof DriverException d ? d.kind() : Kind.INTERNAL,
+                        "provisioning sandbox '" + spec.id() + "' failed: " + e.getMessage(), e);
             }
             sandboxes.put(spec.id(), sandbox);
             return sandbox;
@@ -160,7 +174,9 @@ public final class BubblewrapDriver implements SandboxDriver {
         }
         String relativeWd = dir.workspace().toAbsolutePath().relativize(wd.toAbsolutePath()).toString();
         List<String> command = new ArrayList<>(resources.wrapper(sandboxId, sandbox.limits()));
-        command.addAll(BwrapCommand.build(bwrap, dir, relativeWd, spec.argv()));
+        command.addAll(egress.isPresent()
+                ? BwrapCommand.build(bwrap, dir, relativeWd, egress.get().bwrapArgs(dir.dir()), egress.get().wrap(spec.argv()))
+                : BwrapCommand.build(bwrap, dir, relativeWd, List.of(), spec.argv()));
         ProcessBuilder pb = new ProcessBuilder(command);
         Map<String, String> env = pb.environment();
         env.clear();
@@ -168,6 +184,7 @@ public final class BubblewrapDriver implements SandboxDriver {
         env.put("HOME", BwrapCommand.WORKSPACE);
         env.put("TMPDIR", "/tmp");
         env.put("LANG", "C.UTF-8");
+        egress.ifPresent(b -> env.putAll(b.environment()));
         putAll(env, sandbox.env());
         putAll(env, spec.env());
         Process process;
@@ -446,6 +463,7 @@ public final class BubblewrapDriver implements SandboxDriver {
                 }
             }
             resources.release(sandboxId);
+            egress.ifPresent(b -> b.detach(sandboxId));
             Path dir = root.resolve(sandboxId);
             // Metadata goes first: a destroy cut short leaves a directory reconcile will clear.
             try {
@@ -475,6 +493,9 @@ public final class BubblewrapDriver implements SandboxDriver {
                     continue;
                 }
                 if (sandbox.isPresent()) {
+                    if (egress.isPresent() && !sandboxes.containsKey(id)) {
+                        egress.get().attach(id, d);
+                    }
                     sandboxes.putIfAbsent(id, sandbox.get());
                     resources.prepare(id, sandbox.get().limits());
                 } else if (!Files.exists(box.metadata())) {
@@ -525,5 +546,6 @@ public final class BubblewrapDriver implements SandboxDriver {
     public void close() {
         // Sandboxes outlive the driver (and the daemon); running execs die with the daemon (--die-with-parent).
         resources.close();
+        egress.ifPresent(EgressBridge::close);
     }
 }

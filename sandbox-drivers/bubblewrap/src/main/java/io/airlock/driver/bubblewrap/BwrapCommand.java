@@ -18,8 +18,11 @@ public final class BwrapCommand {
 
     private BwrapCommand() {}
 
-    static List<String> build(Path bwrap, SandboxDirectory box, String workingDir, List<String> argv) {
-        return build(bwrap, box.workspace(), box.tmp(), workingDir, argv);
+    /** @param mounts further bwrap arguments (e.g. the egress socket), placed before the command */
+    static List<String> build(Path bwrap, SandboxDirectory box, String workingDir, List<String> mounts, List<String> argv) {
+        List<String> cmd = build(bwrap, box.workspace(), box.tmp(), workingDir, argv);
+        cmd.addAll(cmd.indexOf("--"), mounts);
+        return cmd;
     }
 
     /**

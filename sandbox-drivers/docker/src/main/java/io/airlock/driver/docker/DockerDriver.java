@@ -74,6 +74,8 @@ public final class DockerDriver implements SandboxDriver {
     private final OomEvents oom;
     private final Snapshots snapshots;
     private final HardenedContainers containers;
+    /** Null when egress is off. */
+    private final EgressNetwork egress;
     /**
      * Sandboxes being provisioned or destroyed: recovery must not start a container that is still
      * being created, nor restart or re-adopt one that is being stopped and removed.
@@ -87,7 +89,9 @@ public final class DockerDriver implements SandboxDriver {
         this.options = options;
         this.files = new ContainerFiles(docker, engine, context.stateDir(), options.user());
         this.snapshots = new Snapshots(docker, agentId, options.user());
-        this.containers = new HardenedContainers(docker, options, new ImagePuller(docker, context.events()));
+        this.egress = context.egressPort().isPresent() ? engineCall("open the egress network",
+                () -> EgressNetwork.open(docker, agentId, context.egressPort().get(), name -> Optional.ofNullable(sandboxOfName(name)))) : null;
+        this.containers = new HardenedContainers(docker, options, new ImagePuller(docker, context.events()), egress);
         try {
             this.warm = new WarmClaims(agentId, docker, engine, options, new ClaimRecords(context.stateDir()), containers);
         } catch (IOException e) {
@@ -136,9 +140,13 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
+        EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
                 Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE,
                 Capability.SNAPSHOT, Capability.LIMITS_WORKSPACE);
+        if (egress != null) {
+            caps.add(Capability.NETWORK_EGRESS_PROXY);
+        }
+        return caps;
     }
 
     /** The container of a sandbox: a claimed warm container keeps its pool name. */
@@ -550,6 +558,9 @@ public final class DockerDriver implements SandboxDriver {
             }
             return null;
         });
+        if (egress != null) {
+            egress.forget(container(sandboxId));
+        }
         try {
             warm.forget(sandboxId);
         } catch (IOException e) {
@@ -584,6 +595,9 @@ public final class DockerDriver implements SandboxDriver {
                                 "sandbox {} was restarted; its size-limited workspace is a tmpfs and is empty now", s.id()));
                     }
                     toSandbox(inspect).ifPresent(s -> found.put(s.id(), s));
+                    if (egress != null) {
+                        egress.learn(inspect);
+                    }
                 } catch (NotFoundException e) {
                     log.debug("container {} went away while reconciling (a destroy finished)", c.getId());
                 } catch (DockerException e) {
@@ -637,6 +651,9 @@ public final class DockerDriver implements SandboxDriver {
         watch.close();
         oom.close();
         warm.close();
+        if (egress != null) {
+            egress.close();
+        }
         try {
             docker.close();
         } catch (IOException e) {

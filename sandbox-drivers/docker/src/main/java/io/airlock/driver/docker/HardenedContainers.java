@@ -23,11 +23,14 @@ final class HardenedContainers {
     private final DockerClient docker;
     private final DockerOptions options;
     private final ImagePuller puller;
+    /** The internal network behind the egress proxy; null when egress is off (no network at all). */
+    private final EgressNetwork egress;
 
-    HardenedContainers(DockerClient docker, DockerOptions options, ImagePuller puller) {
+    HardenedContainers(DockerClient docker, DockerOptions options, ImagePuller puller, EgressNetwork egress) {
         this.docker = docker;
         this.options = options;
         this.puller = puller;
+        this.egress = egress;
     }
 
     /** The image of {@code rule} is on the engine (pulled for {@code sandboxId} when missing) with its pinned digest. */
@@ -66,7 +69,7 @@ final class HardenedContainers {
                 .withReadonlyRootfs(true)
                 .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + options.tmpSize() + ",mode=1777"))
                 .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(DockerDriver.WORKSPACE)))
-                .withNetworkMode("none")
+                .withNetworkMode(egress == null ? "none" : egress.name())
                 .withInit(true);
         if (limits.memoryBytes() > 0) {
             host.withMemory(limits.memoryBytes()).withMemorySwap(limits.memoryBytes());
@@ -85,18 +88,28 @@ final class HardenedContainers {
                 .withLabels(labels)
                 .withUser(options.user())
                 .withWorkingDir(DockerDriver.WORKSPACE)
-                .withEnv(env)
+                .withEnv(egress == null ? env : withProxy(env))
                 .withCmd(options.keepalive())
                 .withHostConfig(host)
                 .exec()
                 .getId();
     }
 
+    private List<String> withProxy(List<String> env) {
+        List<String> all = new java.util.ArrayList<>(egress.environment());
+        all.addAll(env);
+        return all;
+    }
+
+    /** Starts a container (unless running); with egress on, learns its address so the proxy knows its connections. */
     void startIfStopped(String id) {
         try {
             docker.startContainerCmd(id).exec();
         } catch (NotModifiedException e) {
             // already running
+        }
+        if (egress != null) {
+            egress.learn(docker.inspectContainerCmd(id).exec());
         }
     }
 }
