@@ -25,7 +25,7 @@ class BubblewrapEgressIT extends SandboxEgressContract {
                 : java.util.Optional.of("curl is missing (apt-get install curl)"));
         startServers();
         fx = new AgentFixture(dir);
-        fx.extraConfig = egressConfig("");
+        fx.extraConfig = egressConfig("") + "drivers: {enabled: [bubblewrap]}\n";
         fx.enrollAndStart();
         provision("bubblewrap", List.of());
     }

@@ -44,6 +44,8 @@ abstract class SandboxEgressContract {
     static TestDnsServer dns;
     static TestOrigins origins;
     static String box;
+    /** Rules the driver's test adds to every allowlist it gives the sandbox. */
+    static final List<EgressRule> driverRules = new ArrayList<>();
 
     /** The operator's bound: every .test name, the origins on loopback, plus what the driver's test adds. */
     static String egressConfig(String extraAllow) {
@@ -82,14 +84,16 @@ abstract class SandboxEgressContract {
 
     /** The sandbox's own allowlist: narrower than the operator's. */
     static List<EgressRule> sandboxRules() {
-        return new ArrayList<>(List.of(domain("allowed.test", origins.httpPort()), domain("secure.test", origins.httpsPort()),
+        List<EgressRule> rules = new ArrayList<>(List.of(domain("allowed.test", origins.httpPort()), domain("secure.test", origins.httpsPort()),
                 domain("rebind.test"), cidr("127.0.0.1/32", origins.httpPort(), origins.httpsPort())));
+        rules.addAll(driverRules);
+        return rules;
     }
 
     static void provision(String driver, List<EgressRule> extra) {
         agents = fx.cp.agents();
+        driverRules.addAll(extra);
         List<EgressRule> rules = sandboxRules();
-        rules.addAll(extra);
         box = agents.provision(fx.agentId, ProvisionSandbox.newBuilder().setSandboxId("egress-box").setDriver(driver)
                 .setEgress(EgressPolicy.newBuilder().addAllRules(rules))
                 .addFiles(InitialFile.newBuilder().setPath("ca.pem").setContent(ByteString.copyFromUtf8(origins.caPem))).build(), T)
