@@ -41,7 +41,7 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
     static final String HEAD_TIMEOUT = "head-timeout";
     static final String DECODER = "decoder";
     /** Per-connection outbound buffer bounds: past the high mark the other side stops reading. */
-    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
     /** How long a client may take to send its request head. */
     private static final int HEAD_TIMEOUT_SECONDS = 30;
 
@@ -139,6 +139,7 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
             Function<Channel, ProxyRequestHandler> handler) throws IOException {
         ServerBootstrap b = new ServerBootstrap().group(group).channel(type)
                 .childOption(ChannelOption.AUTO_READ, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

@@ -207,6 +207,7 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
         Bootstrap b = new Bootstrap().group(client.eventLoop()).channel(EpollSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) proxy.settings().connectTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, EgressProxy.WATER_MARK)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

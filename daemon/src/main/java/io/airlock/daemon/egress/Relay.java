@@ -36,10 +36,19 @@ final class Relay extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        peer.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        peer.write(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         if (!peer.isWritable()) {
+            // Stop reading before flushing: a flush that drains at once resumes reading through
+            // channelWritabilityChanged, and must not be undone afterwards.
             ctx.channel().config().setAutoRead(false);
+            peer.flush();
         }
+    }
+
+    /** One flush per batch of reads (fewer syscalls than one per buffer). */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
     }
 
     /** This channel drained below the low-water mark: the peer may read again. */
