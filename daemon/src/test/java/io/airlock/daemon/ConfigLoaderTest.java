@@ -1,6 +1,7 @@
 package io.airlock.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,6 +44,27 @@ class ConfigLoaderTest {
         ConfigException durability = assertThrows(ConfigException.class, () -> ConfigLoader.parse("audit: {durability: sometimes}\n", "c.yaml"));
         assertTrue(durability.getMessage().contains("audit.durability") && durability.getMessage().contains("each or group"),
                 durability.getMessage());
+    }
+
+    @Test
+    void egressRulesParseAndABadOneIsNamed() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                policy:
+                  egress:
+                    allow: [{domain: "*.pypi.org", ports: [443]}, {cidr: "10.20.0.0/16"}]
+                    resolver: ["127.0.0.53:53"]
+                """, "c.yaml");
+        assertTrue(c.policy().egress().enabled());
+        assertEquals("[*.pypi.org:[443], 10.20.0.0/16:*]", c.policy().egress().rules().toString());
+        assertEquals(3128, c.policy().egress().proxyPort());
+        assertFalse(DaemonConfig.defaults().policy().egress().enabled(), "egress is off unless the operator allows something");
+        ConfigException both = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "policy: {egress: {allow: [{domain: a.org, cidr: 10.0.0.0/8}]}}\n", "c.yaml"));
+        assertTrue(both.getMessage().startsWith("c.yaml: policy.egress.allow[0]: an egress rule names a domain or a CIDR range, exactly one"),
+                both.getMessage());
+        ConfigException resolver = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "policy: {egress: {resolver: [dns.example]}}\n", "c.yaml"));
+        assertTrue(resolver.getMessage().contains("resolver: 'dns.example' (expected an IP address and port"), resolver.getMessage());
     }
 
     @Test
