@@ -93,20 +93,23 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
         }
     }
 
+    /** Takes one of the sandbox's connection slots; false when all are held. */
     boolean acquireSlot(String sandboxId) {
-        AtomicInteger n = open.computeIfAbsent(sandboxId, k -> new AtomicInteger());
-        if (n.incrementAndGet() > settings.maxConnectionsPerSandbox()) {
-            n.decrementAndGet();
-            return false;
-        }
-        return true;
+        boolean[] taken = {false};
+        open.compute(sandboxId, (k, n) -> {
+            int held = n == null ? 0 : n.get();
+            if (held >= settings.maxConnectionsPerSandbox()) {
+                return n;
+            }
+            taken[0] = true;
+            return new AtomicInteger(held + 1);
+        });
+        return taken[0];
     }
 
+    /** Gives a slot back; a sandbox holding none has no entry, so the map never outgrows the open connections. */
     void releaseSlot(String sandboxId) {
-        AtomicInteger n = open.get(sandboxId);
-        if (n != null) {
-            n.decrementAndGet();
-        }
+        open.computeIfPresent(sandboxId, (k, n) -> n.get() <= 1 ? null : new AtomicInteger(n.get() - 1));
     }
 
     /** Open proxied connections of a sandbox (for /status and tests). */

@@ -50,7 +50,7 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
     private final long startNanos = System.nanoTime();
     private final AtomicLong bytesUp = new AtomicLong();
     private final AtomicLong bytesDown = new AtomicLong();
-    private final ArrayDeque<Object> pending = new ArrayDeque<>();
+    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private HttpRequest request;
     private Channel upstream;
     private boolean requestDone;
@@ -263,7 +263,7 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
             up.pipeline().addFirst(new HttpRequestEncoder());
             up.writeAndFlush(originForm(request, target)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             while (!pending.isEmpty()) {
-                HttpContent c = (HttpContent) pending.poll();
+                HttpContent c = pending.poll();
                 bytesUp.addAndGet(c.content().readableBytes());
                 up.writeAndFlush(c).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             }

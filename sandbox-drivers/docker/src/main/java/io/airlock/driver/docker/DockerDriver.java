@@ -231,7 +231,9 @@ public final class DockerDriver implements SandboxDriver {
             id = containerName(spec.id());
         }
         containers.startIfStopped(id);
-        Sandbox sandbox = toSandbox(docker.inspectContainerCmd(id).exec())
+        InspectContainerResponse started = docker.inspectContainerCmd(id).exec();
+        containers.learnAddress(started);
+        Sandbox sandbox = toSandbox(started)
                 .orElseThrow(() -> new DriverException(Kind.INTERNAL, "container " + containerName(spec.id()) + " lacks our labels"));
         sandboxes.put(spec.id(), sandbox);
         return sandbox;
@@ -595,9 +597,7 @@ public final class DockerDriver implements SandboxDriver {
                                 "sandbox {} was restarted; its size-limited workspace is a tmpfs and is empty now", s.id()));
                     }
                     toSandbox(inspect).ifPresent(s -> found.put(s.id(), s));
-                    if (egress != null) {
-                        egress.learn(inspect);
-                    }
+                    containers.learnAddress(inspect);
                 } catch (NotFoundException e) {
                     log.debug("container {} went away while reconciling (a destroy finished)", c.getId());
                 } catch (DockerException e) {

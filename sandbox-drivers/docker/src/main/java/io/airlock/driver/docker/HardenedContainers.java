@@ -101,15 +101,18 @@ final class HardenedContainers {
         return all;
     }
 
-    /** Starts a container (unless running); with egress on, learns its address so the proxy knows its connections. */
     void startIfStopped(String id) {
         try {
             docker.startContainerCmd(id).exec();
         } catch (NotModifiedException e) {
             // already running
         }
+    }
+
+    /** With egress on, records a started container's address so the proxy knows whose connections it makes. */
+    void learnAddress(com.github.dockerjava.api.command.InspectContainerResponse started) {
         if (egress != null) {
-            egress.learn(docker.inspectContainerCmd(id).exec());
+            egress.learn(started);
         }
     }
 }

@@ -127,6 +127,7 @@ final class WarmClaims implements AutoCloseable {
                     DockerDriver.LABEL_POOL, "true", DockerDriver.LABEL_TEMPLATE, t.name(), DockerDriver.LABEL_LIMITS, limits.encode()),
                     List.of(), limits, name + "-workspace");
             containers.startIfStopped(id);
+            containers.learnAddress(docker.inspectContainerCmd(id).exec());
             return new WarmPool.Warm(name, limits, launcherFor(name));
         } finally {
             creating.remove(name);
