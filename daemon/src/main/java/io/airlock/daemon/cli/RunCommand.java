@@ -31,7 +31,19 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DaemonConfig config = options.load();
         OperationalLog.apply(config.log());
+        // SIGHUP is handled from the first moment: the JVM's default for it is to exit, and a reload
+        // asked for while the daemon still starts must not stop it.
+        java.util.concurrent.atomic.AtomicReference<Daemon> started = new java.util.concurrent.atomic.AtomicReference<>();
+        Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> {
+            Daemon d = started.get();
+            if (d == null) {
+                log.warn("SIGHUP while starting: the configuration read at start stays; send it again once the daemon runs");
+            } else {
+                reload(d);
+            }
+        }));
         Daemon daemon = Daemon.start(config);
+        started.set(daemon);
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();
         // sun.misc.Signal rather than a shutdown hook: the JVM ignores further signals once hooks run,
@@ -50,7 +62,6 @@ public final class RunCommand implements Callable<Integer> {
         };
         Signal.handle(new Signal("TERM"), handler);
         Signal.handle(new Signal("INT"), handler);
-        Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> reload(daemon)));
         stopped.await();
         return 0;
     }
