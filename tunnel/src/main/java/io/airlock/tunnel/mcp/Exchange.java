@@ -1,0 +1,220 @@
+package io.airlock.tunnel.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One exchange under way: it stands between the upstream and the caller's sink, counting and
+ * bounding the response, watching it for each request's outcome, turning upstream failures
+ * into errors the caller can act on, and writing the audit records (one per JSON-RPC message,
+ * or one for a GET or DELETE) when it is over.
+ */
+final class Exchange implements ResponseSink {
+    private final String server;
+    private final long maxResponseBytes;
+    private final McpRequest request;
+    private final List<RpcMessage> messages;
+    private final ResponseSink caller;
+    private final long startedNanos = System.nanoTime();
+    private OutcomeScanner scanner;
+    private boolean sse;
+    private boolean headSent;
+    private int status;
+    private long responseBytes;
+    private String session;
+    private String failure;
+    private McpPolicy.Denial denial;
+
+    /** @param server the server's name (for an unknown one: the name asked for) */
+    Exchange(String server, long maxResponseBytes, McpRequest request, List<RpcMessage> messages, ResponseSink caller) {
+        this.server = server;
+        this.maxResponseBytes = maxResponseBytes;
+        this.request = request;
+        this.messages = messages;
+        this.caller = caller;
+        this.session = request.sessionId();
+    }
+
+    McpRequest request() {
+        return request;
+    }
+
+    List<RpcMessage> messages() {
+        return messages;
+    }
+
+    boolean headSent() {
+        return headSent;
+    }
+
+    int status() {
+        return status;
+    }
+
+    long responseBytes() {
+        return responseBytes;
+    }
+
+    /** The MCP session: the caller's, or the one the server just started. */
+    String session() {
+        return session;
+    }
+
+    /** True when the caller's messages include a request (which is answered), not only notifications or responses. */
+    boolean hasRequests() {
+        return messages.stream().anyMatch(RpcMessage::isRequest);
+    }
+
+    boolean initializes() {
+        return messages.stream().anyMatch(m -> m.isRequest() && io.modelcontextprotocol.spec.McpSchema.METHOD_INITIALIZE.equals(m.method()));
+    }
+
+    @Override
+    public void head(int status, Map<String, String> headers) throws IOException {
+        this.status = status;
+        String started = headers.get("mcp-session-id");
+        if (session == null && started != null) {
+            session = started;
+        }
+        String type = headers.getOrDefault("content-type", "");
+        sse = type.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream");
+        scanner = new OutcomeScanner(type);
+        headSent = true;
+        caller.head(status, headers);
+    }
+
+    @Override
+    public void body(byte[] bytes, int offset, int length) throws IOException {
+        if (responseBytes + length > maxResponseBytes) {
+            throw new LimitException("the response of MCP server '" + server + "' exceeds mcp.servers." + server
+                    + ".max_response_bytes (" + maxResponseBytes + " bytes)");
+        }
+        responseBytes += length;
+        scanner.feed(bytes, offset, length);
+        caller.body(bytes, offset, length);
+    }
+
+    @Override
+    public void end() throws IOException {
+        caller.end();
+    }
+
+    @Override
+    public void onCancel(Runnable action) {
+        caller.onCancel(action);
+    }
+
+    /** A limit of the response was reached. */
+    static final class LimitException extends IOException {
+        LimitException(String message) {
+            super(message);
+        }
+    }
+
+    /** Answers the whole exchange with a JSON-RPC error (before anything was sent), e.g. a refusal by policy. */
+    void refuse(int httpStatus, int code, String message) throws IOException {
+        JsonNode id = messages.size() == 1 ? messages.get(0).id() : null;
+        byte[] body = JsonRpcMessages.error(id, code, message);
+        head(httpStatus, Map.of("content-type", "application/json"));
+        body(body, 0, body.length);
+        end();
+    }
+
+    void denied(McpPolicy.Denial denial) throws IOException {
+        this.denial = denial;
+        failure = denial.message();
+        refuse(200, McpErrors.POLICY_DENIED, denial.message());
+    }
+
+    /**
+     * The upstream failed (unreachable, timed out, died mid-stream). Before the head: an HTTP
+     * error with a JSON-RPC error body. In an SSE stream: one error event for each request not
+     * yet answered, then a clean end, so the caller's pending calls fail with the reason. In a
+     * JSON body nothing can be mended: the exception goes on and the caller's response breaks.
+     */
+    void upstreamFailed(int httpStatus, int code, String message, IOException cause) throws IOException {
+        failure = message;
+        if (!headSent) {
+            refuse(httpStatus, code, message);
+            return;
+        }
+        if (!sse) {
+            throw cause;
+        }
+        for (RpcMessage m : messages) {
+            if (m.isRequest() && scanner.outcome(m.id().toString()) == null) {
+                byte[] event = ("event: message\ndata: " + new String(JsonRpcMessages.error(m.id(), code, message), StandardCharsets.UTF_8)
+                        + "\n\n").getBytes(StandardCharsets.UTF_8);
+                scanner.feed(event, 0, event.length);
+                caller.body(event, 0, event.length);
+            }
+        }
+        caller.end();
+    }
+
+    /** Writes the exchange's audit records. */
+    void audit(McpAudit audit) {
+        long latencyMs = (System.nanoTime() - startedNanos) / 1_000_000;
+        if (messages.isEmpty()) {
+            Map<String, Object> f = common(latencyMs);
+            f.put("method", "");
+            outcome(f, status >= 200 && status < 300 && failure == null ? "ok" : "failed", null);
+            audit.record(f);
+            return;
+        }
+        for (RpcMessage m : messages) {
+            Map<String, Object> f = common(latencyMs);
+            f.put("method", m.method());
+            if (m.tool() != null) {
+                f.put("tool", m.tool());
+                f.put("args_hmac", m.argsHash());
+            }
+            if (m.id() != null) {
+                f.put("rpc_id", m.id().isTextual() ? m.id().asText() : m.id().toString());
+            }
+            if (denial != null) {
+                f.put("rule", denial.rule());
+                outcome(f, "denied", denial.message());
+            } else if (!m.isRequest()) {
+                outcome(f, status >= 200 && status < 300 ? "accepted" : "failed", failure);
+            } else {
+                OutcomeScanner.Outcome o = scanner == null ? null : scanner.outcome(m.id().toString());
+                if (o == null) {
+                    outcome(f, failure != null ? "failed" : "no_response", failure);
+                } else if (o.ok()) {
+                    outcome(f, "ok", null);
+                } else {
+                    f.put("error_code", o.code());
+                    outcome(f, "error", o.message());
+                }
+            }
+            audit.record(f);
+        }
+    }
+
+    private Map<String, Object> common(long latencyMs) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("server", server);
+        f.put("http_method", request.method());
+        f.put("mcp_session", session == null ? "" : session);
+        f.put("caller_user", request.caller().user());
+        f.put("caller_agent", request.caller().agent());
+        f.put("caller_session", request.caller().session());
+        f.put("http_status", status);
+        f.put("latency_ms", latencyMs);
+        f.put("request_bytes", request.body().length);
+        f.put("response_bytes", responseBytes);
+        return f;
+    }
+
+    private static void outcome(Map<String, Object> f, String outcome, String message) {
+        f.put("outcome", outcome);
+        if (message != null) {
+            f.put("error", message);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.airlock.tunnel.mcp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A private MCP server reached over Streamable HTTP, with the JDK's HTTP client (HTTP/1.1, one
+ * per server, its TLS context holding the server's CA and our client certificate). Each
+ * exchange is one upstream request whose response is relayed as it is read: an SSE stream
+ * event by event. The agent adds the configured credential headers and the signed caller
+ * token; of the caller's headers only {@link McpRequest#FORWARDED} pass.
+ */
+final class HttpUpstream implements Upstream {
+    private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);
+    private static final int CHUNK = 16 * 1024;
+    /** Response headers a caller needs; hop-by-hop and framing headers are the relay's own. */
+    private static final List<String> RELAYED = List.of("content-type", "mcp-session-id", "cache-control", "retry-after");
+
+    private final McpServerSpec spec;
+    private final McpServerSpec.Http http;
+    private final UpstreamAddresses addresses;
+    private final CallerTokens tokens;
+    private final String identityHeader;
+    private final HttpClient client;
+    private final SessionTable sessions;
+    private final ScheduledExecutorService timers;
+    /** Response bodies being read, closed to abort them when the control link is cut. */
+    private final Set<InputStream> open = ConcurrentHashMap.newKeySet();
+
+    HttpUpstream(McpServerSpec spec, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, ScheduledExecutorService timers) {
+        this.spec = spec;
+        this.http = spec.http();
+        this.addresses = addresses;
+        this.tokens = tokens;
+        this.identityHeader = identityHeader;
+        this.timers = timers;
+        this.sessions = new SessionTable(spec.limits().maxSessions(), spec.limits().idleTimeout());
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .executor(Executors.newVirtualThreadPerTaskExecutor());
+        if (http.tls() != null) {
+            b.sslContext(http.tls());
+        }
+        this.client = b.build();
+    }
+
+    @Override
+    public int sessions() {
+        return sessions.size();
+    }
+
+    @Override
+    public void exchange(Exchange ex) throws IOException, InterruptedException {
+        McpRequest request = ex.request();
+        String session = request.sessionId();
+        boolean reserved = false;
+        if (session == null && ex.initializes()) {
+            if (!sessions.reserve()) {
+                ex.refuse(503, McpErrors.LIMIT, "MCP server '" + spec.name() + "' has mcp.servers." + spec.name() + ".max_sessions ("
+                        + spec.limits().maxSessions() + ") sessions open; end one or raise the limit");
+                return;
+            }
+            reserved = true;
+        } else if (session != null && !request.method().equals("DELETE") && !sessions.touch(session)) {
+            ex.refuse(404, McpErrors.SESSION_NOT_FOUND, "MCP session " + session + " of server '" + spec.name()
+                    + "' is not open on this agent, and max_sessions (" + spec.limits().maxSessions() + ") are; start a new session");
+            return;
+        }
+        try {
+            addresses.check(spec.name(), http.url().getHost());
+        } catch (UpstreamAddresses.RefusedException e) {
+            if (reserved) {
+                sessions.started(null);
+            }
+            ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
+            return;
+        }
+        HttpResponse<InputStream> response;
+        try {
+            response = client.send(upstreamRequest(ex), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            if (reserved) {
+                sessions.started(null);
+            }
+            boolean timeout = e instanceof HttpTimeoutException;
+            ex.upstreamFailed(timeout ? 504 : 502, timeout ? McpErrors.UPSTREAM_TIMEOUT : McpErrors.UPSTREAM_UNAVAILABLE,
+                    describe(e), e);
+            return;
+        }
+        String started = response.headers().firstValue("mcp-session-id").orElse(null);
+        if (reserved) {
+            sessions.started(response.statusCode() < 300 ? started : null);
+        }
+        if (session != null && (request.method().equals("DELETE") || response.statusCode() == 404)) {
+            sessions.remove(session);
+        }
+        relay(ex, response);
+    }
+
+    private HttpRequest upstreamRequest(Exchange ex) throws IOException {
+        McpRequest request = ex.request();
+        HttpRequest.Builder b = HttpRequest.newBuilder(http.url());
+        if (request.method().equals("POST")) {
+            b.timeout(spec.limits().requestTimeout());
+        }
+        Set<String> injected = new java.util.HashSet<>();
+        for (Map.Entry<String, SecretFile> h : http.secretHeaders().entrySet()) {
+            b.header(h.getKey(), h.getValue().value());
+            injected.add(h.getKey().toLowerCase(java.util.Locale.ROOT));
+        }
+        for (String name : McpRequest.FORWARDED) {
+            String value = request.header(name);
+            if (value != null && !injected.contains(name)) {
+                b.header(name, value);
+            }
+        }
+        if (tokens != null) {
+            b.header(identityHeader, tokens.sign(spec.name(), request.caller()));
+        }
+        return switch (request.method()) {
+            case "POST" -> b.POST(HttpRequest.BodyPublishers.ofByteArray(request.body())).build();
+            case "GET" -> b.GET().build();
+            case "DELETE" -> b.DELETE().build();
+            default -> throw new IllegalArgumentException("method " + request.method());
+        };
+    }
+
+    /** Relays status, headers and body as they arrive; a POST past its request_timeout is cut and answered with an error. */
+    private void relay(Exchange ex, HttpResponse<InputStream> response) throws IOException {
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String name : RELAYED) {
+            response.headers().firstValue(name).ifPresent(v -> headers.put(name, v));
+        }
+        long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
+        InputStream in = response.body();
+        open.add(in);
+        ex.onCancel(() -> closeQuietly(in));
+        ScheduledFuture<?> deadline = null;
+        boolean[] timedOut = {false};
+        try (in) {
+            if (declared > spec.limits().maxResponseBytes()) {
+                ex.upstreamFailed(502, McpErrors.LIMIT, "the response of MCP server '" + spec.name() + "' (" + declared
+                        + " bytes) exceeds mcp.servers." + spec.name() + ".max_response_bytes (" + spec.limits().maxResponseBytes() + " bytes)", null);
+                return;
+            }
+            if (ex.request().method().equals("POST")) {
+                deadline = timers.schedule(() -> {
+                    timedOut[0] = true;
+                    closeQuietly(in);
+                }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            }
+            ex.head(response.statusCode(), headers);
+            byte[] buf = new byte[CHUNK];
+            while (true) {
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (IOException e) {
+                    if (timedOut[0]) {
+                        ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not finish its answer within "
+                                + "mcp.servers." + spec.name() + ".request_timeout (" + spec.limits().requestTimeout().toSeconds() + " s)", e);
+                    } else {
+                        ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' failed mid-response: "
+                                + describe(e), e);
+                    }
+                    return;
+                }
+                if (n < 0) {
+                    break;
+                }
+                if (n > 0) {
+                    ex.body(buf, 0, n);
+                }
+            }
+            ex.end();
+        } catch (Exchange.LimitException e) {
+            ex.upstreamFailed(502, McpErrors.LIMIT, e.getMessage(), e);
+        } finally {
+            open.remove(in);
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+        }
+    }
+
+    private String describe(IOException e) {
+        if (e instanceof ConnectException) {
+            return "MCP server '" + spec.name() + "' is unreachable at " + http.url() + " (connection refused)";
+        }
+        if (e instanceof HttpTimeoutException) {
+            return "MCP server '" + spec.name() + "' did not answer within mcp.servers." + spec.name() + ".request_timeout ("
+                    + spec.limits().requestTimeout().toSeconds() + " s)";
+        }
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return "MCP server '" + spec.name() + "' at " + http.url() + " failed: " + why;
+    }
+
+    @Override
+    public void expireIdle() {
+        for (String id : sessions.expire()) {
+            log.info("MCP server {}: session {} idle past {}; ending it", spec.name(), id, spec.limits().idleTimeout());
+            endUpstreamSession(id);
+        }
+    }
+
+    @Override
+    public void closeAll(String reason) {
+        open.forEach(HttpUpstream::closeQuietly);
+        List<String> ended = sessions.clear();
+        if (!ended.isEmpty()) {
+            log.info("MCP server {}: ending {} session(s): {}", spec.name(), ended.size(), reason);
+        }
+        ended.forEach(this::endUpstreamSession);
+    }
+
+    /** Tells the server a session is over (DELETE, best effort, in the background), so it frees what it holds. */
+    private void endUpstreamSession(String id) {
+        try {
+            HttpRequest.Builder b = HttpRequest.newBuilder(http.url()).timeout(Duration.ofSeconds(5)).header("mcp-session-id", id).DELETE();
+            for (Map.Entry<String, SecretFile> h : http.secretHeaders().entrySet()) {
+                b.header(h.getKey(), h.getValue().value());
+            }
+            client.sendAsync(b.build(), HttpResponse.BodyHandlers.discarding())
+                    .whenComplete((r, t) -> log.debug("MCP server {}: DELETE of session {}: {}", spec.name(), id, t == null ? r.statusCode() : t.toString()));
+        } catch (IOException | RuntimeException e) {
+            log.debug("MCP server {}: cannot end session {}: {}", spec.name(), id, e.toString());
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException e) {
+            // aborting anyway
+        }
+    }
+
+    @Override
+    public void close() {
+        closeAll("the agent is stopping");
+        client.shutdownNow();
+    }
+}

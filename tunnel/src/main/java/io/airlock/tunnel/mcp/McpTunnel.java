@@ -1,0 +1,149 @@
+package io.airlock.tunnel.mcp;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's private MCP servers, by name, and the one entry point the connector calls for
+ * each HTTP exchange the control plane sends. The control plane names a server, never an
+ * address; every JSON-RPC message is checked against the server's policy before anything goes
+ * upstream, and every exchange leaves audit records.
+ */
+public final class McpTunnel implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(McpTunnel.class);
+
+    private final Map<String, McpServerSpec> specs;
+    private final Map<String, Upstream> upstreams = new LinkedHashMap<>();
+    private final McpAudit audit;
+    private final ScheduledExecutorService timers;
+
+    /** The outcome of one exchange, for the command's result. */
+    public record Result(int status, long requestBytes, long responseBytes) {}
+
+    /**
+     * @param identityHeader the header the signed caller token goes in (HTTP servers; stdio servers get it in
+     *                       {@code params._meta})
+     */
+    public McpTunnel(List<McpServerSpec> servers, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, McpAudit audit) {
+        this.audit = audit;
+        this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mcp-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<String, McpServerSpec> byName = new LinkedHashMap<>();
+        for (McpServerSpec s : servers) {
+            byName.put(s.name(), s);
+            upstreams.put(s.name(), s.http() != null ? new HttpUpstream(s, addresses, tokens, identityHeader, timers)
+                    : new StdioUpstream(s, tokens, timers));
+        }
+        this.specs = Map.copyOf(byName);
+        timers.scheduleWithFixedDelay(this::expireIdle, 1, 1, TimeUnit.SECONDS);
+    }
+
+    public List<String> servers() {
+        return List.copyOf(upstreams.keySet());
+    }
+
+    /** The server's size limit for request bodies, to bound a body still arriving; empty for an unknown server. */
+    public Optional<Long> maxRequestBytes(String server) {
+        return Optional.ofNullable(specs.get(server)).map(s -> s.limits().maxRequestBytes());
+    }
+
+    /** Sessions open now, by server. */
+    public Map<String, Integer> sessions() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        upstreams.forEach((name, u) -> out.put(name, u.sessions()));
+        return out;
+    }
+
+    /**
+     * Carries one exchange to its server and the response back into {@code sink}. Refusals (an
+     * unknown server, a method or tool the policy denies, a malformed body, a limit, a dead
+     * upstream) are answered on {@code sink} as HTTP errors with a JSON-RPC error body. Throws
+     * only when the sink fails (the caller went away) or the response broke mid-body.
+     */
+    public Result exchange(McpRequest request, ResponseSink sink) throws IOException, InterruptedException {
+        McpServerSpec spec = specs.get(request.server());
+        if (spec == null) {
+            Exchange ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink);
+            ex.refuse(404, McpErrors.POLICY_DENIED, "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
+                    + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")");
+            ex.audit(audit);
+            return new Result(ex.status(), request.body().length, ex.responseBytes());
+        }
+        List<RpcMessage> messages = List.of();
+        Exchange ex;
+        switch (request.method()) {
+            case "POST" -> {
+                if (request.body().length > spec.limits().maxRequestBytes()) {
+                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                    ex.refuse(413, McpErrors.LIMIT, "the request (" + request.body().length + " bytes) exceeds mcp.servers." + spec.name()
+                            + ".max_request_bytes (" + spec.limits().maxRequestBytes() + " bytes)");
+                    ex.audit(audit);
+                    return new Result(ex.status(), request.body().length, ex.responseBytes());
+                }
+                try {
+                    messages = JsonRpcMessages.parse(request.body(), audit::hash);
+                } catch (JsonRpcMessages.MalformedException e) {
+                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                    ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
+                    ex.audit(audit);
+                    return new Result(ex.status(), request.body().length, ex.responseBytes());
+                }
+            }
+            case "GET", "DELETE" -> { }
+            default -> {
+                ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                ex.refuse(405, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
+                        + "' (expected POST, GET or DELETE: MCP's Streamable HTTP)");
+                ex.audit(audit);
+                return new Result(ex.status(), request.body().length, ex.responseBytes());
+            }
+        }
+        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink);
+        try {
+            for (RpcMessage m : messages) {
+                Optional<McpPolicy.Denial> denial = spec.policy().check(m);
+                if (denial.isPresent()) {
+                    log.info("MCP server {}: {} refused by {}", spec.name(), m.tool() != null ? "tool " + m.tool() : m.method(), denial.get().rule());
+                    ex.denied(denial.get());
+                    return new Result(ex.status(), request.body().length, ex.responseBytes());
+                }
+            }
+            upstreams.get(spec.name()).exchange(ex);
+            return new Result(ex.status(), request.body().length, ex.responseBytes());
+        } finally {
+            ex.audit(audit);
+        }
+    }
+
+    /** Ends every session and stream of every server: the control link that carried them is gone. */
+    public void closeAll(String reason) {
+        upstreams.values().forEach(u -> u.closeAll(reason));
+    }
+
+    private void expireIdle() {
+        for (Upstream u : upstreams.values()) {
+            try {
+                u.expireIdle();
+            } catch (RuntimeException e) {
+                log.warn("MCP idle expiry failed: {}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        upstreams.values().forEach(Upstream::close);
+        timers.shutdownNow();
+    }
+}

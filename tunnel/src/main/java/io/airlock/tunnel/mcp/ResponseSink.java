@@ -1,0 +1,25 @@
+package io.airlock.tunnel.mcp;
+
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * Where an exchange's HTTP response goes (the Data stream back to the control plane). Every
+ * call may block while the caller's flow-control window is closed, and throws once the
+ * caller is gone; {@link #head} comes first and once.
+ */
+public interface ResponseSink {
+    /** Status and headers (lower-case names). */
+    void head(int status, Map<String, String> headers) throws IOException;
+
+    void body(byte[] bytes, int offset, int length) throws IOException;
+
+    /** The response is complete. */
+    void end() throws IOException;
+
+    /**
+     * Runs {@code action} once the caller has gone before the response was complete (at once if
+     * it already has), so a stream that is idle (an SSE stream waiting for events) is freed too.
+     */
+    default void onCancel(Runnable action) {}
+}
