@@ -58,6 +58,9 @@ public final class Daemon implements AutoCloseable {
     private volatile AdminEndpoint admin;
     private final SandboxService sandboxes;
     private final CommandDispatcher dispatcher;
+    /** Null when mcp.servers is empty. */
+    private final io.airlock.tunnel.mcp.McpTunnel tunnel;
+    private io.airlock.tunnel.mcp.CallerTokens callerTokens;
     private final ControlConnection connection;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
     private final ConnectionListeners listeners = new ConnectionListeners();
@@ -148,6 +151,17 @@ public final class Daemon implements AutoCloseable {
             }
         });
         dispatcherRef[0] = dispatcher;
+        this.tunnel = startTunnel(config, identity.agentId());
+        if (tunnel != null) {
+            dispatcher.mcp(tunnel, config.mcp().maxExchanges());
+            listeners.add(new ConnectionListener() {
+                @Override
+                public void disconnected(String reason) {
+                    // Sessions belong to the link that opened them: nothing may outlive it inside the network.
+                    tunnel.closeAll("the control connection was lost (" + reason + ")");
+                }
+            });
+        }
         if (egress != null) {
             egress.outcomes().set(o -> {
                 metrics.egress(o.allowed());
@@ -163,6 +177,30 @@ public final class Daemon implements AutoCloseable {
         dispatcher.attach(connection);
         this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
         this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
+    }
+
+    /** The MCP tunnel over the configured servers, or null when there are none. */
+    private io.airlock.tunnel.mcp.McpTunnel startTunnel(DaemonConfig config, String agentId) throws java.io.IOException {
+        if (!config.mcp().enabled()) {
+            return null;
+        }
+        this.callerTokens = io.airlock.tunnel.mcp.CallerTokens.loadOrCreate(config.stateDir().resolve("mcp"), agentId, config.mcp().identityTtl());
+        io.airlock.tunnel.mcp.McpAudit mcpAudit = new io.airlock.tunnel.mcp.McpAudit() {
+            @Override
+            public void record(java.util.Map<String, Object> fields) {
+                metrics.mcp(String.valueOf(fields.get("server")), String.valueOf(fields.get("outcome")));
+                dispatcher.record("mcp", fields);
+            }
+
+            @Override
+            public String hash(String value) {
+                return audit.hashed(value);
+            }
+        };
+        var t = new io.airlock.tunnel.mcp.McpTunnel(config.mcp().specs(), config.mcp().addresses(), callerTokens,
+                config.mcp().identityHeader(), mcpAudit);
+        log.info("MCP tunnel: servers {}", t.servers());
+        return t;
     }
 
     /** Renewals and failed attempts go to the audit log and the metrics. */
@@ -238,7 +276,8 @@ public final class Daemon implements AutoCloseable {
         }
         dispatcher.set(daemon.dispatcher);
         try {
-            daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir());
+            daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir(),
+                    daemon.callerTokens == null ? null : daemon.callerTokens.jwks());
         } catch (java.io.IOException e) {
             daemon.stop();
             throw new IllegalStateException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
@@ -271,6 +310,11 @@ public final class Daemon implements AutoCloseable {
         h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
         live.forEach(s -> h.addInventory(dispatcher.info(s)));
         return h.build();
+    }
+
+    /** Open MCP sessions by server (empty when the tunnel is off). */
+    public java.util.Map<String, Integer> mcpSessions() {
+        return tunnel == null ? java.util.Map.of() : tunnel.sessions();
     }
 
     /** What /status shows and {@code airlock status} prints. */
@@ -389,6 +433,9 @@ public final class Daemon implements AutoCloseable {
         drivers.close();
         if (egress != null) {
             egress.proxy().close(); // open proxied connections close now, and each is audited
+        }
+        if (tunnel != null) {
+            tunnel.close(); // stdio servers stop, HTTP sessions are ended upstream
         }
         callbacks.shutdownNow();
         dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));

@@ -129,6 +129,11 @@ public final class ControlPlaneCommand {
         @Option(names = "--cert-validity", description = "Lifetime of agent certificates, e.g. 24h. Default: ${DEFAULT-VALUE}")
         String certValidity = "24h";
 
+        @Option(names = "--mcp-port", description = {"Port on 127.0.0.1 of the MCP endpoint: every agent's private MCP servers at",
+            "http://127.0.0.1:PORT/mcp/AGENT_ID/SERVER (Streamable HTTP; bearer token: the admin token). 0: any free port.",
+            "Default: ${DEFAULT-VALUE}"})
+        int mcpPort = 0;
+
         @Override
         public Integer call() throws Exception {
             int colon = listen.lastIndexOf(':');
@@ -138,10 +143,14 @@ public final class ControlPlaneCommand {
             ControlPlaneServer cp = ControlPlaneServer.start(new ControlPlaneServer.Options(stateDir, listen.substring(0, colon),
                     Integer.parseInt(listen.substring(colon + 1)), advertise, parseDuration(certValidity)));
             AdminServer admin = new AdminServer(cp, stateDir, adminPort);
+            io.airlock.controlplane.mcp.McpEndpoint mcp = io.airlock.controlplane.mcp.McpEndpoint.start(cp.agents(),
+                    new java.net.InetSocketAddress("127.0.0.1", mcpPort), io.airlock.controlplane.admin.AdminToken.read(stateDir));
             System.out.println("control plane on " + cp.address() + " (CA pin " + cp.ca().pin() + "), admin API on 127.0.0.1:" + admin.port());
+            System.out.println("MCP endpoint: " + mcp.url("AGENT_ID", "SERVER") + " (Authorization: Bearer <the token in " + io.airlock.controlplane.admin.AdminToken.file(stateDir) + ">)");
             System.out.println("create a join token with: airlock cp token create --state-dir " + stateDir);
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                mcp.close();
                 admin.close();
                 cp.close();
                 stop.countDown();

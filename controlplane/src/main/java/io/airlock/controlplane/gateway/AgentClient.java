@@ -220,6 +220,47 @@ public final class AgentClient {
         return withStream(agentId, command, handler).getFile();
     }
 
+    /** Where an MCP exchange's response goes, as it arrives; a method that throws ends the exchange (the caller went away). */
+    public interface McpResponse {
+        void head(int status, java.util.Map<String, String> headers) throws IOException;
+
+        void body(ByteString bytes) throws IOException;
+
+        void end() throws IOException;
+    }
+
+    /**
+     * One HTTP exchange with a private MCP server of the agent. A body in {@code exchange.body}
+     * rides in the command; otherwise {@code body} (not null when {@code exchange.body_on_stream})
+     * is streamed on the Data stream. The response reaches {@code response} frame by frame;
+     * completing {@code callerGone} cancels the exchange (the agent then frees the upstream side).
+     */
+    public io.airlock.proto.v1.McpExchangeResult mcp(String agentId, io.airlock.proto.v1.McpExchange exchange, InputStream body,
+            McpResponse response, CompletableFuture<Void> callerGone, Duration timeout) {
+        Command command = command(timeout).setMcp(exchange).build();
+        StreamHandler handler = new StreamHandler(timeout) {
+            @Override
+            void send(ServerCallStreamObserver<DataFrame> toAgent, ReadyGate gate) throws Exception {
+                callerGone.whenComplete((v, t) -> abort(Status.CANCELLED.withDescription("the MCP caller went away")));
+                if (exchange.getBodyOnStream()) {
+                    sendAll(body, toAgent, gate, timeout, data -> DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(data)).build(),
+                            DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
+                }
+            }
+
+            @Override
+            void receive(DataFrame frame) throws IOException {
+                switch (frame.getBodyCase()) {
+                    case HTTP_HEAD -> response.head(frame.getHttpHead().getStatus(), frame.getHttpHead().getHeadersMap());
+                    case FILE_CHUNK -> response.body(frame.getFileChunk().getData());
+                    case FILE_EOF -> response.end();
+                    default -> throw new IOException("unexpected frame " + frame.getBodyCase() + " on an MCP exchange");
+                }
+            }
+        };
+        return withStream(agentId, command, handler).getMcp();
+    }
+
     public io.airlock.proto.v1.SnapshotInfo snapshot(String agentId, String sandboxId, String name, Duration timeout) {
         return send(agentId, command(timeout).setSnapshot(io.airlock.proto.v1.SnapshotSandbox.newBuilder().setSandboxId(sandboxId)
                 .setName(name)).build()).getSnapshot();
@@ -348,6 +389,11 @@ public final class AgentClient {
             } catch (Exception e) {
                 fail(Status.ABORTED.withDescription("receiving from agent failed: " + e.getMessage()));
             }
+        }
+
+        /** Ends the stream from our side (the caller of the operation went away). */
+        void abort(Status status) {
+            fail(status);
         }
 
         private void fail(Status status) {

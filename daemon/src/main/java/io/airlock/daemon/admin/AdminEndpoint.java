@@ -41,7 +41,7 @@ public final class AdminEndpoint implements AutoCloseable {
     }
 
     public static AdminEndpoint start(InetSocketAddress listen, DaemonMetrics metrics, BooleanSupplier ready,
-            Supplier<Map<String, Object>> status, Path stateDir) throws IOException {
+            Supplier<Map<String, Object>> status, Path stateDir, String callerJwks) throws IOException {
         // The JDK server waits for a request's bytes forever by default: a client that stalls would
         // hold one of the two workers. These are read when the server class loads, JVM-wide.
         System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime", "10"));
@@ -65,6 +65,14 @@ public final class AdminEndpoint implements AutoCloseable {
         });
         server.createContext("/status", x -> reply(x, 200, "application/json", JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(status.get())));
+        // The public key private MCP servers verify caller tokens with (also in state_dir/mcp/caller-jwks.json).
+        server.createContext("/mcp/jwks.json", x -> {
+            if (callerJwks == null) {
+                reply(x, 404, "text/plain", "no MCP servers configured (mcp.servers), so no caller key\n".getBytes(StandardCharsets.UTF_8));
+            } else {
+                reply(x, 200, "application/jwk-set+json", callerJwks.getBytes(StandardCharsets.UTF_8));
+            }
+        });
         server.start();
         InetSocketAddress bound = server.getAddress();
         String hostPort = (bound.getAddress().getHostAddress().contains(":") ? "[" + bound.getAddress().getHostAddress() + "]"

@@ -20,6 +20,7 @@ public final class DaemonMetrics {
     private final Gauge certificateExpiry;
     private final Counter renewals;
     private final Counter egressConnections;
+    private final Counter mcpMessages;
 
     /** @param sandboxesByState live sandboxes per state, read at each scrape */
     public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState) {
@@ -38,6 +39,9 @@ public final class DaemonMetrics {
                 .labelNames("outcome").register(registry);
         egressConnections = Counter.builder().name("airlock_egress_connections_total")
                 .help("Connections through the egress proxy, by decision (allow, deny)").labelNames("decision").register(registry);
+        mcpMessages = Counter.builder().name("airlock_mcp_messages_total")
+                .help("JSON-RPC messages (and GET/DELETE exchanges) through the MCP tunnel, by server and outcome (ok, error, denied, "
+                        + "accepted, failed, no_response)").labelNames("server", "outcome").register(registry);
         GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
                 .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
         JvmMetrics.builder().register(registry);
@@ -73,5 +77,9 @@ public final class DaemonMetrics {
 
     public void auditAppend(double seconds) {
         auditAppendSeconds.observe(seconds);
+    }
+
+    public void mcp(String server, String outcome) {
+        mcpMessages.labelValues(server, outcome).inc();
     }
 }

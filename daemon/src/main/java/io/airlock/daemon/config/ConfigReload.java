@@ -8,7 +8,7 @@ import java.util.Objects;
  * What a SIGHUP can change in a running daemon. Applied at once: {@code log}, {@code drain} and
  * {@code policy} (new requests see it; nothing running is touched), except the policy fields
  * that sized something at start. Everything else (state directory, control plane, drivers,
- * audit, admin, and those policy fields) keeps its running value until a restart, and is named
+ * audit, admin, mcp, and those policy fields) keeps its running value until a restart, and is named
  * so the operator knows.
  */
 public final class ConfigReload {
@@ -29,6 +29,8 @@ public final class ConfigReload {
         changed(running.drivers(), next.drivers(), "drivers", restart);
         changed(running.audit(), next.audit(), "audit", restart);
         changed(running.admin(), next.admin(), "admin", restart);
+        // The tunnel's upstreams, their TLS contexts and sessions are built at start.
+        changed(running.mcp(), next.mcp(), "mcp", restart);
         DaemonConfig.Policy p = next.policy();
         DaemonConfig.Policy r = running.policy();
         // The command semaphore and the reaper are sized at start.
@@ -43,7 +45,7 @@ public final class ConfigReload {
         changed(running.drain(), next.drain(), "drain", applied);
         changed(running.log(), next.log(), "log", applied);
         DaemonConfig merged = new DaemonConfig(running.stateDir(), running.controlPlane(), running.drivers(), policy, next.drain(),
-                running.audit(), running.admin(), next.log());
+                running.audit(), running.admin(), next.log(), running.mcp());
         return new Result(merged, List.copyOf(applied), List.copyOf(restart));
     }
 

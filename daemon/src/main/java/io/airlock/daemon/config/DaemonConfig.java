@@ -12,7 +12,7 @@ import java.util.Map;
  * name the field and the expected value when they refuse one.
  */
 public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit,
-        Admin admin, Log log) {
+        Admin admin, Log log, McpConfig mcp) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
 
     public DaemonConfig {
@@ -24,10 +24,11 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         audit = audit == null ? new Audit(null, null, null, null) : audit;
         admin = admin == null ? new Admin(null) : admin;
         log = log == null ? new Log(null, null) : log;
+        mcp = mcp == null ? McpConfig.defaults() : mcp;
     }
 
     public DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
-        this(stateDir, controlPlane, drivers, policy, drain, null, null, null);
+        this(stateDir, controlPlane, drivers, policy, drain, null, null, null, null);
     }
 
     /**
@@ -108,7 +109,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     }
 
     public DaemonConfig withStateDir(Path dir) {
-        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin, log);
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin, log, mcp);
     }
 
     /**

@@ -51,10 +51,24 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     private volatile ControlConnection connection;
     private volatile DataStreamBridge data;
     private volatile boolean draining;
+    private volatile io.airlock.tunnel.mcp.McpTunnel tunnel;
+    private volatile Semaphore exchanges = new Semaphore(0);
+    private volatile int maxExchanges;
 
     public CommandDispatcher(SandboxService sandboxes) {
         this.sandboxes = sandboxes;
         this.slots = new Semaphore(sandboxes.policy().maxConcurrentCommands());
+    }
+
+    /**
+     * Serves McpExchange commands with {@code tunnel}, at most {@code maxExchanges} at once. They
+     * do not take command slots (an MCP session keeps a GET stream open for its whole life) and
+     * leave the tunnel's own audit records instead of command records.
+     */
+    public void mcp(io.airlock.tunnel.mcp.McpTunnel tunnel, int maxExchanges) {
+        this.exchanges = new Semaphore(maxExchanges);
+        this.maxExchanges = maxExchanges;
+        this.tunnel = tunnel;
     }
 
     /** Wires the connection results and events go to (it is created after the dispatcher). */
@@ -94,7 +108,8 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
         CompletableFuture<CommandResult> fresh = new CompletableFuture<>();
         CompletableFuture<CommandResult> earlier = ledger.putIfAbsent(id, fresh);
-        if (earlier == null && audit != null) {
+        boolean mcp = command.getActionCase() == Command.ActionCase.MCP;
+        if (earlier == null && audit != null && !mcp) {
             try {
                 audit.received(command);
             } catch (io.airlock.daemon.audit.AuditException e) {
@@ -125,14 +140,19 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             return;
         }
         inFlight.incrementAndGet();
+        Semaphore held = mcp ? exchanges : slots;
         Thread.ofVirtual().name("command-" + id).start(() -> {
             try {
                 CommandResult result = execute(command);
                 fresh.complete(result);
-                recordResult(command, result, startedNanos);
+                if (mcp) {
+                    resultObservers.forEach(o -> o.accept(command, result));
+                } else {
+                    recordResult(command, result, startedNanos);
+                }
                 reply(result);
             } finally {
-                slots.release();
+                held.release();
                 inFlight.decrementAndGet();
             }
         });
@@ -192,6 +212,16 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         if (command.getActionCase() == Command.ActionCase.ACTION_NOT_SET) {
             return error(command, ErrorCode.INVALID_ARGUMENT, "command has no action (expected one of provision, destroy, get, list, exec, "
                     + "write_file, read_file, list_files, pause, resume); is the control plane newer than this agent?");
+        }
+        if (command.getActionCase() == Command.ActionCase.MCP) {
+            if (tunnel == null) {
+                return error(command, ErrorCode.FAILED_PRECONDITION, "this agent has no MCP servers (mcp.servers is empty in its configuration)");
+            }
+            if (!exchanges.tryAcquire()) {
+                return error(command, ErrorCode.RESOURCE_EXHAUSTED, "mcp.max_exchanges (" + maxExchanges
+                        + ") MCP exchanges are already under way; retry when one is done");
+            }
+            return null;
         }
         if (!slots.tryAcquire()) {
             return error(command, ErrorCode.RESOURCE_EXHAUSTED, "policy.max_concurrent_commands ("
@@ -333,6 +363,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     var located = sandboxes.locate(r.getSandboxId());
                     result.setFile(data.readArchive(command.getCommandId(), deadline(command), located.driver(), r.getSandboxId(), r.getPath()));
                 }
+                case MCP -> result.setMcp(data.mcp(command.getCommandId(), deadline(command), tunnel, command.getMcp()));
                 default -> throw new CommandException(ErrorCode.INVALID_ARGUMENT, "unknown action " + command.getActionCase());
             }
         } catch (PolicyDeniedException e) {

@@ -401,6 +401,102 @@ final class DataStreamBridge {
         return FileResult.newBuilder().setPath(path).setSize(size).setSha256(HexFormat.of().formatHex(sha.digest())).build();
     }
 
+    /**
+     * One MCP exchange over its own Data stream: a body too large to ride in the command comes
+     * down first (FileChunk frames, then FileEof; bounded by the server's max_request_bytes);
+     * the response goes up as HttpResponseHead, FileChunk frames as the upstream sends them, and
+     * FileEof. The control plane leaving mid-response aborts the upstream side.
+     */
+    io.airlock.proto.v1.McpExchangeResult mcp(String commandId, long deadlineMs, io.airlock.tunnel.mcp.McpTunnel tunnel,
+            io.airlock.proto.v1.McpExchange x) throws CommandException, InterruptedException {
+        long maxBody = tunnel.maxRequestBytes(x.getServer()).orElse(1L << 16);
+        java.io.ByteArrayOutputStream streamed = new java.io.ByteArrayOutputStream();
+        CompletableFuture<Void> bodyDone = new CompletableFuture<>();
+        Stream stream = new Stream(frame -> {
+            switch (frame.getBodyCase()) {
+                case FILE_CHUNK -> {
+                    if (!x.getBodyOnStream()) {
+                        throw new IllegalArgumentException("a body chunk for an exchange whose body rode in the command");
+                    }
+                    // Past the limit, keep one byte more than allowed: enough for the tunnel to refuse it by size.
+                    ByteString data = frame.getFileChunk().getData();
+                    int room = (int) Math.max(0, Math.min(data.size(), maxBody + 1 - streamed.size()));
+                    streamed.write(data.toByteArray(), 0, room);
+                }
+                case FILE_EOF -> bodyDone.complete(null);
+                default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an MCP exchange");
+            }
+        });
+        stream.peerClosed.whenComplete((v, t) -> bodyDone.completeExceptionally(t != null ? t : new java.io.IOException("the stream ended")));
+        stream.open(commandId, deadlineMs);
+        byte[] body = x.getBody().toByteArray();
+        if (x.getBodyOnStream()) {
+            try {
+                bodyDone.get(Math.max(1, deadlineMs - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                throw failed("the body of MCP exchange " + commandId, e.getCause());
+            } catch (TimeoutException e) {
+                stream.abort("deadline");
+                throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "the request body did not arrive before the command deadline");
+            }
+            body = streamed.toByteArray();
+        }
+        boolean[] ended = {false};
+        io.airlock.tunnel.mcp.ResponseSink sink = new io.airlock.tunnel.mcp.ResponseSink() {
+            @Override
+            public void head(int status, java.util.Map<String, String> headers) throws IOException {
+                send(DataFrame.newBuilder().setHttpHead(io.airlock.proto.v1.HttpResponseHead.newBuilder().setStatus(status).putAllHeaders(headers)).build());
+            }
+
+            @Override
+            public void body(byte[] bytes, int offset, int length) throws IOException {
+                send(DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(bytes, offset, length))).build());
+            }
+
+            @Override
+            public void end() throws IOException {
+                send(DataFrame.newBuilder().setFileEof(FileEof.getDefaultInstance()).build());
+                ended[0] = true;
+                stream.finish();
+            }
+
+            @Override
+            public void onCancel(Runnable action) {
+                stream.peerClosed.whenComplete((v, t) -> action.run());
+            }
+
+            private void send(DataFrame frame) throws IOException {
+                if (stream.peerClosed.isDone()) {
+                    throw new IOException("the control plane closed the stream");
+                }
+                try {
+                    stream.sendWhenReady(frame, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
+                } catch (TimeoutException e) {
+                    throw new IOException("the control plane took no data: " + e.getMessage());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted");
+                }
+            }
+        };
+        var caller = x.getCaller();
+        io.airlock.tunnel.mcp.McpRequest request = new io.airlock.tunnel.mcp.McpRequest(x.getServer(), x.getMethod(),
+                x.getHeadersMap().entrySet().stream().collect(java.util.stream.Collectors.toMap(
+                        e -> e.getKey().toLowerCase(java.util.Locale.ROOT), java.util.Map.Entry::getValue, (a, b) -> a)),
+                body, new io.airlock.tunnel.mcp.McpRequest.Caller(caller.getUser(), caller.getAgent(), caller.getSession()));
+        try {
+            io.airlock.tunnel.mcp.McpTunnel.Result r = tunnel.exchange(request, sink);
+            if (!ended[0] && !stream.peerClosed.isDone()) {
+                stream.abort("the exchange ended without a complete response");
+            }
+            return io.airlock.proto.v1.McpExchangeResult.newBuilder().setStatus(r.status()).setRequestBytes(r.requestBytes())
+                    .setResponseBytes(r.responseBytes()).build();
+        } catch (IOException e) {
+            stream.abort("MCP exchange failed: " + e.getMessage());
+            throw new CommandException(ErrorCode.UNAVAILABLE, "MCP exchange with '" + x.getServer() + "' broke off: " + e.getMessage());
+        }
+    }
+
     private static CommandException failed(String what, Throwable cause) {
         if (cause instanceof CommandException c) {
             return c;

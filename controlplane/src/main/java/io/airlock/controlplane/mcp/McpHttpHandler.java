@@ -1,0 +1,194 @@
+package io.airlock.controlplane.mcp;
+
+import com.google.protobuf.ByteString;
+import io.airlock.controlplane.gateway.AgentClient;
+import io.airlock.controlplane.gateway.CommandFailedException;
+import io.airlock.proto.v1.ErrorCode;
+import io.airlock.proto.v1.McpCaller;
+import io.airlock.proto.v1.McpExchange;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One caller connection: each request becomes an McpExchange command to the agent, run on a
+ * virtual thread while the connection reads nothing more (one exchange at a time per
+ * connection, as HTTP/1.1 has it). The response is written as the agent's frames arrive, each
+ * write waiting until the socket took the previous one, so a slow caller slows the agent's
+ * stream rather than filling memory; a caller that hangs up cancels the exchange.
+ */
+final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final int INLINE_BODY = 64 * 1024;
+    private static final Duration POST_TIMEOUT = Duration.ofMinutes(15);
+    private static final Duration STREAM_TIMEOUT = Duration.ofHours(24);
+    private static final Set<String> FORWARDED = Set.of("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id");
+
+    private final AgentClient agents;
+    private final byte[] token;
+    private final CompletableFuture<Void> gone = new CompletableFuture<>();
+
+    McpHttpHandler(AgentClient agents, String bearerToken) {
+        this.agents = agents;
+        this.token = bearerToken == null ? null : ("Bearer " + bearerToken).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        gone.complete(null);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        String[] path = req.uri().replaceFirst("\\?.*$", "").split("/");
+        if (path.length != 4 || !path[1].equals("mcp") || path[2].isEmpty() || path[3].isEmpty()) {
+            error(ctx, HttpResponseStatus.NOT_FOUND, -32600, "no such endpoint: " + req.uri() + " (expected /mcp/AGENT_ID/SERVER)", keepAlive);
+            return;
+        }
+        if (token != null && !MessageDigest.isEqual(token, req.headers().get(HttpHeaderNames.AUTHORIZATION, "").getBytes(StandardCharsets.UTF_8))) {
+            error(ctx, HttpResponseStatus.UNAUTHORIZED, -32600, "missing or wrong bearer token (expected the control plane's admin token)", keepAlive);
+            return;
+        }
+        String method = req.method().name();
+        McpExchange.Builder x = McpExchange.newBuilder().setServer(path[3]).setMethod(method)
+                .setCaller(McpCaller.newBuilder().setUser(req.headers().get("airlock-caller-user", ""))
+                        .setAgent(req.headers().get("airlock-caller-agent", "")).setSession(req.headers().get("airlock-caller-session", "")));
+        for (Map.Entry<String, String> h : req.headers()) {
+            String name = h.getKey().toLowerCase(java.util.Locale.ROOT);
+            if (FORWARDED.contains(name)) {
+                x.putHeaders(name, h.getValue());
+            }
+        }
+        int size = req.content().readableBytes();
+        InputStream streamed = null;
+        if (size <= INLINE_BODY) {
+            x.setBody(ByteString.copyFrom(req.content().nioBuffer()));
+        } else {
+            x.setBodyOnStream(true);
+            streamed = new ByteBufInputStream(req.content().retainedDuplicate(), true);
+        }
+        String agent = path[2];
+        InputStream body = streamed;
+        ctx.channel().config().setAutoRead(false);
+        Thread.ofVirtual().name("mcp-" + agent + "-" + path[3]).start(() -> run(ctx, agent, x.build(), body, keepAlive));
+    }
+
+    private void run(ChannelHandlerContext ctx, String agent, McpExchange x, InputStream body, boolean keepAlive) {
+        boolean[] headSent = {false};
+        boolean[] ended = {false};
+        AgentClient.McpResponse response = new AgentClient.McpResponse() {
+            @Override
+            public void head(int status, Map<String, String> headers) throws IOException {
+                HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
+                headers.forEach((k, v) -> r.headers().set(k, v));
+                HttpUtil.setTransferEncodingChunked(r, true);
+                HttpUtil.setKeepAlive(r, keepAlive);
+                headSent[0] = true;
+                write(ctx, r);
+            }
+
+            @Override
+            public void body(ByteString bytes) throws IOException {
+                write(ctx, new DefaultHttpContent(Unpooled.wrappedBuffer(bytes.asReadOnlyByteBuffer())));
+            }
+
+            @Override
+            public void end() throws IOException {
+                ended[0] = true;
+                write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
+            }
+        };
+        try {
+            agents.mcp(agent, x, body, response, gone, x.getMethod().equals("POST") ? POST_TIMEOUT : STREAM_TIMEOUT);
+        } catch (CommandFailedException e) {
+            if (!headSent[0]) {
+                error(ctx, status(e.error().getCode()), -32603, e.error().getMessage(), keepAlive);
+                ctx.channel().config().setAutoRead(true);
+                return;
+            }
+        } catch (RuntimeException e) {
+            if (!headSent[0]) {
+                error(ctx, HttpResponseStatus.BAD_GATEWAY, -32603, "the exchange failed: " + e.getMessage(), keepAlive);
+                ctx.channel().config().setAutoRead(true);
+                return;
+            }
+        }
+        if (!ended[0] || !keepAlive) {
+            ctx.close(); // a response cut short can only be ended by closing
+            return;
+        }
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    /** Writes and waits until the socket took it: the caller's pace is the stream's pace. */
+    private static void write(ChannelHandlerContext ctx, Object message) throws IOException {
+        var f = ctx.writeAndFlush(message);
+        try {
+            f.sync();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (Exception e) {
+            throw new IOException("the MCP caller went away: " + e.getMessage());
+        }
+    }
+
+    private static HttpResponseStatus status(ErrorCode code) {
+        return switch (code) {
+            case INVALID_ARGUMENT -> HttpResponseStatus.BAD_REQUEST;
+            case NOT_FOUND -> HttpResponseStatus.NOT_FOUND;
+            case POLICY_DENIED -> HttpResponseStatus.FORBIDDEN;
+            case RESOURCE_EXHAUSTED -> HttpResponseStatus.TOO_MANY_REQUESTS;
+            case DEADLINE_EXCEEDED -> HttpResponseStatus.GATEWAY_TIMEOUT;
+            case UNAVAILABLE, DRAINING -> HttpResponseStatus.SERVICE_UNAVAILABLE;
+            default -> HttpResponseStatus.BAD_GATEWAY;
+        };
+    }
+
+    /** A JSON-RPC error as the whole response. */
+    private static void error(ChannelHandlerContext ctx, HttpResponseStatus status, int code, String message, boolean keepAlive) {
+        String json = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":" + code + ",\"message\":" + quote(message) + "}}";
+        DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        HttpUtil.setContentLength(r, r.content().readableBytes());
+        if (status == HttpResponseStatus.UNAUTHORIZED) {
+            r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        HttpUtil.setKeepAlive(r, keepAlive);
+        var f = ctx.writeAndFlush(r);
+        if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private static String quote(String s) {
+        return "\"" + new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

@@ -1,0 +1,159 @@
+package io.airlock.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.airlock.controlplane.mcp.McpEndpoint;
+import io.airlock.daemon.audit.AuditVerifier;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The MCP tunnel end to end with real peers from npm: the everything server as the private
+ * server (over Streamable HTTP and over stdio), the official TypeScript SDK as the caller,
+ * through the reference control plane's MCP endpoint, over the agent's mTLS connection.
+ */
+class McpTunnelIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String TOKEN = "test-admin-token";
+
+    @TempDir
+    static Path dir;
+    static AgentFixture fx;
+    static Process everything;
+    static McpEndpoint endpoint;
+
+    @BeforeAll
+    static void start() throws Exception {
+        McpPeers.require();
+        int port = AgentFixture.freePort();
+        everything = McpPeers.everythingHttp(port);
+        fx = new AgentFixture(dir);
+        fx.extraConfig = """
+                drivers: {enabled: [bubblewrap]}
+                mcp:
+                  servers:
+                    everything:
+                      url: "http://127.0.0.1:%d/mcp"
+                      tools: {deny: [get-sum]}
+                    everything-stdio:
+                      command: ["%s", "%s", "stdio"]
+                      tools: {deny: [get-sum]}
+                """.formatted(port, McpPeers.node(), McpPeers.everything());
+        fx.enrollAndStart();
+        endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (endpoint != null) {
+            endpoint.close();
+        }
+        if (fx != null) {
+            fx.close();
+        }
+        if (everything != null) {
+            everything.destroyForcibly();
+        }
+    }
+
+    @Test
+    void theTypescriptClientWorksUnchangedThroughTheTunnelOverStreamableHttp() throws Exception {
+        scenario("everything");
+    }
+
+    @Test
+    void theTypescriptClientWorksUnchangedThroughTheTunnelOverStdio() throws Exception {
+        scenario("everything-stdio");
+        // The DELETE at the end stopped the session's process.
+        assertEquals(0, fx.daemon.mcpSessions().get("everything-stdio"), "no stdio session left after the client ended it");
+    }
+
+    private void scenario(String server) throws Exception {
+        List<JsonNode> steps = new ArrayList<>();
+        for (String line : McpPeers.scenario(endpoint.url(fx.agentId, server), TOKEN, "get-sum")) {
+            steps.add(JSON.readTree(line));
+        }
+        Map<String, JsonNode> byStep = steps.stream().collect(Collectors.toMap(s -> s.get("step").asText(), s -> s, (a, b) -> b));
+        assertFalse(byStep.containsKey("error"), "the scenario failed: " + steps);
+        String session = byStep.get("initialize").path("session").asText();
+        assertFalse(session.isEmpty(), "a session id came back: " + steps);
+        assertTrue(byStep.get("initialize").path("server").path("name").asText().contains("everything"), steps.toString());
+        List<String> tools = new ArrayList<>();
+        byStep.get("tools/list").get("tools").forEach(t -> tools.add(t.asText()));
+        assertTrue(tools.contains("echo") && tools.contains("trigger-long-running-operation"), tools.toString());
+        assertEquals("Echo: hello through the tunnel", byStep.get("tools/call echo").get("text").asText());
+        JsonNode progress = byStep.get("tools/call progress").get("progress");
+        assertEquals(3, progress.size(), "three progress notifications were relayed: " + progress);
+        assertTrue(byStep.get("resources").get("count").asInt() > 0);
+        assertEquals(1, byStep.get("resources").get("read").asInt());
+        assertTrue(byStep.get("prompts/get").get("messages").asInt() > 0);
+        JsonNode denied = byStep.get("denied");
+        assertTrue(denied.get("refused").asBoolean(), steps.toString());
+        assertEquals(io.airlock.tunnel.mcp.McpErrors.POLICY_DENIED, denied.get("code").asInt(), denied.toString());
+        assertTrue(denied.get("message").asText().contains("mcp.servers." + server + ".tools.deny"), denied.toString());
+        assertTrue(byStep.containsKey("done"), steps.toString());
+
+        // One audit record per request of the session, outcomes told, arguments never in the clear.
+        List<JsonNode> records = audit("mcp").stream().filter(r -> r.path("server").asText().equals(server)
+                && r.path("mcp_session").asText().equals(session)).toList();
+        Map<String, Long> byMethod = records.stream().collect(Collectors.groupingBy(r -> r.path("method").asText(), Collectors.counting()));
+        assertEquals(1L, byMethod.get("initialize"), byMethod.toString());
+        assertEquals(1L, byMethod.get("tools/list"), byMethod.toString());
+        assertEquals(3L, byMethod.get("tools/call"), byMethod.toString());
+        assertEquals(1L, byMethod.get("resources/list"), byMethod.toString());
+        assertEquals(1L, byMethod.get("resources/read"), byMethod.toString());
+        assertEquals(1L, byMethod.get("prompts/get"), byMethod.toString());
+        List<JsonNode> calls = records.stream().filter(r -> r.path("method").asText().equals("tools/call")).toList();
+        JsonNode echo = calls.stream().filter(r -> r.path("tool").asText().equals("echo")).findFirst().orElseThrow();
+        assertEquals("ok", echo.path("outcome").asText(), echo.toString());
+        assertTrue(echo.path("args_hmac").asText().startsWith("hmac-sha256:"), echo.toString());
+        assertEquals("alice@example.test", echo.path("caller_user").asText());
+        JsonNode refusal = calls.stream().filter(r -> r.path("tool").asText().equals("get-sum")).findFirst().orElseThrow();
+        assertEquals("denied", refusal.path("outcome").asText(), refusal.toString());
+        assertEquals("mcp.servers." + server + ".tools.deny", refusal.path("rule").asText());
+        assertTrue(records.stream().allMatch(r -> r.path("rpc_id").isMissingNode() || !r.path("outcome").asText().equals("no_response")),
+                records.toString());
+        for (Path f : auditFiles()) {
+            assertFalse(Files.readString(f).contains("hello through the tunnel"), "tool arguments never appear in the audit log");
+        }
+        assertTrue(AuditVerifier.verify(fx.root.resolve("agent/audit")).ok());
+    }
+
+    static List<Path> auditFiles() throws Exception {
+        try (var files = Files.list(fx.root.resolve("agent/audit"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    static List<JsonNode> audit(String type) throws Exception {
+        List<JsonNode> records = new ArrayList<>();
+        for (Path file : auditFiles()) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                JsonNode n = JSON.readTree(line);
+                if (n.path("type").asText().equals(type)) {
+                    records.add(n);
+                }
+            }
+        }
+        return records;
+    }
+
+    static void assertPresent(Object o) {
+        assertNotNull(o);
+    }
+}
