@@ -36,12 +36,17 @@ class McpTunnelIT {
     static AgentFixture fx;
     static Process everything;
     static McpEndpoint endpoint;
+    static com.sun.net.httpserver.HttpServer recorder;
+    static final java.util.concurrent.BlockingQueue<com.sun.net.httpserver.Headers> recorded = new java.util.concurrent.LinkedBlockingQueue<>();
 
     @BeforeAll
     static void start() throws Exception {
         McpPeers.require();
         int port = AgentFixture.freePort();
         everything = McpPeers.everythingHttp(port);
+        recorder = recordingUpstream();
+        Path secret = dir.resolve("upstream-token");
+        Files.writeString(secret, "s3cret-from-a-file\n");
         fx = new AgentFixture(dir);
         fx.extraConfig = """
                 drivers: {enabled: [bubblewrap]}
@@ -53,7 +58,10 @@ class McpTunnelIT {
                     everything-stdio:
                       command: ["%s", "%s", "stdio"]
                       tools: {deny: [get-sum]}
-                """.formatted(port, McpPeers.node(), McpPeers.everything());
+                    recorder:
+                      url: "http://127.0.0.1:%d/mcp"
+                      headers: {X-Upstream-Token: {file: "%s"}}
+                """.formatted(port, McpPeers.node(), McpPeers.everything(), recorder.getAddress().getPort(), secret);
         fx.enrollAndStart();
         endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
     }
@@ -69,6 +77,83 @@ class McpTunnelIT {
         if (everything != null) {
             everything.destroyForcibly();
         }
+        if (recorder != null) {
+            recorder.stop(0);
+        }
+    }
+
+    /** An HTTP upstream that records the headers it gets and answers every POST with an empty result. */
+    static com.sun.net.httpserver.HttpServer recordingUpstream() throws Exception {
+        var server = com.sun.net.httpserver.HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+        server.createContext("/mcp", x -> {
+            recorded.add(x.getRequestHeaders());
+            JsonNode request = JSON.readTree(x.getRequestBody());
+            byte[] body = ("{\"jsonrpc\":\"2.0\",\"id\":" + request.get("id") + ",\"result\":{}}").getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().set("Content-Type", "application/json");
+            x.getResponseHeaders().set("Mcp-Session-Id", "recorded-session");
+            x.sendResponseHeaders(200, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+        });
+        server.start();
+        return server;
+    }
+
+    @Test
+    void theUpstreamSeesTheAgentsCredentialNeverTheCallersAndAnIdentityThatVerifiesWithThePublishedKey() throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        var response = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint.url(fx.agentId, "recorder")))
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("X-Upstream-Token", "from-the-control-plane")
+                .header("Cookie", "session=from-the-control-plane")
+                .header("Airlock-Caller-User", "bob@example.test")
+                .header("Airlock-Caller-Agent", "billing-agent")
+                .header("Airlock-Caller-Session", "run-42")
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\","
+                                + "\"capabilities\":{},\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals("recorded-session", response.headers().firstValue("mcp-session-id").orElse(""));
+        var headers = recorded.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertNotNull(headers);
+        assertEquals(List.of("s3cret-from-a-file"), headers.get("X-Upstream-Token"), "only the agent's credential, once");
+        assertEquals(null, headers.get("Cookie"), "other caller headers are dropped");
+        assertEquals(null, headers.get("Authorization"), "the control plane's own token never reaches the upstream");
+        String token = headers.getFirst("Airlock-Caller");
+        assertNotNull(token, "the caller's identity is forwarded: " + headers.keySet());
+
+        // Verify it with the key the agent publishes on its admin endpoint, as a server would.
+        String admin = Files.readString(fx.root.resolve("agent/admin.address")).strip();
+        String jwks = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + admin + "/mcp/jwks.json")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertEquals(JSON.readTree(jwks), JSON.readTree(Files.readString(fx.root.resolve("agent/mcp/caller-jwks.json"))));
+        JsonNode jwk = JSON.readTree(jwks).get("keys").get(0);
+        String[] parts = token.split("\\.");
+        JsonNode header = JSON.readTree(java.util.Base64.getUrlDecoder().decode(parts[0]));
+        assertEquals("EdDSA", header.get("alg").asText());
+        assertEquals(jwk.get("kid").asText(), header.get("kid").asText());
+        byte[] x = java.util.Base64.getUrlDecoder().decode(jwk.get("x").asText());
+        byte[] spki = java.util.HexFormat.of().parseHex("302a300506032b6570032100" + java.util.HexFormat.of().formatHex(x));
+        var key = java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
+        var verifier = java.security.Signature.getInstance("Ed25519");
+        verifier.initVerify(key);
+        verifier.update((parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII));
+        assertTrue(verifier.verify(java.util.Base64.getUrlDecoder().decode(parts[2])), "the signature verifies with the published key");
+        JsonNode claims = JSON.readTree(java.util.Base64.getUrlDecoder().decode(parts[1]));
+        assertEquals("bob@example.test", claims.get("sub").asText());
+        assertEquals("billing-agent", claims.get("agent").asText());
+        assertEquals("run-42", claims.get("session").asText());
+        assertEquals("recorder", claims.get("aud").asText());
+        assertEquals("airlock:" + fx.agentId, claims.get("iss").asText());
+        long now = java.time.Instant.now().getEpochSecond();
+        assertTrue(claims.get("exp").asLong() > now && claims.get("exp").asLong() <= now + 301, claims.toString());
+        // A tampered token does not verify.
+        verifier.initVerify(key);
+        verifier.update((parts[0] + "." + parts[1].replace('e', 'f')).getBytes(StandardCharsets.US_ASCII));
+        assertFalse(verifier.verify(java.util.Base64.getUrlDecoder().decode(parts[2])));
     }
 
     @Test

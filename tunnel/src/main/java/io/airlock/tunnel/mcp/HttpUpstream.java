@@ -38,7 +38,8 @@ final class HttpUpstream implements Upstream {
     private final UpstreamAddresses addresses;
     private final CallerTokens tokens;
     private final String identityHeader;
-    private final HttpClient client;
+    /** Replaced when the control link is cut, so that its pooled connections close too. */
+    private volatile HttpClient client;
     private final SessionTable sessions;
     private final ScheduledExecutorService timers;
     /** Response bodies being read, closed to abort them when the control link is cut. */
@@ -52,6 +53,10 @@ final class HttpUpstream implements Upstream {
         this.identityHeader = identityHeader;
         this.timers = timers;
         this.sessions = new SessionTable(spec.limits().maxSessions(), spec.limits().idleTimeout());
+        this.client = newClient();
+    }
+
+    private HttpClient newClient() {
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER)
@@ -59,7 +64,7 @@ final class HttpUpstream implements Upstream {
         if (http.tls() != null) {
             b.sslContext(http.tls());
         }
-        this.client = b.build();
+        return b.build();
     }
 
     @Override
@@ -217,7 +222,7 @@ final class HttpUpstream implements Upstream {
     public void expireIdle() {
         for (String id : sessions.expire()) {
             log.info("MCP server {}: session {} idle past {}; ending it", spec.name(), id, spec.limits().idleTimeout());
-            endUpstreamSession(id);
+            endUpstreamSession(client, id);
         }
     }
 
@@ -228,20 +233,30 @@ final class HttpUpstream implements Upstream {
         if (!ended.isEmpty()) {
             log.info("MCP server {}: ending {} session(s): {}", spec.name(), ended.size(), reason);
         }
-        ended.forEach(this::endUpstreamSession);
+        // A fresh client: the old one's pooled connections close with it. The DELETEs go on a client of
+        // their own, shut down once they are answered, so that no connection outlives the link.
+        HttpClient old = client;
+        client = newClient();
+        old.shutdownNow();
+        if (!ended.isEmpty()) {
+            HttpClient farewell = newClient();
+            java.util.concurrent.CompletableFuture.allOf(ended.stream().map(id -> endUpstreamSession(farewell, id))
+                    .toArray(java.util.concurrent.CompletableFuture[]::new)).whenComplete((v, t) -> farewell.shutdownNow());
+        }
     }
 
     /** Tells the server a session is over (DELETE, best effort, in the background), so it frees what it holds. */
-    private void endUpstreamSession(String id) {
+    private java.util.concurrent.CompletableFuture<?> endUpstreamSession(HttpClient via, String id) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(http.url()).timeout(Duration.ofSeconds(5)).header("mcp-session-id", id).DELETE();
             for (Map.Entry<String, SecretFile> h : http.secretHeaders().entrySet()) {
                 b.header(h.getKey(), h.getValue().value());
             }
-            client.sendAsync(b.build(), HttpResponse.BodyHandlers.discarding())
+            return via.sendAsync(b.build(), HttpResponse.BodyHandlers.discarding())
                     .whenComplete((r, t) -> log.debug("MCP server {}: DELETE of session {}: {}", spec.name(), id, t == null ? r.statusCode() : t.toString()));
         } catch (IOException | RuntimeException e) {
             log.debug("MCP server {}: cannot end session {}: {}", spec.name(), id, e.toString());
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
         }
     }
 
