@@ -220,14 +220,22 @@ class McpTunnelIT {
     }
 
     static List<Path> auditFiles() throws Exception {
+        return auditFiles(fx);
+    }
+
+    static List<Path> auditFiles(AgentFixture fx) throws Exception {
         try (var files = Files.list(fx.root.resolve("agent/audit"))) {
             return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
         }
     }
 
     static List<JsonNode> audit(String type) throws Exception {
+        return auditIn(fx, type);
+    }
+
+    static List<JsonNode> auditIn(AgentFixture fx, String type) throws Exception {
         List<JsonNode> records = new ArrayList<>();
-        for (Path file : auditFiles()) {
+        for (Path file : auditFiles(fx)) {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                 JsonNode n = JSON.readTree(line);
                 if (n.path("type").asText().equals(type)) {
@@ -236,9 +244,5 @@ class McpTunnelIT {
             }
         }
         return records;
-    }
-
-    static void assertPresent(Object o) {
-        assertNotNull(o);
     }
 }

@@ -149,7 +149,7 @@ final class Exchange implements ResponseSink {
             if (m.isRequest() && scanner.outcome(m.id().toString()) == null) {
                 byte[] event = ("event: message\ndata: " + new String(JsonRpcMessages.error(m.id(), code, message), StandardCharsets.UTF_8)
                         + "\n\n").getBytes(StandardCharsets.UTF_8);
-                scanner.feed(event, 0, event.length);
+                // Not fed to the scanner: the audit record says the upstream failed, not that it answered with an error.
                 caller.body(event, 0, event.length);
             }
         }

@@ -183,8 +183,8 @@ final class HttpUpstream implements Upstream {
                         ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not finish its answer within "
                                 + "mcp.servers." + spec.name() + ".request_timeout (" + spec.limits().requestTimeout().toSeconds() + " s)", e);
                     } else {
-                        ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' failed mid-response: "
-                                + describe(e), e);
+                        ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' failed mid-response ("
+                                + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
                     }
                     return;
                 }
