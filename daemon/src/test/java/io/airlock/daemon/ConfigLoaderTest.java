@@ -68,6 +68,39 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void mcpServersParseAndABadEntryIsNamed() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                mcp:
+                  servers:
+                    wiki:
+                      url: "http://10.1.2.3:8080/mcp"
+                      headers: {Authorization: {file: /run/credentials/wiki, prefix: "Bearer "}}
+                      tools: {allow: [search], deny: [delete]}
+                      max_request_bytes: 1MiB
+                    files: {command: [node, files.js], idle_timeout: 10m, max_sessions: 4}
+                """, "c.yaml");
+        var specs = c.mcp().specs();
+        assertEquals(2, specs.size());
+        assertEquals(1L << 20, specs.get(0).limits().maxRequestBytes());
+        assertEquals(java.util.Set.of("delete"), specs.get(0).policy().denyTools());
+        assertEquals(4, specs.get(1).limits().maxSessions());
+        assertEquals("secret file /run/credentials/wiki", specs.get(0).http().secretHeaders().get("Authorization").toString());
+        assertFalse(ConfigLoader.parse("", "c.yaml").mcp().enabled(), "no servers: the tunnel is off");
+        ConfigException both = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {x: {url: \"http://127.0.0.1/\", command: [a]}}}\n", "c.yaml"));
+        assertTrue(both.getMessage().contains("mcp.servers.x: set url (Streamable HTTP) or command (stdio), exactly one"), both.getMessage());
+        ConfigException name = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {Bad_Name: {command: [a]}}}\n", "c.yaml"));
+        assertTrue(name.getMessage().contains("'Bad_Name' (expected a name of 1-63 characters of [a-z0-9-])"), name.getMessage());
+        ConfigException url = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {x: {url: \"ftp://h/\"}}}\n", "c.yaml"));
+        assertTrue(url.getMessage().contains("mcp.servers.x.url: 'ftp://h/' (expected an http:// or https:// URL"), url.getMessage());
+        ConfigException network = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {allowed_networks: [\"10.0.0.0/33\"]}\n", "c.yaml"));
+        assertTrue(network.getMessage().contains("mcp.allowed_networks: '10.0.0.0/33'"), network.getMessage());
+    }
+
+    @Test
     void anUnknownFieldIsNamedWithTheFieldsExpected() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  ping_intervall: 2s\n", "c.yaml"));
         assertTrue(e.getMessage().startsWith("c.yaml: control_plane.ping_intervall: unknown field"), e.getMessage());
