@@ -21,7 +21,9 @@ final class DaemonProcess implements AutoCloseable {
     /** With {@code env} added to the daemon's environment (e.g. NOTIFY_SOCKET). */
     static DaemonProcess start(Path config, Path log, java.util.Map<String, String> env) throws Exception {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin));
+        // SIGHUP back to its default: a run started under nohup (a CI job, say) would hand the daemon an
+        // ignored SIGHUP, which the JVM then leaves ignored, and the reload test would test nothing.
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("env", "--default-signal=HUP", javaBin));
         // The JVM options the ./airlock launcher passes on this JDK, so that the log holds only the daemon's lines.
         if (Runtime.version().feature() >= 23) {
             cmd.add("--sun-misc-unsafe-memory-access=allow");

@@ -34,7 +34,7 @@ public final class RunCommand implements Callable<Integer> {
         // SIGHUP is handled from the first moment: the JVM's default for it is to exit, and a reload
         // asked for while the daemon still starts must not stop it.
         java.util.concurrent.atomic.AtomicReference<Daemon> started = new java.util.concurrent.atomic.AtomicReference<>();
-        Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> {
+        sun.misc.SignalHandler before = Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> {
             Daemon d = started.get();
             if (d == null) {
                 log.warn("SIGHUP while starting: the configuration read at start stays; send it again once the daemon runs");
@@ -42,6 +42,11 @@ public final class RunCommand implements Callable<Integer> {
                 reload(d);
             }
         }));
+        if (before == sun.misc.SignalHandler.SIG_IGN) {
+            // The JVM keeps a signal ignored that the process inherited ignored (nohup does that).
+            log.warn("SIGHUP is ignored in this process (started under nohup?), so 'kill -HUP' cannot reload the configuration; "
+                    + "start airlock run without nohup (systemd does), or restart it to apply a change");
+        }
         Daemon daemon = Daemon.start(config);
         started.set(daemon);
         CountDownLatch stopped = new CountDownLatch(1);
