@@ -138,7 +138,10 @@ final class StdioUpstream implements Upstream {
                 if (event != null) {
                     ex.body(event, 0, event.length);
                 } else if (stream.closed && stream.events.isEmpty()) {
-                    return; // the caller went away
+                    if (stream.pending.isEmpty() && session.endedBecause() == null) {
+                        ex.end(); // all answered, and the end marker found the queue full
+                    }
+                    return; // otherwise the caller went away
                 } else if (System.nanoTime() > deadline) {
                     ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not answer within mcp.servers."
                             + spec.name() + ".request_timeout (" + spec.limits().requestTimeout().toSeconds() + " s)", new IOException("timeout"));
