@@ -61,6 +61,7 @@ class McpTunnelIT {
                     recorder:
                       url: "http://127.0.0.1:%d/mcp"
                       headers: {X-Upstream-Token: {file: "%s"}}
+                      max_request_bytes: 128KiB
                 """.formatted(port, McpPeers.node(), McpPeers.everything(), recorder.getAddress().getPort(), secret);
         fx.enrollAndStart();
         endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
@@ -97,6 +98,40 @@ class McpTunnelIT {
         });
         server.start();
         return server;
+    }
+
+    /** A POST through the reference endpoint, the way any MCP client sends it. */
+    static java.net.http.HttpResponse<String> post(String server, String session, String body) throws Exception {
+        var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint.url(fx.agentId, server)))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        if (session != null) {
+            b.header("Mcp-Session-Id", session).header("Mcp-Protocol-Version", "2025-06-18");
+        }
+        return java.net.http.HttpClient.newHttpClient().send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    }
+
+    static final String INITIALIZE = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+            + "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}";
+
+    @Test
+    void aBodyLargerThanACommandCarriesRidesTheDataStreamAndOneOverTheServersLimitIsRefusedNamingIt() throws Exception {
+        var init = post("everything", null, INITIALIZE);
+        assertEquals(200, init.statusCode(), init.body());
+        String session = init.headers().firstValue("mcp-session-id").orElseThrow();
+        assertEquals(202, post("everything", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}").statusCode());
+        String big = "x".repeat(200 * 1024); // more than the 64 KiB the endpoint inlines in the command
+        var echo = post("everything", session, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+                + "\"arguments\":{\"message\":\"" + big + "\"}}}");
+        assertEquals(200, echo.statusCode());
+        assertTrue(echo.body().contains("Echo: " + big), "the whole message came back: " + echo.body().length() + " characters");
+
+        var refused = post("recorder", null, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\",\"params\":{\"pad\":\"" + big + "\"}}");
+        assertEquals(413, refused.statusCode(), refused.body());
+        JsonNode error = JSON.readTree(refused.body()).get("error");
+        assertEquals(io.airlock.tunnel.mcp.McpErrors.LIMIT, error.get("code").asInt());
+        assertTrue(error.get("message").asText().contains("exceeds mcp.servers.recorder.max_request_bytes (131072 bytes)"), error.toString());
     }
 
     @Test

@@ -119,8 +119,11 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
             }
         };
-        try {
+        try (InputStream releasedAtEnd = body) {
+            // Closing the streamed body releases the request buffer it holds, also when the exchange failed before reading it.
             agents.mcp(agent, x, body, response, gone, x.getMethod().equals("POST") ? POST_TIMEOUT : STREAM_TIMEOUT);
+        } catch (IOException e) {
+            // closing a buffer's stream does not fail
         } catch (CommandFailedException e) {
             if (!headSent[0]) {
                 error(ctx, status(e.error().getCode()), -32603, e.error().getMessage(), keepAlive);

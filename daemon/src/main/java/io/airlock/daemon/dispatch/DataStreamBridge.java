@@ -421,7 +421,7 @@ final class DataStreamBridge {
                     // Past the limit, keep one byte more than allowed: enough for the tunnel to refuse it by size.
                     ByteString data = frame.getFileChunk().getData();
                     int room = (int) Math.max(0, Math.min(data.size(), maxBody + 1 - streamed.size()));
-                    streamed.write(data.toByteArray(), 0, room);
+                    data.substring(0, room).writeTo(streamed);
                 }
                 case FILE_EOF -> bodyDone.complete(null);
                 default -> throw new IllegalArgumentException("unexpected frame " + frame.getBodyCase() + " on an MCP exchange");

@@ -64,11 +64,6 @@ final class Exchange implements ResponseSink {
         return session;
     }
 
-    /** True when the caller's messages include a request (which is answered), not only notifications or responses. */
-    boolean hasRequests() {
-        return messages.stream().anyMatch(RpcMessage::isRequest);
-    }
-
     boolean initializes() {
         return messages.stream().anyMatch(m -> m.isRequest() && io.modelcontextprotocol.spec.McpSchema.METHOD_INITIALIZE.equals(m.method()));
     }
@@ -122,6 +117,12 @@ final class Exchange implements ResponseSink {
         head(httpStatus, Map.of("content-type", "application/json"));
         body(body, 0, body.length);
         end();
+    }
+
+    /** The server has max_sessions open: one more session is refused. */
+    void refuseSessionLimit(McpServerSpec spec) throws IOException {
+        refuse(503, McpErrors.LIMIT, "MCP server '" + spec.name() + "' has mcp.servers." + spec.name() + ".max_sessions ("
+                + spec.limits().maxSessions() + ") sessions open; end one or raise the limit");
     }
 
     void denied(McpPolicy.Denial denial) throws IOException {

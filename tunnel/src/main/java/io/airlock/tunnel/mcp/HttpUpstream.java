@@ -79,8 +79,7 @@ final class HttpUpstream implements Upstream {
         boolean reserved = false;
         if (session == null && ex.initializes()) {
             if (!sessions.reserve()) {
-                ex.refuse(503, McpErrors.LIMIT, "MCP server '" + spec.name() + "' has mcp.servers." + spec.name() + ".max_sessions ("
-                        + spec.limits().maxSessions() + ") sessions open; end one or raise the limit");
+                ex.refuseSessionLimit(spec);
                 return;
             }
             reserved = true;

@@ -43,7 +43,7 @@ public final class McpTunnel implements AutoCloseable {
         for (McpServerSpec s : servers) {
             byName.put(s.name(), s);
             upstreams.put(s.name(), s.http() != null ? new HttpUpstream(s, addresses, tokens, identityHeader, timers)
-                    : new StdioUpstream(s, tokens, timers));
+                    : new StdioUpstream(s, tokens));
         }
         this.specs = Map.copyOf(byName);
         timers.scheduleWithFixedDelay(this::expireIdle, 1, 1, TimeUnit.SECONDS);

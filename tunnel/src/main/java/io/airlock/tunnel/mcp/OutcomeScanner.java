@@ -17,6 +17,7 @@ import java.util.Map;
 final class OutcomeScanner {
     private static final JsonFactory JSON = new JsonFactory();
     private static final int MAX_ERROR_MESSAGE = 200;
+    private static final byte[] NEWLINE = {'\n'};
 
     /** The outcome of one request. */
     record Outcome(boolean ok, int code, String message) {}
@@ -110,11 +111,8 @@ final class OutcomeScanner {
             }
             eventHasData = false;
         } else if (dataLine) {
-            if (!eventHasData) {
-                eventHasData = true;
-            }
-            byte[] newline = {'\n'};
-            parse(newline, 0, 1);
+            eventHasData = true;
+            parse(NEWLINE, 0, 1); // data lines of one event join with a newline, which JSON reads as whitespace
         }
         field.setLength(0);
         inValue = false;

@@ -1,10 +1,8 @@
 package io.airlock.tunnel.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +30,7 @@ final class StdioSession {
     private static final int BACKLOG = 100;
     private static final int STREAM_QUEUE = 256;
 
-    /** SSE events for one response stream; {@code null} entries are never queued, {@link #END} ends it. */
+    /** SSE events for one response stream, {@link #END} ending it; {@code pending} and {@code progressTokens} are guarded by the session's lock. */
     final class Stream {
         private static final byte[] END = new byte[0];
         final ArrayBlockingQueue<byte[]> events = new ArrayBlockingQueue<>(STREAM_QUEUE);
@@ -161,6 +159,13 @@ final class StdioSession {
             }
             listener = s;
             return s;
+        }
+    }
+
+    /** True once every request of {@code s} was answered. */
+    boolean answered(Stream s) {
+        synchronized (lock) {
+            return s.pending.isEmpty();
         }
     }
 

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +30,7 @@ final class StdioUpstream implements Upstream {
     private final SessionTable table;
     private final Map<String, StdioSession> sessions = new ConcurrentHashMap<>();
 
-    StdioUpstream(McpServerSpec spec, CallerTokens tokens, ScheduledExecutorService timers) {
+    StdioUpstream(McpServerSpec spec, CallerTokens tokens) {
         this.spec = spec;
         this.tokens = tokens;
         this.table = new SessionTable(spec.limits().maxSessions(), spec.limits().idleTimeout());
@@ -55,8 +54,7 @@ final class StdioUpstream implements Upstream {
                 return;
             }
             if (!table.reserve()) {
-                ex.refuse(503, McpErrors.LIMIT, "MCP server '" + spec.name() + "' has mcp.servers." + spec.name() + ".max_sessions ("
-                        + spec.limits().maxSessions() + ") sessions open; end one or raise the limit");
+                ex.refuseSessionLimit(spec);
                 return;
             }
             id = UUID.randomUUID().toString();
@@ -127,7 +125,7 @@ final class StdioUpstream implements Upstream {
             while (true) {
                 byte[] event = stream.next(POLL);
                 if (event != null && stream.isEnd(event)) {
-                    if (!stream.pending.isEmpty() && session.endedBecause() != null) {
+                    if (!session.answered(stream) && session.endedBecause() != null) {
                         ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' ended before answering: "
                                 + session.endedBecause(), new IOException(session.endedBecause()));
                         return;
@@ -138,7 +136,7 @@ final class StdioUpstream implements Upstream {
                 if (event != null) {
                     ex.body(event, 0, event.length);
                 } else if (stream.closed && stream.events.isEmpty()) {
-                    if (stream.pending.isEmpty() && session.endedBecause() == null) {
+                    if (session.answered(stream) && session.endedBecause() == null) {
                         ex.end(); // all answered, and the end marker found the queue full
                     }
                     return; // otherwise the caller went away
