@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -42,7 +43,8 @@ import picocli.CommandLine.Option;
 @Command(name = "dev", mixinStandardHelpOptions = true,
         description = {"Run an embedded control plane and daemon on loopback through a scripted session.",
             "Enrols over mTLS, provisions a sandbox, streams command output, pipes stdin, writes and reads a file,",
-            "shows a refused escape and what was recorded, destroys the sandbox, and exits 0 with a one-line summary."})
+            "shows a refused escape, calls tools on a private MCP server (a small stdio server the agent runs) through the tunnel,",
+            "destroys the sandbox, shows what was recorded, and exits 0 with a one-line summary."})
 public final class DevCommand implements Callable<Integer> {
     static final Duration T = Duration.ofSeconds(60);
 
@@ -87,7 +89,7 @@ public final class DevCommand implements Callable<Integer> {
         }
         Path state = dir != null ? dir : Path.of(".airlock", "dev", "session-" + System.currentTimeMillis());
         long started = System.nanoTime();
-        try (EmbeddedStack stack = EmbeddedStack.start(state, driver, driverOptions)) {
+        try (EmbeddedStack stack = EmbeddedStack.start(state, driver, driverOptions, "{}", privateMcpServer(state))) {
             return session(stack, started);
         } finally {
             if (!keep && dir == null) {
@@ -145,12 +147,15 @@ public final class DevCommand implements Callable<Integer> {
         step(6, "snapshot the sandbox and start a clone from the snapshot");
         String snapshots = snapshotAndClone(agents, agent, box, content);
 
-        step(7, "destroy the sandbox");
+        step(7, "call tools on a private MCP server through the tunnel (MCP Java SDK client -> control plane -> agent -> stdio server)");
+        String mcp = new DevMcpCalls(out).run(stack.mcp.url(agent, DevInventoryServer.NAME), stack.adminToken, agent, T);
+
+        step(8, "destroy the sandbox");
         agents.destroy(agent, box, T);
         boolean gone = agents.list(agent, T).getSandboxesList().stream().noneMatch(s -> s.getSandboxId().equals(box));
         out.println("      " + (gone ? box + " is gone" : box + " IS STILL LISTED"));
 
-        step(8, "what the control plane recorded");
+        step(9, "what the control plane recorded");
         long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
         while (System.nanoTime() < until && stack.cp.registry().events(agent).stream().noneMatch(e -> e.detail().contains(box + " DESTROYED"))) {
             Thread.sleep(20); // the destroy event travels separately from the destroy result
@@ -159,11 +164,12 @@ public final class DevCommand implements Callable<Integer> {
             out.printf("      %s %-12s %s%n", e.at().toString().substring(11, 23), e.kind(), e.detail());
         }
 
-        boolean ok = first.getExitCode() == 0 && piped.getExitCode() == 0 && same && refusal != null && gone && snapshots != null;
+        boolean ok = first.getExitCode() == 0 && piped.getExitCode() == 0 && same && refusal != null && gone && snapshots != null
+                && mcp != null;
         double seconds = (System.nanoTime() - started) / 1e9;
         out.printf("%nsummary: %s: sandbox provisioned, 2 commands run (%d output bytes streamed), %d bytes written and read back, "
-                + "escape refused, %s, sandbox destroyed; %.1fs over mTLS via %s%n", ok ? "ok" : "FAILED", outputBytes.get(),
-                written.getSize(), snapshots == null ? "clone DIFFERENT" : snapshots, seconds, driver);
+                + "escape refused, %s, %s, sandbox destroyed; %.1fs over mTLS via %s%n", ok ? "ok" : "FAILED", outputBytes.get(),
+                written.getSize(), snapshots == null ? "clone DIFFERENT" : snapshots, mcp == null ? "MCP calls FAILED" : mcp, seconds, driver);
         return ok ? 0 : 1;
     }
 
@@ -211,7 +217,21 @@ public final class DevCommand implements Callable<Integer> {
     }
 
     private void step(int n, String what) {
-        out.printf("[%d/8] %s%n", n, what);
+        out.printf("[%d/9] %s%n", n, what);
+    }
+
+    /**
+     * The agent's {@code mcp:} section: {@link DevInventoryServer} as a stdio server, run by this
+     * same Java runtime from this class path, with one of its tools denied by local policy.
+     */
+    private static String privateMcpServer(Path state) throws java.io.IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String jwks = state.toAbsolutePath().resolve("agent/mcp/caller-jwks.json").toString();
+        var command = List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+                DevInventoryServer.class.getName(), jwks);
+        // JSON is YAML flow style, and a writer quotes the class path and paths correctly whatever they hold.
+        return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of("servers", Map.of(DevInventoryServer.NAME,
+                Map.of("command", command, "tools", Map.of("deny", List.of(DevInventoryServer.DENIED_TOOL))))));
     }
 
     private static void deleteTree(Path root) {

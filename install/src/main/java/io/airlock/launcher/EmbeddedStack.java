@@ -2,11 +2,14 @@ package io.airlock.launcher;
 
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;
+import io.airlock.controlplane.admin.AdminToken;
 import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.daemon.Daemon;
 import io.airlock.daemon.config.ConfigLoader;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.Enroller;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -20,12 +23,18 @@ public final class EmbeddedStack implements AutoCloseable {
     public final ControlPlaneServer cp;
     public final AdminServer admin;
     public final Daemon daemon;
+    /** The control plane's MCP endpoint; callers present {@link #adminToken} as their bearer token. */
+    public final McpEndpoint mcp;
+    public final String adminToken;
     public final AgentIdentity identity;
     public final Path dir;
 
-    private EmbeddedStack(ControlPlaneServer cp, AdminServer admin, Daemon daemon, AgentIdentity identity, Path dir) {
+    private EmbeddedStack(ControlPlaneServer cp, AdminServer admin, McpEndpoint mcp, String adminToken, Daemon daemon,
+            AgentIdentity identity, Path dir) {
         this.cp = cp;
         this.admin = admin;
+        this.mcp = mcp;
+        this.adminToken = adminToken;
         this.daemon = daemon;
         this.identity = identity;
         this.dir = dir;
@@ -42,12 +51,20 @@ public final class EmbeddedStack implements AutoCloseable {
 
     /** @param policy the daemon's {@code policy:} section as a YAML flow mapping */
     public static EmbeddedStack start(Path dir, String driver, String driverOptions, String policy) throws Exception {
+        return start(dir, driver, driverOptions, policy, "{}");
+    }
+
+    /** @param mcp the daemon's {@code mcp:} section as a YAML flow mapping */
+    public static EmbeddedStack start(Path dir, String driver, String driverOptions, String policy, String mcp) throws Exception {
         Files.createDirectories(dir);
         Path cpState = dir.resolve("controlplane");
         ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(cpState, 0));
         AdminServer admin = null;
+        McpEndpoint endpoint = null;
         try {
             admin = new AdminServer(cp, cpState, 0);
+            String adminToken = AdminToken.read(cpState);
+            endpoint = McpEndpoint.start(cp.agents(), new InetSocketAddress("127.0.0.1", 0), adminToken);
             Path tokenFile = dir.resolve("join-token");
             CertificateAuthority.writePrivate(tokenFile, cp.createJoinToken(Duration.ofMinutes(10)).encode());
             Path agentState = dir.resolve("agent");
@@ -60,14 +77,18 @@ public final class EmbeddedStack implements AutoCloseable {
                     drivers: {default: "%s", enabled: ["%s"], options: {"%s": %s}}
                     drain: {grace_period: 5s}
                     policy: %s
-                    """.formatted(agentState, driver, driver, driver, driverOptions, policy);
+                    mcp: %s
+                    """.formatted(agentState, driver, driver, driver, driverOptions, policy, mcp);
             Daemon daemon = Daemon.start(ConfigLoader.parse(config, "airlock dev"));
             if (!cp.registry().awaitConnected(identity.agentId(), h -> true, Duration.ofSeconds(30))) {
                 daemon.stop();
                 throw new IllegalStateException("the daemon did not connect to the embedded control plane within 30s");
             }
-            return new EmbeddedStack(cp, admin, daemon, identity, dir);
+            return new EmbeddedStack(cp, admin, endpoint, adminToken, daemon, identity, dir);
         } catch (Exception e) {
+            if (endpoint != null) {
+                endpoint.close();
+            }
             if (admin != null) {
                 admin.close();
             }
@@ -78,6 +99,7 @@ public final class EmbeddedStack implements AutoCloseable {
 
     @Override
     public void close() {
+        mcp.close();
         daemon.drain("airlock dev finished");
         admin.close();
         cp.close();

@@ -127,13 +127,13 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         } catch (CommandFailedException e) {
             if (!headSent[0]) {
                 error(ctx, status(e.error().getCode()), -32603, e.error().getMessage(), keepAlive);
-                ctx.channel().config().setAutoRead(true);
+                resumeReading(ctx);
                 return;
             }
         } catch (RuntimeException e) {
             if (!headSent[0]) {
                 error(ctx, HttpResponseStatus.BAD_GATEWAY, -32603, "the exchange failed: " + e.getMessage(), keepAlive);
-                ctx.channel().config().setAutoRead(true);
+                resumeReading(ctx);
                 return;
             }
         }
@@ -141,7 +141,19 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             ctx.close(); // a response cut short can only be ended by closing
             return;
         }
-        ctx.channel().config().setAutoRead(true);
+        resumeReading(ctx);
+    }
+
+    /** Ready for the connection's next request, unless the endpoint shut down while this exchange ran. */
+    private static void resumeReading(ChannelHandlerContext ctx) {
+        if (ctx.executor().isShuttingDown()) {
+            return;
+        }
+        try {
+            ctx.channel().config().setAutoRead(true);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the endpoint began shutting down just now; its channels are closed with it
+        }
     }
 
     /** Writes and waits until the socket took it: the caller's pace is the stream's pace. */
