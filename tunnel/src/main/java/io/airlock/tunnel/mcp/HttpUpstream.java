@@ -94,6 +94,13 @@ final class HttpUpstream implements Upstream {
             if (reserved) {
                 sessions.started(null);
             }
+            // The operator's network limit, like a tool denial: refused by the agent's policy, and audited as denied.
+            ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
+            return;
+        } catch (java.net.UnknownHostException e) {
+            if (reserved) {
+                sessions.started(null);
+            }
             ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
             return;
         }

@@ -31,14 +31,14 @@ public record UpstreamAddresses(List<Cidr> allowed) {
     }
 
     /** Resolves {@code host} (the JVM's resolver, whose cache the HTTP client then uses too) and checks every address. */
-    public void check(String server, String host) throws RefusedException {
+    public void check(String server, String host) throws RefusedException, UnknownHostException {
         InetAddress[] addresses;
         host = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         var literal = IpLiterals.parse(host);
         try {
             addresses = literal.isPresent() ? new InetAddress[] {literal.get()} : InetAddress.getAllByName(host);
         } catch (UnknownHostException e) {
-            throw new RefusedException("the host of MCP server '" + server + "' (" + host + ") does not resolve");
+            throw new UnknownHostException("the host of MCP server '" + server + "' (" + host + ") does not resolve");
         }
         for (InetAddress a : addresses) {
             if (allowed.stream().noneMatch(c -> c.contains(a))) {
