@@ -221,6 +221,11 @@ final class HttpUpstream implements Upstream {
                     + spec.limits().requestTimeout().toSeconds() + " s)";
         }
         String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (e instanceof javax.net.ssl.SSLException) {
+            String n = "mcp.servers." + spec.name();
+            return "MCP server '" + spec.name() + "' at " + http.url() + ": TLS handshake failed (" + why + "); check " + n + ".ca_file, "
+                    + n + ".client_cert_file and " + n + ".client_key_file";
+        }
         return "MCP server '" + spec.name() + "' at " + http.url() + " failed: " + why;
     }
 
