@@ -120,7 +120,7 @@ public final class Daemon implements AutoCloseable {
             java.util.Map<String, Long> byState = new java.util.TreeMap<>();
             sandboxes.list().forEach(s -> byState.merge(s.state().name(), 1L, Long::sum));
             return byState;
-        });
+        }, this::mcpSessions);
         audit.onAppend(metrics::auditAppend);
         dispatcher.onResult((c, r) -> {
             metrics.command(c.getActionCase().name().toLowerCase(java.util.Locale.ROOT), r.hasError() ? r.getError().getCode().name() : "OK");

@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
  * iteration by iteration so both see the same machine noise.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; results are ratios against a reference measured in the same run.",
-        subcommands = {BenchCommand.ExecRoundTrip.class, DockerBench.class, EgressBench.class})
+        subcommands = {BenchCommand.ExecRoundTrip.class, DockerBench.class, EgressBench.class, McpBench.class})
 public final class BenchCommand {
     @Command(name = "exec-roundtrip", mixinStandardHelpOptions = true,
             description = "Exec round trip control plane -> daemon -> bubblewrap vs the same command via bwrap directly.")
@@ -86,12 +86,7 @@ public final class BenchCommand {
         }
 
         private static Path findBwrap() {
-            for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
-                if (Files.isExecutable(Path.of(d, "bwrap"))) {
-                    return Path.of(d, "bwrap");
-                }
-            }
-            throw new IllegalStateException("bwrap not found on PATH; install bubblewrap");
+            return BenchProcesses.onPath("bwrap").orElseThrow(() -> new IllegalStateException("bwrap not found on PATH; install bubblewrap"));
         }
 
         private static void check(int exit) {

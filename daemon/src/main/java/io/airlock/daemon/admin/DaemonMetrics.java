@@ -22,8 +22,11 @@ public final class DaemonMetrics {
     private final Counter egressConnections;
     private final Counter mcpMessages;
 
-    /** @param sandboxesByState live sandboxes per state, read at each scrape */
-    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState) {
+    /**
+     * @param sandboxesByState live sandboxes per state, read at each scrape
+     * @param mcpSessionsByServer open MCP sessions per server, read at each scrape
+     */
+    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState, Supplier<Map<String, Integer>> mcpSessionsByServer) {
         connected = Gauge.builder().name("airlock_connections").help("Control connections up (0 or 1)").register(registry);
         reconnects = Counter.builder().name("airlock_reconnects_total").help("Reconnects scheduled after the control connection was lost")
                 .register(registry);
@@ -44,6 +47,8 @@ public final class DaemonMetrics {
                         + "accepted, failed, no_response)").labelNames("server", "outcome").register(registry);
         GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
                 .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
+        GaugeWithCallback.builder().name("airlock_mcp_sessions").help("Open MCP sessions through the tunnel, by server").labelNames("server")
+                .callback(cb -> mcpSessionsByServer.get().forEach((server, n) -> cb.call(n, server))).register(registry);
         JvmMetrics.builder().register(registry);
     }
 

@@ -450,7 +450,11 @@ final class DataStreamBridge {
 
             @Override
             public void body(byte[] bytes, int offset, int length) throws IOException {
-                send(DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(bytes, offset, length))).build());
+                // One frame per CHUNK: a whole SSE event or stdio message can be far larger than a gRPC message may be.
+                for (int at = offset; at < offset + length; at += CHUNK) {
+                    int n = Math.min(CHUNK, offset + length - at);
+                    send(DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(bytes, at, n))).build());
+                }
             }
 
             @Override
