@@ -72,9 +72,10 @@ final class BenchProcesses {
         private final Path stateDir;
         private final HttpClient http = HttpClient.newHttpClient();
 
-        Daemon(Path config, Path stateDir, String maxHeap, Path log) throws IOException {
+        Daemon(Path config, Path stateDir, String maxHeap, List<String> jvmOptions, Path log) throws IOException {
             this.stateDir = stateDir;
             List<String> cmd = new ArrayList<>(List.of(java().toString(), "-XX:+UseSerialGC", "-Xmx" + maxHeap));
+            cmd.addAll(jvmOptions);
             if (Runtime.version().feature() >= 23) {
                 cmd.add("--sun-misc-unsafe-memory-access=allow");
             }

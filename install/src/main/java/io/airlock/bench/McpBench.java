@@ -56,6 +56,12 @@ public final class McpBench implements Callable<Integer> {
     @Option(names = "--daemon-heap", description = "The daemon JVM's -Xmx. Default: ${DEFAULT-VALUE}")
     String daemonHeap = "256m";
 
+    @Option(names = "--audit-durability", description = "The daemon's audit.durability: each or group. Default: ${DEFAULT-VALUE}")
+    String auditDurability = "each";
+
+    @Option(names = "--daemon-jvm-option", description = "An extra option for the daemon's JVM (repeatable), e.g. to profile it")
+    List<String> daemonJvmOptions = new ArrayList<>();
+
     @Option(names = "--mcp-peers", description = "The mcp-peers directory (node_modules installed). Default: mcp-peers of this checkout")
     Path peers;
 
@@ -98,12 +104,13 @@ public final class McpBench implements Callable<Integer> {
                     admin: {listen: "127.0.0.1:0"}
                     drivers: {default: bubblewrap, enabled: [bubblewrap]}
                     log: {level: warn}
+                    audit: {durability: %s}
                     mcp:
                       servers:
                         bench-http: {url: "http://127.0.0.1:%d/mcp", max_sessions: %d}
                         bench-stdio: {command: ["%s", "%s", "stdio"]}
-                    """.formatted(agentState, upstreamPort, sessions + 100, node, benchServer));
-            daemon = new BenchProcesses.Daemon(config, agentState, daemonHeap, dir.resolve("daemon.log"));
+                    """.formatted(agentState, auditDurability, upstreamPort, sessions + 100, node, benchServer));
+            daemon = new BenchProcesses.Daemon(config, agentState, daemonHeap, daemonJvmOptions, dir.resolve("daemon.log"));
             if (!cp.registry().awaitConnected(agent, h -> true, Duration.ofSeconds(60))) {
                 System.err.println("error: the daemon did not connect within 60 s; its log: " + dir.resolve("daemon.log"));
                 return 1;
@@ -122,8 +129,8 @@ public final class McpBench implements Callable<Integer> {
             long[][] rtt = roundTrips(open);
             double[][] mibs = throughput(open);
             System.out.printf("MCP tools/call through the tunnel vs direct vs supergateway 4.0.0; the server is the TypeScript SDK's (mcp-peers/bench-server.mjs);%n"
-                    + "one session per target, calls interleaved target by target; %d cores, daemon -Xmx%s, audit durability each%n%n",
-                    Runtime.getRuntime().availableProcessors(), daemonHeap);
+                    + "one session per target, calls interleaved target by target; %d cores, daemon -Xmx%s, audit durability %s%n%n",
+                    Runtime.getRuntime().availableProcessors(), daemonHeap, auditDurability);
             System.out.printf("| target | echo round trip p50 ms | p90 ms | vs direct p50 | %d KiB response, median MiB/s | vs direct |%n", payloadKib);
             System.out.println("|---|---|---|---|---|---|");
             double directP50 = Timing.quantileMs(rtt[0], 0.5);
