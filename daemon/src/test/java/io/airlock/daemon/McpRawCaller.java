@@ -87,18 +87,36 @@ final class McpRawCaller {
         return new SseCall(new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8)));
     }
 
-    /** The messages of one SSE response; a data line that is not JSON fails the test. */
+    /**
+     * The messages of one SSE response, parsed as an EventSource would: data lines gathered until
+     * an empty line; events of another type than {@code message} are set aside. A message that is
+     * not JSON fails the test.
+     */
     static final class SseCall {
         final BlockingQueue<JsonNode> messages = new LinkedBlockingQueue<>();
+        final List<String> otherEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
         final CompletableFuture<Void> ended = new CompletableFuture<>();
 
         SseCall(BufferedReader in) {
             Thread.ofVirtual().start(() -> {
                 try (in) {
+                    StringBuilder data = null;
+                    String type = "";
                     String line;
                     while ((line = in.readLine()) != null) {
-                        if (line.startsWith("data:")) {
-                            messages.add(JSON.readTree(line.substring(5).strip()));
+                        if (line.isEmpty()) {
+                            if (data != null && (type.isEmpty() || type.equals("message"))) {
+                                messages.add(JSON.readTree(data.toString()));
+                            } else if (data != null) {
+                                otherEvents.add(type);
+                            }
+                            data = null;
+                            type = "";
+                        } else if (line.startsWith("data:")) {
+                            String v = line.substring(line.startsWith("data: ") ? 6 : 5);
+                            data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+                        } else if (line.startsWith("event:")) {
+                            type = line.substring(6).strip();
                         }
                     }
                     ended.complete(null);

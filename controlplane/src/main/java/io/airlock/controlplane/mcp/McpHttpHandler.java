@@ -117,6 +117,10 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             public void end() throws IOException {
                 ended[0] = true;
                 write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
+                if (keepAlive) {
+                    // The caller has its answer: its next request need not wait for this exchange's result (and audit) to arrive.
+                    resumeReading(ctx);
+                }
             }
         };
         try (InputStream releasedAtEnd = body) {
@@ -139,9 +143,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         if (!ended[0] || !keepAlive) {
             ctx.close(); // a response cut short can only be ended by closing
-            return;
         }
-        resumeReading(ctx);
     }
 
     /** Ready for the connection's next request, unless the endpoint shut down while this exchange ran. */
@@ -156,9 +158,15 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    /** Writes and waits until the socket took it: the caller's pace is the stream's pace. */
+    /**
+     * Writes; when the connection's outbound buffer is past its high-water mark, waits until the
+     * socket took this write: the caller's pace is the stream's pace, without a wait per frame.
+     */
     private static void write(ChannelHandlerContext ctx, Object message) throws IOException {
         var f = ctx.writeAndFlush(message);
+        if (ctx.channel().isWritable() && !f.isDone()) {
+            return; // a failure shows as the connection closing, which cancels the exchange
+        }
         try {
             f.sync();
         } catch (InterruptedException e) {

@@ -311,13 +311,20 @@ public final class ControlConnection implements AutoCloseable {
     }
 
     /** Opens a Data stream on the live session's channel, or fails fast when there is none. */
+    /**
+     * How much a Data stream's sender may queue beyond what HTTP/2 took before it waits: four
+     * 32 KiB frames. grpc-java's default (32 KiB, one frame) made a large transfer wait for a
+     * callback after every frame; this bounds each stream's queue at 128 KiB instead.
+     */
+    static final int DATA_ONREADY_THRESHOLD = 128 * 1024;
+
     public ClientCallStreamObserver<DataFrame> openData(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs) {
         ManagedChannel ch = liveChannel;
         if (ch == null) {
             throw Status.UNAVAILABLE.withDescription("no live connection to the control plane").asRuntimeException();
         }
         long left = Math.max(1, deadlineMs - System.currentTimeMillis());
-        return (ClientCallStreamObserver<DataFrame>) AgentGatewayGrpc.newStub(ch)
+        return (ClientCallStreamObserver<DataFrame>) AgentGatewayGrpc.newStub(ch).withOnReadyThreshold(DATA_ONREADY_THRESHOLD)
                 .withDeadlineAfter(left, TimeUnit.MILLISECONDS).data(observer);
     }
 

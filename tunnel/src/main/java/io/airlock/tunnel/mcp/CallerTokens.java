@@ -23,6 +23,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -48,6 +50,18 @@ public final class CallerTokens {
     private final String jwks;
     private final Duration ttl;
     private final Clock clock;
+    /** Tokens made lately, by server and caller: signing (about 1 ms with the JDK's Ed25519) would otherwise be most of a call's cost. */
+    private final Map<Issued.Key, Issued> recent = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Issued.Key, Issued> eldest) {
+            return size() > MAX_REUSED;
+        }
+    };
+    static final int MAX_REUSED = 4096;
+
+    private record Issued(String token, long issuedAt) {
+        record Key(String server, McpRequest.Caller caller) {}
+    }
 
     private CallerTokens(String agentId, KeyPair keys, Duration ttl, Clock clock) {
         this.issuer = "airlock:" + agentId;
@@ -72,6 +86,10 @@ public final class CallerTokens {
      * next to it ({@value #JWKS_FILE}, world-readable: it is public).
      */
     public static CallerTokens loadOrCreate(Path dir, String agentId, Duration ttl) throws IOException {
+        return loadOrCreate(dir, agentId, ttl, Clock.systemUTC());
+    }
+
+    static CallerTokens loadOrCreate(Path dir, String agentId, Duration ttl, Clock clock) throws IOException {
         Files.createDirectories(dir);
         Path keyFile = dir.resolve(KEY_FILE);
         KeyPair keys;
@@ -90,7 +108,7 @@ public final class CallerTokens {
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot load the caller key " + keyFile + ": " + e.getMessage(), e);
         }
-        CallerTokens tokens = new CallerTokens(agentId, keys, ttl, Clock.systemUTC());
+        CallerTokens tokens = new CallerTokens(agentId, keys, ttl, clock);
         write(dir, dir.resolve(JWKS_FILE), tokens.jwks.getBytes(StandardCharsets.UTF_8), "rw-r--r--");
         return tokens;
     }
@@ -107,9 +125,27 @@ public final class CallerTokens {
         return jwks;
     }
 
-    /** A token for a call to {@code server} on behalf of {@code caller}. */
+    /**
+     * A token for a call to {@code server} on behalf of {@code caller}: the one made for the same
+     * server and caller while it has at least half its lifetime left, else a new one.
+     */
     public String sign(String server, McpRequest.Caller caller) {
         long now = clock.instant().getEpochSecond();
+        Issued.Key key = new Issued.Key(server, caller);
+        synchronized (recent) {
+            Issued earlier = recent.get(key);
+            if (earlier != null && now - earlier.issuedAt() < ttl.toSeconds() / 2) {
+                return earlier.token();
+            }
+        }
+        String token = signNew(server, caller, now);
+        synchronized (recent) {
+            recent.put(key, new Issued(token, now));
+        }
+        return token;
+    }
+
+    private String signNew(String server, McpRequest.Caller caller, long now) {
         ObjectNode header = JsonRpcMessages.JSON.createObjectNode().put("alg", "EdDSA").put("typ", "JWT").put("kid", kid);
         ObjectNode claims = JsonRpcMessages.JSON.createObjectNode().put("iss", issuer).put("aud", server).put("sub", caller.user())
                 .put("agent", caller.agent()).put("session", caller.session()).put("iat", now).put("exp", now + ttl.toSeconds())

@@ -22,9 +22,7 @@ final class Exchange implements ResponseSink {
     private final long startedNanos = System.nanoTime();
     private OutcomeScanner scanner;
     private boolean sse;
-    private final SseEventBoundary boundary = new SseEventBoundary();
-    /** The incomplete SSE event the upstream is still sending (bounded by max_response_bytes). */
-    private final java.io.ByteArrayOutputStream partialEvent = new java.io.ByteArrayOutputStream();
+    private final SseCursor cursor = new SseCursor();
     private boolean headSent;
     private int status;
     private long responseBytes;
@@ -93,31 +91,14 @@ final class Exchange implements ResponseSink {
         }
         responseBytes += length;
         scanner.feed(bytes, offset, length);
-        if (!sse) {
-            caller.body(bytes, offset, length);
-            return;
+        if (sse) {
+            cursor.feed(bytes, offset, length);
         }
-        // SSE goes on whole events at a time, so that when the upstream fails mid-event the error
-        // events we add start on an event boundary instead of inside a half-sent one.
-        int end = boundary.lastEventEnd(bytes, offset, length);
-        if (end < 0) {
-            partialEvent.write(bytes, offset, length);
-            return;
-        }
-        if (partialEvent.size() > 0) {
-            caller.body(partialEvent.toByteArray(), 0, partialEvent.size());
-            partialEvent.reset();
-        }
-        caller.body(bytes, offset, end - offset);
-        partialEvent.write(bytes, end, offset + length - end);
+        caller.body(bytes, offset, length);
     }
 
     @Override
     public void end() throws IOException {
-        if (partialEvent.size() > 0) {
-            caller.body(partialEvent.toByteArray(), 0, partialEvent.size()); // what the upstream sent, though unfinished
-            partialEvent.reset();
-        }
         caller.end();
     }
 
@@ -169,7 +150,8 @@ final class Exchange implements ResponseSink {
         if (!sse) {
             throw cause;
         }
-        partialEvent.reset(); // an event cut short is never sent: the caller could not parse it
+        byte[] cut = cursor.cut(); // an event cut short must not be parsed as a message
+        caller.body(cut, 0, cut.length);
         for (RpcMessage m : messages) {
             if (m.isRequest() && scanner.outcome(m.id().toString()) == null) {
                 byte[] event = ("event: message\ndata: " + new String(JsonRpcMessages.error(m.id(), code, message), StandardCharsets.UTF_8)

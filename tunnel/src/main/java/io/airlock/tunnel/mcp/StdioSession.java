@@ -3,6 +3,7 @@ package io.airlock.tunnel.mcp;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -181,71 +182,116 @@ final class StdioSession {
         }
     }
 
+    private static final byte[] EVENT_HEAD = "event: message\ndata: ".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * What routing needs from a message: its id, whether it has a method, its progress token;
+     * read with the streaming parser, skipping the rest (a large result is never built as a tree).
+     */
+    record RouteKeys(String id, boolean hasId, boolean hasMethod, String progressToken) {
+        static RouteKeys of(byte[] line) throws IOException {
+            String id = null;
+            String token = null;
+            boolean hasId = false;
+            boolean hasMethod = false;
+            try (com.fasterxml.jackson.core.JsonParser p = JsonRpcMessages.JSON.createParser(line)) {
+                if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    p.skipChildren();
+                    return new RouteKeys(null, false, false, null);
+                }
+                while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    p.nextToken();
+                    switch (field) {
+                        case "id" -> {
+                            JsonNode v = p.readValueAsTree();
+                            hasId = true;
+                            id = v == null || v.isNull() ? null : v.toString();
+                        }
+                        case "method" -> {
+                            hasMethod = true;
+                            p.skipChildren();
+                        }
+                        case "params" -> token = progressToken(p);
+                        default -> p.skipChildren();
+                    }
+                }
+            }
+            return new RouteKeys(id, hasId, hasMethod, token);
+        }
+
+        private static String progressToken(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                p.skipChildren();
+                return null;
+            }
+            String token = null;
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                if (field.equals("progressToken")) {
+                    JsonNode v = p.readValueAsTree();
+                    token = v == null ? null : v.toString();
+                } else {
+                    p.skipChildren();
+                }
+            }
+            return token;
+        }
+    }
+
     private void readStdout() {
         String why;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (InputStream out = process.getInputStream()) {
+            BoundedLineReader in = new BoundedLineReader(out, (int) Math.min(Integer.MAX_VALUE - 64, maxLine));
             why = null;
-            while (why == null) {
-                String line = readLine(in);
-                if (line == null) {
-                    break;
-                }
-                if (!line.isBlank()) {
+            byte[] line;
+            while ((line = in.readLine()) != null) {
+                if (!isBlank(line)) {
                     route(line);
                 }
             }
-        } catch (LineTooLongException e) {
-            why = e.getMessage();
+        } catch (BoundedLineReader.TooLongException e) {
+            why = "MCP server '" + server + "' wrote a message longer than mcp.servers." + server + ".max_response_bytes (" + maxLine + ")";
         } catch (IOException e) {
             why = "reading its output failed: " + e.getMessage();
         }
         end(why);
     }
 
-    /** A line, or null at the end; a line longer than max_response_bytes ends the session. */
-    private String readLine(BufferedReader in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                return line.toString();
+    private static boolean isBlank(byte[] line) {
+        for (byte b : line) {
+            if (b != ' ' && b != '\t' && b != '\r') {
+                return false;
             }
-            if (line.length() >= maxLine) {
-                throw new LineTooLongException("MCP server '" + server + "' wrote a message longer than mcp.servers." + server
-                        + ".max_response_bytes (" + maxLine + ")");
-            }
-            line.append((char) c);
         }
-        return line.isEmpty() ? null : line.toString();
+        return true;
     }
 
-    private static final class LineTooLongException extends IOException {
-        LineTooLongException(String message) {
-            super(message);
-        }
-    }
-
-    private void route(String line) {
-        JsonNode message;
+    private void route(byte[] line) {
+        RouteKeys keys;
         try {
-            message = JsonRpcMessages.JSON.readTree(line);
+            keys = RouteKeys.of(line);
         } catch (IOException e) {
-            log.info("MCP server {} session {}: not JSON on stdout, skipped: {}", server, id, abbreviate(line));
+            log.info("MCP server {} session {}: not JSON on stdout, skipped: {}", server, id,
+                    abbreviate(new String(line, 0, Math.min(line.length, 400), StandardCharsets.UTF_8)));
             return;
         }
-        byte[] event = ("event: message\ndata: " + line + "\n\n").getBytes(StandardCharsets.UTF_8);
+        byte[] event = new byte[EVENT_HEAD.length + line.length + 2];
+        System.arraycopy(EVENT_HEAD, 0, event, 0, EVENT_HEAD.length);
+        System.arraycopy(line, 0, event, EVENT_HEAD.length, line.length);
+        event[event.length - 2] = '\n';
+        event[event.length - 1] = '\n';
         Stream target;
         boolean answers = false;
         synchronized (lock) {
-            JsonNode idNode = message.get("id");
-            String key = idNode == null || idNode.isNull() ? null : idNode.toString();
-            if (key != null && !message.has("method") && byRequest.containsKey(key)) {
+            String key = keys.id();
+            if (key != null && !keys.hasMethod() && byRequest.containsKey(key)) {
                 target = byRequest.remove(key);
                 target.pending.remove(key);
                 answers = true;
-            } else if (message.path("params").has("progressToken") && !message.has("id")
-                    && byProgressToken.containsKey(message.path("params").get("progressToken").toString())) {
-                target = byProgressToken.get(message.path("params").get("progressToken").toString());
+            } else if (keys.progressToken() != null && !keys.hasId() && byProgressToken.containsKey(keys.progressToken())) {
+                target = byProgressToken.get(keys.progressToken());
             } else if (listener != null && !listener.closed) {
                 target = listener;
             } else if (!posts.isEmpty()) {

@@ -60,6 +60,35 @@ class CallerTokenVerifierTest {
     }
 
     @Test
+    void aTokenIsReusedForTheSameServerAndCallerUntilHalfItsLifetimeIsGone() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<java.time.Instant> now = new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.now());
+        Clock clock = new Clock() {
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public java.time.Instant instant() {
+                return now.get();
+            }
+        };
+        CallerTokens tokens = CallerTokens.loadOrCreate(dir, "agent-1", Duration.ofMinutes(5), clock);
+        String first = tokens.sign("inventory", bob);
+        now.set(now.get().plusSeconds(149));
+        assertEquals(first, tokens.sign("inventory", bob), "reused while it has more than half its lifetime left");
+        assertTrue(!first.equals(tokens.sign("billing", bob)), "another server gets its own");
+        assertTrue(!first.equals(tokens.sign("inventory", new McpRequest.Caller("eve@example.test", "billing-agent", "run-42"))));
+        now.set(now.get().plusSeconds(1));
+        String second = tokens.sign("inventory", bob);
+        assertTrue(!first.equals(second), "a new one once half its lifetime is gone");
+        assertEquals(now.get().getEpochSecond() + 300, CallerTokenVerifier.fromJwks(tokens.jwks(), clock).verify(second, "inventory")
+                .expires().getEpochSecond());
+    }
+
+    @Test
     void aJwkSetWithoutAnEd25519KeyIsRefused() {
         assertTrue(assertThrows(java.io.IOException.class, () -> CallerTokenVerifier.fromJwks("{\"keys\":[]}", Clock.systemUTC()))
                 .getMessage().contains("no Ed25519 key"));
