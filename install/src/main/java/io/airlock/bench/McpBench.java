@@ -42,7 +42,7 @@ public final class McpBench implements Callable<Integer> {
     int calls = 1000;
 
     @Option(names = "--warmup", description = "Unmeasured round trips per target first (JIT). Default: ${DEFAULT-VALUE}")
-    int warmup = 500;
+    int warmup = 1500;
 
     @Option(names = "--payload-kib", description = "Size of each large response in KiB. Default: ${DEFAULT-VALUE}")
     int payloadKib = 4096;
