@@ -310,7 +310,6 @@ public final class ControlConnection implements AutoCloseable {
         }
     }
 
-    /** Opens a Data stream on the live session's channel, or fails fast when there is none. */
     /**
      * How much a Data stream's sender may queue beyond what HTTP/2 took before it waits: four
      * 32 KiB frames. grpc-java's default (32 KiB, one frame) made a large transfer wait for a
@@ -318,6 +317,7 @@ public final class ControlConnection implements AutoCloseable {
      */
     static final int DATA_ONREADY_THRESHOLD = 128 * 1024;
 
+    /** Opens a Data stream on the live session's channel, or fails fast when there is none. */
     public ClientCallStreamObserver<DataFrame> openData(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs) {
         ManagedChannel ch = liveChannel;
         if (ch == null) {
