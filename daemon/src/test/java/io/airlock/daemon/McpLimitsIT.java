@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.tunnel.mcp.McpErrors;
-import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,14 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
  * (max_request_bytes is in {@link McpTunnelIT}.)
  */
 class McpLimitsIT {
-    static final String TOKEN = "t";
-
     @TempDir
     static Path dir;
-    static AgentFixture fx;
     static Process everything;
     static int port;
-    static McpEndpoint endpoint;
+    static McpAgent agent;
     static McpRawCaller caller;
 
     @BeforeAll
@@ -37,10 +32,7 @@ class McpLimitsIT {
         McpPeers.require();
         port = AgentFixture.freePort();
         everything = McpPeers.everythingHttp(port);
-        fx = new AgentFixture(dir.resolve("limits"));
-        fx.extraConfig = """
-                drivers: {enabled: [bubblewrap]}
-                mcp:
+        agent = McpAgent.start(dir.resolve("limits"), """
                   servers:
                     one-session:
                       url: "http://127.0.0.1:%1$d/mcp"
@@ -54,19 +46,14 @@ class McpLimitsIT {
                     small:
                       url: "http://127.0.0.1:%1$d/mcp"
                       max_response_bytes: 16KiB
-                """.formatted(port, McpPeers.node(), McpPeers.everything());
-        fx.enrollAndStart();
-        endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
-        caller = new McpRawCaller(endpoint, fx.agentId, TOKEN);
+                """.formatted(port, McpPeers.node(), McpPeers.everything()));
+        caller = agent.caller;
     }
 
     @AfterAll
     static void stop() {
-        if (endpoint != null) {
-            endpoint.close();
-        }
-        if (fx != null) {
-            fx.close();
+        if (agent != null) {
+            agent.close();
         }
         if (everything != null) {
             everything.destroyForcibly();
@@ -127,26 +114,20 @@ class McpLimitsIT {
     @Test
     void anUpstreamOutsideAllowedNetworksIsRefusedByPolicyAndNeverDialled() throws Exception {
         // Only 10.0.0.0/8 is allowed; the server is on loopback (so a failure of the check would still stay on this machine).
-        try (AgentFixture fenced = new AgentFixture(dir.resolve("fenced"))) {
-            fenced.extraConfig = """
-                    drivers: {enabled: [bubblewrap]}
-                    mcp:
-                      allowed_networks: ["10.0.0.0/8"]
-                      servers:
-                        local-by-name: {url: "http://localhost:%d/mcp"}
-                    """.formatted(port);
-            fenced.enrollAndStart();
-            try (McpEndpoint door = McpEndpoint.start(fenced.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN)) {
-                HttpResponse<String> r = new McpRawCaller(door, fenced.agentId, TOKEN).post("local-by-name", null, McpRawCaller.initializeBody());
-                JsonNode error = McpRawCaller.JSON.readTree(r.body()).get("error");
-                assertEquals(McpErrors.POLICY_DENIED, error.get("code").asInt(), r.body());
-                assertTrue(error.get("message").asText().matches("MCP server 'local-by-name' resolves to (127\\.0\\.0\\.1|0:0:0:0:0:0:0:1), "
-                        + "outside mcp.allowed_networks \\(10\\.0\\.0\\.0/8\\)"), r.body());
-                assertTrue(r.headers().firstValue("mcp-session-id").isEmpty(), "no session was started upstream");
-                JsonNode record = McpTunnelIT.auditIn(fenced, "mcp").get(0);
-                assertEquals("denied", record.get("outcome").asText(), record.toString());
-                assertEquals("mcp.allowed_networks", record.get("rule").asText(), record.toString());
-            }
+        try (McpAgent fenced = McpAgent.start(dir.resolve("fenced"), """
+                  allowed_networks: ["10.0.0.0/8"]
+                  servers:
+                    local-by-name: {url: "http://localhost:%d/mcp"}
+                """.formatted(port))) {
+            HttpResponse<String> r = fenced.caller.post("local-by-name", null, McpRawCaller.initializeBody());
+            JsonNode error = McpRawCaller.JSON.readTree(r.body()).get("error");
+            assertEquals(McpErrors.POLICY_DENIED, error.get("code").asInt(), r.body());
+            assertTrue(error.get("message").asText().matches("MCP server 'local-by-name' resolves to (127\\.0\\.0\\.1|0:0:0:0:0:0:0:1), "
+                    + "outside mcp.allowed_networks \\(10\\.0\\.0\\.0/8\\)"), r.body());
+            assertTrue(r.headers().firstValue("mcp-session-id").isEmpty(), "no session was started upstream");
+            JsonNode record = McpTunnelIT.auditIn(fenced.fx, "mcp").get(0);
+            assertEquals("denied", record.get("outcome").asText(), record.toString());
+            assertEquals("mcp.allowed_networks", record.get("rule").asText(), record.toString());
         }
     }
 
@@ -154,7 +135,7 @@ class McpLimitsIT {
     private static String outcome(String server, String rpcId) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (true) {
-            List<JsonNode> records = McpTunnelIT.auditIn(fx, "mcp").stream()
+            List<JsonNode> records = McpTunnelIT.auditIn(agent.fx, "mcp").stream()
                     .filter(r -> r.path("server").asText().equals(server) && r.path("rpc_id").asText().equals(rpcId)).toList();
             if (records.size() == 1 || System.nanoTime() > deadline) {
                 assertEquals(1, records.size(), records.toString());

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.tunnel.mcp.McpErrors;
-import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,14 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What callers see when an upstream dies mid-stream, and what is left when the control link is cut mid-stream: nothing. */
 class McpTunnelFailureIT {
-    static final String TOKEN = "t";
-
     @TempDir
     Path dir;
-    AgentFixture fx;
     Process everything;
     int upstreamPort;
-    McpEndpoint endpoint;
+    McpAgent agent;
+    AgentFixture fx;
     McpRawCaller caller;
 
     @BeforeEach
@@ -36,28 +32,21 @@ class McpTunnelFailureIT {
         McpPeers.require();
         upstreamPort = AgentFixture.freePort();
         everything = McpPeers.everythingHttp(upstreamPort);
-        fx = new AgentFixture(dir);
-        fx.extraConfig = """
-                drivers: {enabled: [bubblewrap]}
-                mcp:
+        agent = McpAgent.start(dir, """
                   servers:
                     fragile:
                       url: "http://127.0.0.1:%d/mcp"
                     local:
                       command: ["%s", "%s", "stdio"]
-                """.formatted(upstreamPort, McpPeers.node(), McpPeers.everything());
-        fx.enrollAndStart();
-        endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
-        caller = new McpRawCaller(endpoint, fx.agentId, TOKEN);
+                """.formatted(upstreamPort, McpPeers.node(), McpPeers.everything()));
+        fx = agent.fx;
+        caller = agent.caller;
     }
 
     @AfterEach
     void stop() {
-        if (endpoint != null) {
-            endpoint.close();
-        }
-        if (fx != null) {
-            fx.close();
+        if (agent != null) {
+            agent.close();
         }
         if (everything != null) {
             everything.destroyForcibly();

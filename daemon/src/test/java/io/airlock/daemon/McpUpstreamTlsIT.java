@@ -9,7 +9,6 @@ import com.sun.net.httpserver.HttpsExchange;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.tunnel.mcp.McpErrors;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
@@ -42,14 +41,11 @@ import org.junit.jupiter.api.io.TempDir;
  * the caller gets an upstream error naming the server.
  */
 class McpUpstreamTlsIT {
-    static final String TOKEN = "t";
-
     @TempDir
     static Path dir;
     static HttpsServer upstream;
     static final BlockingQueue<String> clientSubjects = new LinkedBlockingQueue<>();
-    static AgentFixture fx;
-    static McpEndpoint endpoint;
+    static McpAgent agent;
     static McpRawCaller caller;
 
     @BeforeAll
@@ -73,10 +69,7 @@ class McpUpstreamTlsIT {
                 + "\n-----END PRIVATE KEY-----\n");
 
         String url = "https://127.0.0.1:" + upstream.getAddress().getPort() + "/mcp";
-        fx = new AgentFixture(dir.resolve("agent-fixture"));
-        fx.extraConfig = """
-                drivers: {enabled: [bubblewrap]}
-                mcp:
+        agent = McpAgent.start(dir.resolve("agent-fixture"), """
                   servers:
                     secure:
                       url: "%1$s"
@@ -91,19 +84,14 @@ class McpUpstreamTlsIT {
                       ca_file: "%5$s"
                       client_cert_file: "%3$s"
                       client_key_file: "%4$s"
-                """.formatted(url, ca, cert, key, otherCa);
-        fx.enrollAndStart();
-        endpoint = McpEndpoint.start(fx.cp.agents(), new InetSocketAddress("127.0.0.1", 0), TOKEN);
-        caller = new McpRawCaller(endpoint, fx.agentId, TOKEN);
+                """.formatted(url, ca, cert, key, otherCa));
+        caller = agent.caller;
     }
 
     @AfterAll
     static void stop() {
-        if (endpoint != null) {
-            endpoint.close();
-        }
-        if (fx != null) {
-            fx.close();
+        if (agent != null) {
+            agent.close();
         }
         if (upstream != null) {
             upstream.stop(0);
