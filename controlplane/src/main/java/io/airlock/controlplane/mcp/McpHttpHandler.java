@@ -42,6 +42,8 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final int INLINE_BODY = 64 * 1024;
     private static final Duration POST_TIMEOUT = Duration.ofMinutes(15);
     private static final Duration STREAM_TIMEOUT = Duration.ofHours(24);
+    /** How long a backed-up connection may take no bytes before the exchange is given up. */
+    private static final Duration WRITE_STALL = Duration.ofSeconds(60);
     private static final Set<String> FORWARDED = Set.of("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id");
 
     private final AgentClient agents;
@@ -168,12 +170,17 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return; // a failure shows as the connection closing, which cancels the exchange
         }
         try {
-            f.sync();
+            if (!f.await(WRITE_STALL.toMillis())) {
+                // A caller that keeps the connection but reads nothing would otherwise hold the exchange forever.
+                ctx.close();
+                throw new IOException("the MCP caller read nothing for " + WRITE_STALL.toSeconds() + " s");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
-        } catch (Exception e) {
-            throw new IOException("the MCP caller went away: " + e.getMessage());
+        }
+        if (!f.isSuccess()) {
+            throw new IOException("the MCP caller went away: " + f.cause());
         }
     }
 
