@@ -39,7 +39,7 @@ final class BenchProcesses {
 
     /** Starts {@code command} with its output in {@code log} and waits until it listens on loopback {@code port}. */
     static Process startListening(List<String> command, int port, Path log, String what) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process p = endedWithUs(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start());
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
@@ -53,6 +53,18 @@ final class BenchProcesses {
         }
         p.destroyForcibly();
         throw new IOException(what + " did not listen on " + port + " within 30 s; its output is in " + log);
+    }
+
+    /**
+     * Ends {@code p} (and what it started) when this JVM ends, also by a signal: a benchmark
+     * interrupted with Ctrl-C or SIGTERM skips its finally blocks, and left its daemon running.
+     */
+    static Process endedWithUs(Process p) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            p.descendants().forEach(ProcessHandle::destroy);
+            p.destroy();
+        }, "bench-child-reaper"));
+        return p;
     }
 
     static void stop(Process p) throws InterruptedException {
@@ -83,7 +95,7 @@ final class BenchProcesses {
                 cmd.add("--enable-native-access=ALL-UNNAMED");
             }
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config", config.toString()));
-            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            process = endedWithUs(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start());
         }
 
         private static Path java() {

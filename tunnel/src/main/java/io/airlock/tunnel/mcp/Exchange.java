@@ -20,9 +20,7 @@ final class Exchange implements ResponseSink {
     private final List<RpcMessage> messages;
     private final ResponseSink caller;
     private final long startedNanos = System.nanoTime();
-    private OutcomeScanner scanner;
-    private boolean sse;
-    private final SseCursor cursor = new SseCursor();
+    private ResponseScanner scanner;
     private boolean headSent;
     private int status;
     private long responseBytes;
@@ -76,9 +74,7 @@ final class Exchange implements ResponseSink {
         if (session == null && started != null) {
             session = started;
         }
-        String type = headers.getOrDefault("content-type", "");
-        sse = type.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream");
-        scanner = new OutcomeScanner(type);
+        scanner = new ResponseScanner(headers.get("content-type"));
         headSent = true;
         caller.head(status, headers);
     }
@@ -91,9 +87,6 @@ final class Exchange implements ResponseSink {
         }
         responseBytes += length;
         scanner.feed(bytes, offset, length);
-        if (sse) {
-            cursor.feed(bytes, offset, length);
-        }
         caller.body(bytes, offset, length);
     }
 
@@ -147,10 +140,10 @@ final class Exchange implements ResponseSink {
             refuse(httpStatus, code, message);
             return;
         }
-        if (!sse) {
+        if (!scanner.sse()) {
             throw cause;
         }
-        byte[] cut = cursor.cut(); // an event cut short must not be parsed as a message
+        byte[] cut = scanner.cut(); // an event cut short must not be parsed as a message
         caller.body(cut, 0, cut.length);
         for (RpcMessage m : messages) {
             if (m.isRequest() && scanner.outcome(m.id().toString()) == null) {
@@ -189,7 +182,7 @@ final class Exchange implements ResponseSink {
             } else if (!m.isRequest()) {
                 outcome(f, status >= 200 && status < 300 ? "accepted" : "failed", failure);
             } else {
-                OutcomeScanner.Outcome o = scanner == null ? null : scanner.outcome(m.id().toString());
+                JsonOutline.Outcome o = scanner == null ? null : scanner.outcome(m.id().toString());
                 if (o == null) {
                     outcome(f, failure != null ? "failed" : "no_response", failure);
                 } else if (o.ok()) {
