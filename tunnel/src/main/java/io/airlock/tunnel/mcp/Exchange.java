@@ -82,9 +82,18 @@ final class Exchange implements ResponseSink {
     @Override
     public void body(byte[] bytes, int offset, int length) throws IOException {
         if (responseBytes + length > maxResponseBytes) {
+            // The caller gets exactly the bytes allowed, however the upstream's bytes were pieced together, then the cut.
+            int room = (int) (maxResponseBytes - responseBytes);
+            if (room > 0) {
+                relay(bytes, offset, room);
+            }
             throw new LimitException("the response of MCP server '" + server + "' exceeds mcp.servers." + server
                     + ".max_response_bytes (" + maxResponseBytes + " bytes)");
         }
+        relay(bytes, offset, length);
+    }
+
+    private void relay(byte[] bytes, int offset, int length) throws IOException {
         responseBytes += length;
         scanner.feed(bytes, offset, length);
         caller.body(bytes, offset, length);

@@ -1,7 +1,6 @@
 package io.airlock.tunnel.mcp;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,7 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 final class HttpUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);
-    private static final int CHUNK = 16 * 1024;
+    /** At most this much goes on as one piece: what the client read while the last piece was being sent. */
+    private static final int CHUNK = 64 * 1024;
     /** Response headers a caller needs; hop-by-hop and framing headers are the relay's own. */
     private static final List<String> RELAYED = List.of("content-type", "mcp-session-id", "cache-control", "retry-after");
 
@@ -43,7 +43,7 @@ final class HttpUpstream implements Upstream {
     private final SessionTable sessions;
     private final ScheduledExecutorService timers;
     /** Response bodies being read, closed to abort them when the control link is cut. */
-    private final Set<InputStream> open = ConcurrentHashMap.newKeySet();
+    private final Set<BodyQueue> open = ConcurrentHashMap.newKeySet();
 
     HttpUpstream(McpServerSpec spec, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, ScheduledExecutorService timers) {
         this.spec = spec;
@@ -104,9 +104,9 @@ final class HttpUpstream implements Upstream {
             ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
             return;
         }
-        HttpResponse<InputStream> response;
+        HttpResponse<BodyQueue> response;
         try {
-            response = client.send(upstreamRequest(ex), HttpResponse.BodyHandlers.ofInputStream());
+            response = client.send(upstreamRequest(ex), info -> new BodyQueue());
         } catch (IOException e) {
             if (reserved) {
                 sessions.started(null);
@@ -155,18 +155,19 @@ final class HttpUpstream implements Upstream {
     }
 
     /** Relays status, headers and body as they arrive; a POST past its request_timeout is cut and answered with an error. */
-    private void relay(Exchange ex, HttpResponse<InputStream> response) throws IOException {
+    private void relay(Exchange ex, HttpResponse<BodyQueue> response) throws IOException {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String name : RELAYED) {
             response.headers().firstValue(name).ifPresent(v -> headers.put(name, v));
         }
         long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
-        InputStream in = response.body();
-        open.add(in);
-        ex.onCancel(() -> closeQuietly(in));
+        BodyQueue body = response.body();
+        open.add(body);
+        ex.onCancel(body::close);
         ScheduledFuture<?> deadline = null;
         boolean[] timedOut = {false};
-        try (in) {
+        boolean complete = false;
+        try {
             if (declared > spec.limits().maxResponseBytes()) {
                 ex.upstreamFailed(502, McpErrors.LIMIT, "the response of MCP server '" + spec.name() + "' (" + declared
                         + " bytes) exceeds mcp.servers." + spec.name() + ".max_response_bytes (" + spec.limits().maxResponseBytes() + " bytes)", null);
@@ -175,15 +176,15 @@ final class HttpUpstream implements Upstream {
             if (ex.request().method().equals("POST")) {
                 deadline = timers.schedule(() -> {
                     timedOut[0] = true;
-                    closeQuietly(in);
+                    body.close();
                 }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
             }
             ex.head(response.statusCode(), headers);
             byte[] buf = new byte[CHUNK];
             while (true) {
-                int n;
+                List<java.nio.ByteBuffer> reads;
                 try {
-                    n = in.read(buf);
+                    reads = body.take(CHUNK);
                 } catch (IOException e) {
                     if (timedOut[0]) {
                         ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not finish its answer within "
@@ -193,19 +194,34 @@ final class HttpUpstream implements Upstream {
                                 + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
                     }
                     return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while relaying the response of MCP server '" + spec.name() + "'");
                 }
-                if (n < 0) {
+                if (reads == null) {
+                    complete = true;
                     break;
                 }
+                int n = BodyQueue.size(reads);
+                byte[] piece = n <= buf.length ? buf : new byte[n]; // one read larger than CHUNK: still one piece
+                int at = 0;
+                for (java.nio.ByteBuffer b : reads) {
+                    int r = b.remaining();
+                    b.get(piece, at, r);
+                    at += r;
+                }
                 if (n > 0) {
-                    ex.body(buf, 0, n);
+                    ex.body(piece, 0, n);
                 }
             }
             ex.end();
         } catch (Exchange.LimitException e) {
             ex.upstreamFailed(502, McpErrors.LIMIT, e.getMessage(), e);
         } finally {
-            open.remove(in);
+            open.remove(body);
+            if (!complete) {
+                body.close(); // the rest is not wanted: the client drops the connection instead of pooling it
+            }
             if (deadline != null) {
                 deadline.cancel(false);
             }
@@ -239,7 +255,7 @@ final class HttpUpstream implements Upstream {
 
     @Override
     public void closeAll(String reason) {
-        open.forEach(HttpUpstream::closeQuietly);
+        open.forEach(BodyQueue::close);
         List<String> ended = sessions.clear();
         if (!ended.isEmpty()) {
             log.info("MCP server {}: ending {} session(s): {}", spec.name(), ended.size(), reason);
@@ -268,14 +284,6 @@ final class HttpUpstream implements Upstream {
         } catch (IOException | RuntimeException e) {
             log.debug("MCP server {}: cannot end session {}: {}", spec.name(), id, e.toString());
             return java.util.concurrent.CompletableFuture.completedFuture(null);
-        }
-    }
-
-    private static void closeQuietly(InputStream in) {
-        try {
-            in.close();
-        } catch (IOException e) {
-            // aborting anyway
         }
     }
 
