@@ -50,6 +50,9 @@ public final class McpBench implements Callable<Integer> {
     @Option(names = "--downloads", description = "Measured large responses per target. Default: ${DEFAULT-VALUE}")
     int downloads = 15;
 
+    @Option(names = "--download-warmup", description = "Unmeasured large responses per target first (JIT). Default: ${DEFAULT-VALUE}")
+    int downloadWarmup = 20;
+
     @Option(names = "--sessions", description = "MCP sessions open at once through the tunnel in the last part. Default: ${DEFAULT-VALUE}")
     int sessions = 1000;
 
@@ -127,7 +130,11 @@ public final class McpBench implements Callable<Integer> {
             }
 
             long[][] rtt = roundTrips(open);
-            double[][] mibs = throughput(open);
+            // Whose CPU a large response costs: this JVM (control plane, endpoint and client), the daemon, the node servers.
+            List<List<ProcessHandle>> processes = List.of(List.of(ProcessHandle.current()), List.of(daemon.process.toHandle()),
+                    List.of(upstream.toHandle(), supergateway.toHandle()));
+            long[][][] cpu = new long[open.size()][processes.size()][1];
+            double[][] mibs = throughput(open, processes, cpu);
             System.out.printf("MCP tools/call through the tunnel vs direct vs supergateway 4.0.0; the server is the TypeScript SDK's (mcp-peers/bench-server.mjs);%n"
                     + "one session per target, calls interleaved target by target; %d cores, daemon -Xmx%s, audit durability %s%n%n",
                     Runtime.getRuntime().availableProcessors(), daemonHeap, auditDurability);
@@ -139,6 +146,21 @@ public final class McpBench implements Callable<Integer> {
                 double p50 = Timing.quantileMs(rtt[i], 0.5);
                 System.out.printf("| %s | %.2f | %.2f | %+.2f ms | %.0f | %.2fx |%n", open.get(i).target().name(), p50, Timing.quantileMs(rtt[i], 0.9),
                         p50 - directP50, median(mibs[i]), median(mibs[i]) / directMibs);
+            }
+            System.out.printf("%nCPU per %d KiB response, ms (mean; this JVM runs the control plane, its endpoint and the client; node: the servers and supergateway):%n%n",
+                    payloadKib);
+            System.out.println("| target | this JVM | daemon | node | total | total / cores | median wall ms |");
+            System.out.println("|---|---|---|---|---|---|---|");
+            int cores = Runtime.getRuntime().availableProcessors();
+            for (int i = 0; i < open.size(); i++) {
+                double[] ms = new double[processes.size()];
+                double total = 0;
+                for (int g = 0; g < processes.size(); g++) {
+                    ms[g] = cpu[i][g][0] / 1e6 / downloads;
+                    total += ms[g];
+                }
+                System.out.printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n", open.get(i).target().name(), ms[0], ms[1], ms[2], total,
+                        total / cores, payloadKib / 1024.0 / median(mibs[i]) * 1000);
             }
             for (McpCaller.Session s : open) {
                 caller.close(s);
@@ -175,21 +197,47 @@ public final class McpBench implements Callable<Integer> {
         return rtt;
     }
 
-    /** Large responses, interleaved target by target; MiB/s per target. */
-    private double[][] throughput(List<McpCaller.Session> open) throws Exception {
+    /**
+     * Large responses, interleaved target by target; MiB/s per target. Adds to {@code cpu[target][group]}
+     * the CPU time each group of {@code processes} (with their descendants) spent on the measured ones.
+     */
+    private double[][] throughput(List<McpCaller.Session> open, List<List<ProcessHandle>> processes, long[][][] cpu) throws Exception {
         String args = "{\"bytes\":" + (payloadKib << 10) + "}";
         double[][] mibs = new double[open.size()][downloads];
-        for (int i = -2; i < downloads; i++) {
+        for (int i = -downloadWarmup; i < downloads; i++) {
             for (int t = 0; t < open.size(); t++) {
                 McpCaller.Session s = open.get(t);
                 long[] size = {0};
+                long[] before = cpuNanos(processes);
                 long ns = Timing.time(() -> size[0] = caller.call(s, "payload", args));
+                long[] after = cpuNanos(processes);
                 if (i >= 0) {
                     mibs[t][i] = size[0] / (1024.0 * 1024.0) / (ns / 1e9);
+                    for (int g = 0; g < processes.size(); g++) {
+                        cpu[t][g][0] += after[g] - before[g];
+                    }
                 }
             }
         }
         return mibs;
+    }
+
+    /** CPU time so far of each group of processes with their descendants (from /proc, 10 ms ticks). */
+    private static long[] cpuNanos(List<List<ProcessHandle>> groups) {
+        long[] out = new long[groups.size()];
+        for (int g = 0; g < groups.size(); g++) {
+            for (ProcessHandle root : groups.get(g)) {
+                out[g] += cpuNanos(root);
+                if (root.pid() != ProcessHandle.current().pid()) {
+                    out[g] += root.descendants().mapToLong(McpBench::cpuNanos).sum();
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long cpuNanos(ProcessHandle p) {
+        return p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
     }
 
     /** {@link #sessions} sessions opened through the tunnel, then one call in each at once, then the daemon's memory with all of them open. */
