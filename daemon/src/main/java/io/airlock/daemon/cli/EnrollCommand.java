@@ -34,9 +34,21 @@ public final class EnrollCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Enrol again even if this state directory already holds an identity")
     boolean force;
 
+    @Option(names = "--if-needed", description = "Do nothing (exit 0) if this state directory already holds an identity; "
+            + "the token file is then not read. For a service's start (ExecStartPre)")
+    boolean ifNeeded;
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig config = options.load();
+        if (force && ifNeeded) {
+            System.err.println("error: --force and --if-needed contradict each other; give one");
+            return 2;
+        }
+        if (AgentIdentity.exists(config.stateDir()) && ifNeeded) {
+            System.out.println("already enrolled as " + AgentIdentity.load(config.stateDir()).agentId() + "; nothing to do");
+            return 0;
+        }
         if (AgentIdentity.exists(config.stateDir()) && !force) {
             System.err.println("error: " + config.stateDir() + " already holds an enrolled identity ("
                     + AgentIdentity.load(config.stateDir()).agentId() + "); use --force to replace it");
@@ -44,6 +56,12 @@ public final class EnrollCommand implements Callable<Integer> {
         }
         String token = tokenFile.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
                 : Files.readString(Path.of(tokenFile));
+        if (token.isBlank()) {
+            // Under systemd an absent /etc/airlock/join-token arrives as an empty credential.
+            System.err.println("error: the join token file " + tokenFile + " is empty and " + config.stateDir()
+                    + " holds no identity; create a token on the control plane ('airlock cp token create') and put it there");
+            return 2;
+        }
         String agentName = name != null ? name : InetAddress.getLocalHost().getHostName();
         Files.createDirectories(config.stateDir());
         // Opened first: a running daemon holds the log, and enrolling under it would swap its identity unseen.

@@ -1,0 +1,57 @@
+package io.airlock.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.daemon.identity.AgentIdentity;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** `airlock enroll --if-needed`, as the systemd unit's ExecStartPre runs it on every start. */
+class EnrollIfNeededIT {
+    @TempDir
+    Path dir;
+
+    private int enroll(String... args) {
+        return new CommandLine(new Airlock()).execute(args);
+    }
+
+    @Test
+    void enrolsOnceThenLeavesTheIdentityAloneWithoutReadingTheToken() throws Exception {
+        try (ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(dir.resolve("cp"), 0))) {
+            Path state = dir.resolve("state");
+            Path token = dir.resolve("join-token");
+            Files.writeString(token, cp.createJoinToken(Duration.ofMinutes(5)).encode());
+            assertEquals(0, enroll("enroll", "--if-needed", "--state-dir", state.toString(), "--token-file", token.toString(), "--name", "svc"));
+            String agentId = AgentIdentity.load(state).agentId();
+
+            // Next start: the token was used (or removed, and systemd hands over an empty credential).
+            Files.writeString(token, "");
+            assertEquals(0, enroll("enroll", "--if-needed", "--state-dir", state.toString(), "--token-file", token.toString()));
+            assertEquals(agentId, AgentIdentity.load(state).agentId(), "the identity is kept");
+            assertEquals(2, enroll("enroll", "--state-dir", state.toString(), "--token-file", token.toString()), "without --if-needed it refuses");
+            assertEquals(2, enroll("enroll", "--if-needed", "--force", "--state-dir", state.toString(), "--token-file", token.toString()));
+        }
+    }
+
+    @Test
+    void anEmptyTokenWithoutAnIdentityIsAClearError() throws Exception {
+        Path token = Files.writeString(dir.resolve("join-token"), "");
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            assertEquals(2, enroll("enroll", "--if-needed", "--state-dir", dir.resolve("state").toString(), "--token-file", token.toString()));
+        } finally {
+            System.setErr(err);
+        }
+        assertTrue(captured.toString().contains("is empty") && captured.toString().contains("airlock cp token create"), captured.toString());
+    }
+}
