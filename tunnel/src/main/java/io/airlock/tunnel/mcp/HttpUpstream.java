@@ -22,9 +22,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A private MCP server reached over Streamable HTTP, with the JDK's HTTP client (HTTP/1.1, one
  * per server, its TLS context holding the server's CA and our client certificate). Each
- * exchange is one upstream request whose response is relayed as it is read: an SSE stream
- * event by event. The agent adds the configured credential headers and the signed caller
- * token; of the caller's headers only {@link McpRequest#FORWARDED} pass.
+ * exchange is one upstream request whose response is read ahead ({@link BodyQueue}) and relayed
+ * piece by piece as it arrives, never held whole. The agent adds the configured credential
+ * headers and the signed caller token; of the caller's headers only {@link McpRequest#FORWARDED}
+ * pass.
  */
 final class HttpUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);

@@ -191,7 +191,6 @@ final class JsonOutline {
         }
         if (inError && depth == messageLevel + 1) {
             inError = false;
-            key = "error";
         }
         depth--;
         if (depth == 0) {
@@ -216,16 +215,16 @@ final class JsonOutline {
 
     private void endString() {
         switch (target) {
-            case KEY -> key = keptWhole ? ascii() : "";
+            case KEY -> {
+                key = keptWhole ? keptText() : "";
+                hasResult |= depth == messageLevel && "result".equals(key);
+            }
             case ID -> {
                 keepByte((byte) '"');
-                id = keptWhole ? canonicalId(ascii(), true) : null;
+                id = keptWhole ? canonicalId(keptText(), true) : null;
             }
             case MESSAGE -> errorMessage = errorText();
             default -> {}
-        }
-        if (target == Target.KEY && depth == messageLevel && "result".equals(key)) {
-            hasResult = true;
         }
         target = Target.NONE;
     }
@@ -250,10 +249,10 @@ final class JsonOutline {
         }
         inScalar = false;
         if (target == Target.ID) {
-            id = keptWhole ? canonicalId(ascii(), false) : null;
+            id = keptWhole ? canonicalId(keptText(), false) : null;
         } else if (target == Target.CODE && keptWhole) {
             try {
-                errorCode = Integer.parseInt(ascii());
+                errorCode = Integer.parseInt(keptText());
             } catch (NumberFormatException e) {
                 // not an integer: no code
             }
@@ -299,7 +298,7 @@ final class JsonOutline {
         }
     }
 
-    private String ascii() {
+    private String keptText() {
         return new String(kept, 0, keptLength, StandardCharsets.UTF_8);
     }
 
