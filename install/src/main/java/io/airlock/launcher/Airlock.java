@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "airlock", mixinStandardHelpOptions = true, versionProvider = Airlock.Version.class,
         description = {"Airlock: a self-hosted sandbox and MCP tunnel agent that only dials out.", ""},
         subcommands = {RunCommand.class, EnrollCommand.class, io.airlock.daemon.cli.StatusCommand.class, io.airlock.daemon.cli.DoctorCommand.class,
+            io.airlock.daemon.cli.ConfigCommand.class,
             io.airlock.daemon.cli.AuditCommand.class, ControlPlaneCommand.class, DevCommand.class,
             BenchCommand.class})
 public final class Airlock {

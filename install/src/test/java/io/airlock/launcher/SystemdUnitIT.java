@@ -40,6 +40,8 @@ class SystemdUnitIT {
         Files.setPosixFilePermissions(bin.resolve("airlock"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.createDirectories(root.resolve("bin"));
         Files.copy(Path.of("/bin/kill"), root.resolve("bin/kill"));
+        Files.createDirectories(root.resolve("usr/bin"));
+        Files.copy(Path.of("/usr/bin/truncate"), root.resolve("usr/bin/truncate"));
         Path units = Path.of("/usr/lib/systemd/system");
         Path into = Files.createDirectories(root.resolve("usr/lib/systemd/system"));
         try (Stream<Path> all = Files.list(units)) {

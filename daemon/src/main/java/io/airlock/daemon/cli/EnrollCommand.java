@@ -62,7 +62,7 @@ public final class EnrollCommand implements Callable<Integer> {
                     + " holds no identity; create a token on the control plane ('airlock cp token create') and put it there");
             return 2;
         }
-        String agentName = name != null ? name : InetAddress.getLocalHost().getHostName();
+        String agentName = name != null ? name : hostName();
         Files.createDirectories(config.stateDir());
         // Opened first: a running daemon holds the log, and enrolling under it would swap its identity unseen.
         try (AuditLog audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(), AuditLog.Durability.EACH,
@@ -80,6 +80,25 @@ public final class EnrollCommand implements Callable<Integer> {
             System.out.println("enrolled as " + id.agentId() + " with " + id.controlPlaneAddress() + "; certificate valid until "
                     + id.certificate().getNotAfter().toInstant());
             return 0;
+        }
+    }
+
+    /**
+     * The kernel's host name, as {@code hostname} prints it. InetAddress.getLocalHost() would resolve
+     * it, and fails on a host whose name is in neither DNS nor /etc/hosts (a fresh container, say).
+     */
+    static String hostName() throws java.io.IOException {
+        Path kernel = Path.of("/proc/sys/kernel/hostname");
+        if (Files.isReadable(kernel)) {
+            String n = Files.readString(kernel).strip();
+            if (!n.isEmpty()) {
+                return n;
+            }
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            throw new java.io.IOException("cannot tell this host's name (" + e.getMessage() + "); pass --name");
         }
     }
 }

@@ -1,0 +1,56 @@
+package io.airlock.daemon.cli;
+
+import io.airlock.daemon.config.ConfigLoader;
+import io.airlock.daemon.config.DaemonConfig;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code airlock config}: the configuration file as the daemon reads it, without starting anything. */
+@Command(name = "config", mixinStandardHelpOptions = true,
+        description = "Check the configuration file the way 'airlock run' reads it.",
+        subcommands = {ConfigCommand.Check.class, ConfigCommand.Drivers.class})
+public final class ConfigCommand {
+    /** The drivers a configuration names: {@code drivers.enabled} and {@code drivers.default}. */
+    static Set<String> namedDrivers(DaemonConfig c) {
+        Set<String> names = new LinkedHashSet<>(c.drivers().enabled());
+        if (!c.drivers().defaultDriver().isEmpty()) {
+            names.add(c.drivers().defaultDriver());
+        }
+        return names;
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = {"Load the configuration and report the first error, naming the field and what it expects.",
+                "Exits 0 when it loads (then 'systemctl reload airlock' will take it), 2 when it does not."})
+    static final class Check implements Callable<Integer> {
+        @Mixin
+        ConfigOptions config;
+
+        @Override
+        public Integer call() throws Exception {
+            // Unlike the daemon, a missing file here is an error: the operator asked about this file.
+            DaemonConfig c = ConfigLoader.load(config.config);
+            Set<String> drivers = namedDrivers(c);
+            System.out.printf("ok: %s (state_dir %s, audit %s, drivers %s)%n", config.config, c.stateDir(), c.auditDir(),
+                    drivers.isEmpty() ? "every one that can run here" : String.join(", ", drivers));
+            return 0;
+        }
+    }
+
+    @Command(name = "drivers", mixinStandardHelpOptions = true,
+            description = {"Print the drivers the configuration names (drivers.enabled and drivers.default), one per line;",
+                "nothing when it names none. The installer puts the airlock user into the docker group only when docker is one."})
+    static final class Drivers implements Callable<Integer> {
+        @Mixin
+        ConfigOptions config;
+
+        @Override
+        public Integer call() throws Exception {
+            namedDrivers(ConfigLoader.load(config.config)).forEach(System.out::println);
+            return 0;
+        }
+    }
+}
