@@ -78,7 +78,9 @@ done
 
 cp "$lib"/*.jar "$tree/lib/"
 # JVM options for this runtime's release, as ./airlock passes them (see there).
-jvm_opts="-XX:+UseSerialGC"
+# A small initial heap: an idle agent then holds ~190 MB resident instead of ~280 MB on a 24 GiB host
+# (the JVM otherwise starts with 1/64 of RAM); the heap still grows to a quarter of RAM when needed.
+jvm_opts="-XX:+UseSerialGC -Xms16m"
 [ "$feature" -ge 22 ] && jvm_opts="$jvm_opts --enable-native-access=ALL-UNNAMED"
 [ "$feature" -ge 23 ] && jvm_opts="$jvm_opts --sun-misc-unsafe-memory-access=allow"
 sed "s|@JVM_OPTS@|$jvm_opts|" "$here/dist/bin/airlock" > "$tree/bin/airlock"
