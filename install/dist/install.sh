@@ -64,6 +64,14 @@ done
 
 . "$src/libexec/system-setup.sh"
 unit=/etc/systemd/system/airlock.service
+# Only ever replace or remove a directory that holds an Airlock: --prefix /usr must not cost /usr.
+is_airlock() { [ -f "$1/VERSION" ] && [ -x "$1/bin/airlock" ] && [ -d "$1/runtime" ]; }
+if [ -d "$prefix" ] && [ -n "$(ls -A "$prefix")" ] && ! is_airlock "$prefix"; then
+  echo "install.sh: $prefix exists and holds no Airlock; choose another --prefix" >&2; exit 2
+fi
+if command -v dpkg-query >/dev/null 2>&1 && [ "$(dpkg-query -W -f '${db:Status-Status}' airlock 2>/dev/null)" = installed ]; then
+  echo "install.sh: the airlock package is installed; upgrade or remove it with apt, not with install.sh" >&2; exit 2
+fi
 changed=no
 note() { airlock_say "$*"; changed=yes; }
 

@@ -20,10 +20,10 @@ airlock_ensure_user() {
   }
 }
 
-# $1 kind (d or f), $2 path, $3 owner:group, $4 mode: fixes only what differs.
+# $1 path, $2 owner:group, $3 mode (octal, as stat prints it): fixes only what differs.
 airlock_ensure_owner_mode() {
-  if [ "$(stat -c '%U:%G %a' "$2")" != "$3 $4" ]; then
-    chown "$3" "$2" && chmod "$4" "$2" && airlock_say "set $2 to $3 $4"
+  if [ "$(stat -c "%U:%G %a" "$1")" != "$2 $3" ]; then
+    chown "$2" "$1" && chmod "$3" "$1" && airlock_say "set $1 to $2 $3"
   fi
 }
 
@@ -34,13 +34,13 @@ airlock_ensure_owner_mode() {
 airlock_ensure_dirs() {
   for d in "$AIRLOCK_STATE" "$AIRLOCK_LOGS"; do
     [ -d "$d" ] || install -d -m 0700 "$d"
-    airlock_ensure_owner_mode d "$d" airlock:airlock 700
+    airlock_ensure_owner_mode "$d" airlock:airlock 700
   done
   [ -d "$AIRLOCK_ETC" ] || install -d -m 0750 "$AIRLOCK_ETC"
-  airlock_ensure_owner_mode d "$AIRLOCK_ETC" root:airlock 750
-  [ -f "$AIRLOCK_CONFIG" ] && airlock_ensure_owner_mode f "$AIRLOCK_CONFIG" root:airlock 640
+  airlock_ensure_owner_mode "$AIRLOCK_ETC" root:airlock 750
+  [ -f "$AIRLOCK_CONFIG" ] && airlock_ensure_owner_mode "$AIRLOCK_CONFIG" root:airlock 640
   [ -e "$AIRLOCK_TOKEN" ] || install -m 0600 /dev/null "$AIRLOCK_TOKEN"
-  airlock_ensure_owner_mode f "$AIRLOCK_TOKEN" root:root 600
+  airlock_ensure_owner_mode "$AIRLOCK_TOKEN" root:root 600
 }
 
 # The airlock user is in the docker group while the configuration names the docker driver, and only

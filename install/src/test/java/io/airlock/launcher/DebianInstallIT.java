@@ -156,6 +156,11 @@ class DebianInstallIT {
     @Test
     @Order(6)
     void removalKeepsStateAndAuditLog() throws Exception {
+        machine.ok("mkdir -p /root/v1 && tar -C /root/v1 -xzf /dist/airlock-*-linux-x86_64.tar.gz");
+        DebianMachine.Result overPackage = machine.sh("/root/v1/airlock-*/install.sh");
+        assertEquals(2, overPackage.exit(), overPackage.out());
+        assertTrue(overPackage.out().contains("the airlock package is installed"), overPackage.out());
+
         machine.ok("dpkg -r airlock");
         assertEquals("", machine.ok("ls /opt/airlock 2>/dev/null || true"));
         assertFalse(machine.sh("systemctl is-active airlock.service").out().startsWith("active"));
@@ -168,7 +173,9 @@ class DebianInstallIT {
     @Test
     @Order(7)
     void theInstallerEnrolsFromATokenFileAndChangesNothingTheSecondTime() throws Exception {
-        machine.ok("mkdir -p /root/v1 && tar -C /root/v1 -xzf /dist/airlock-*-linux-x86_64.tar.gz");
+        DebianMachine.Result foreign = machine.sh("/root/v1/airlock-*/install.sh --prefix /usr --no-start");
+        assertEquals(2, foreign.exit(), foreign.out());
+        assertTrue(foreign.out().contains("/usr exists and holds no Airlock"), foreign.out());
         putToken("/root/token");
         String install = "/root/v1/airlock-*/install.sh --token-file /root/token --name tarball-agent --driver bubblewrap";
         String first = service(install);
