@@ -139,7 +139,10 @@ if [ "$config_flags" = yes ] || ! [ -f "$AIRLOCK_CONFIG" ]; then
   rm -f "$new"
 fi
 "$airlock" config check --config "$AIRLOCK_CONFIG" >/dev/null
+groups=$(id -nG airlock)
 airlock_sync_docker_group "$airlock"
+# A running agent gets a new group only by a restart.
+[ "$(id -nG airlock)" = "$groups" ] || changed=yes
 
 # The unit, with this prefix.
 new=$(mktemp)
