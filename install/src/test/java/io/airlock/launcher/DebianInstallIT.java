@@ -50,7 +50,7 @@ class DebianInstallIT {
     @BeforeAll
     static void boot() throws Exception {
         work = Files.createDirectories(Path.of("target/debian-install-it").toAbsolutePath());
-        DebianMachine.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", work.resolve("root").toString());
+        Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", work.resolve("root").toString());
         // The package the build made, and a rebuild of the same class path one revision later.
         Path deb;
         try (Stream<Path> files = Files.list(DIST)) {
@@ -64,7 +64,7 @@ class DebianInstallIT {
         long next = Long.parseLong(v.group(2)) + 1;
         upgradeVersion = v.group(1) + "." + next;
         Path rebuilt = work.resolve("dist-next");
-        DebianMachine.Result r = DebianMachine.run(Duration.ofMinutes(5), "bash", "package.sh", "--version", projectVersion,
+        Command.Result r = Command.run(Duration.ofMinutes(5), "bash", "package.sh", "--version", projectVersion,
                 "--revision", Long.toString(next), "--out", rebuilt.toString());
         assertEquals(0, r.exit(), r.out());
         Files.createDirectories(work.resolve("dist"));
@@ -118,7 +118,7 @@ class DebianInstallIT {
     @Order(3)
     void doctorRunsFromTheInstalledLayoutWithoutAJavaOnThePath() throws Exception {
         assertEquals("", machine.ok("command -v java || true"), "the clean root has no Java");
-        DebianMachine.Result doctor = machine.sh("airlock doctor");
+        Command.Result doctor = machine.sh("airlock doctor");
         assertEquals(1, doctor.exit(), "not enrolled yet: " + doctor.out());
         assertTrue(doctor.out().contains("OK   config: /etc/airlock/airlock.yaml"), doctor.out());
         assertTrue(doctor.out().contains("FAIL identity"), doctor.out());
@@ -136,7 +136,7 @@ class DebianInstallIT {
         assertEquals("airlock\n", machine.ok("ps -o user= -p $(systemctl show -p MainPID --value airlock.service)"));
         assertEquals("0\n", machine.ok("stat -c %s /etc/airlock/join-token"), "the used token is emptied");
         assertEquals("hello from the installed agent\n", execIn("deb-box", "echo hello from the installed agent"));
-        DebianMachine.Result doctor = machine.sh("setpriv --reuid=airlock --regid=airlock --init-groups airlock doctor");
+        Command.Result doctor = machine.sh("setpriv --reuid=airlock --regid=airlock --init-groups airlock doctor");
         assertEquals(0, doctor.exit(), doctor.out());
     }
 
@@ -157,7 +157,7 @@ class DebianInstallIT {
     @Order(6)
     void removalKeepsStateAndAuditLog() throws Exception {
         machine.ok("mkdir -p /root/v1 && tar -C /root/v1 -xzf /dist/airlock-*-linux-x86_64.tar.gz");
-        DebianMachine.Result overPackage = machine.sh("/root/v1/airlock-*/install.sh");
+        Command.Result overPackage = machine.sh("/root/v1/airlock-*/install.sh");
         assertEquals(2, overPackage.exit(), overPackage.out());
         assertTrue(overPackage.out().contains("the airlock package is installed"), overPackage.out());
 
@@ -173,7 +173,7 @@ class DebianInstallIT {
     @Test
     @Order(7)
     void theInstallerEnrolsFromATokenFileAndChangesNothingTheSecondTime() throws Exception {
-        DebianMachine.Result foreign = machine.sh("/root/v1/airlock-*/install.sh --prefix /usr --no-start");
+        Command.Result foreign = machine.sh("/root/v1/airlock-*/install.sh --prefix /usr --no-start");
         assertEquals(2, foreign.exit(), foreign.out());
         assertTrue(foreign.out().contains("/usr exists and holds no Airlock"), foreign.out());
         putToken("/root/token");
@@ -246,7 +246,7 @@ class DebianInstallIT {
 
     /** Like machine.ok, with the service's journal in the failure. */
     private static String service(String script) throws Exception {
-        DebianMachine.Result r = machine.sh(script);
+        Command.Result r = machine.sh(script);
         assertEquals(0, r.exit(), "'" + script + "':\n" + r.out() + journal());
         return r.out();
     }

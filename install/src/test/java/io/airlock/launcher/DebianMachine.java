@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.driver.Prerequisites;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,8 +24,6 @@ final class DebianMachine implements AutoCloseable {
     /** What a clean root gets beyond minbase: an init, and what the package depends on. */
     private static final String INCLUDE = "systemd,systemd-sysv,dbus,bubblewrap,procps";
 
-    record Result(int exit, String out) {}
-
     private final Path root;
     private final Process nspawn;
     private final Path console;
@@ -46,12 +43,12 @@ final class DebianMachine implements AutoCloseable {
         Prerequisites.requireExecutable("nsenter", "apt-get install util-linux");
         Path cached = cachedRoot(repo.resolve(".airlock/debian-root"));
         Path root = dir.resolve("root");
-        run(Duration.ofMinutes(5), "cp", "-a", cached.toString(), root.toString());
+        Command.run(Duration.ofMinutes(5), "cp", "-a", cached.toString(), root.toString());
         Path console = dir.resolve("console.log");
         String name = "airlock-it-" + ProcessHandle.current().pid();
         Process nspawn = new ProcessBuilder("systemd-nspawn", "--quiet", "--directory=" + root, "--boot", "--register=no",
                 "--keep-unit", "--machine=" + name, "--bind-ro=" + dist + ":/dist")
-                .redirectErrorStream(true).redirectOutput(console.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+                .redirectErrorStream(true).redirectOutput(console.toFile()).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         Optional<Long> init = Optional.empty();
         while (init.isEmpty() && nspawn.isAlive() && System.nanoTime() < deadline) {
@@ -66,7 +63,7 @@ final class DebianMachine implements AutoCloseable {
         try {
             // Until systemd has opened its socket, systemctl cannot ask; then --wait waits for the boot.
             // 'degraded' is a unit failing in the container (one wanting real hardware, say), not ours.
-            Result booted;
+            Command.Result booted;
             do {
                 Thread.sleep(200);
                 booted = m.sh("timeout 60 systemctl is-system-running --wait", Duration.ofSeconds(70));
@@ -96,19 +93,19 @@ final class DebianMachine implements AutoCloseable {
     }
 
     /** Runs {@code script} with sh as root inside the machine: exit status and stdout with stderr. */
-    Result sh(String script) throws Exception {
+    Command.Result sh(String script) throws Exception {
         return sh(script, Duration.ofMinutes(3));
     }
 
-    Result sh(String script, Duration max) throws Exception {
-        return run(max, "nsenter", "--target=" + leader, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd",
+    Command.Result sh(String script, Duration max) throws Exception {
+        return Command.run(max, "nsenter", "--target=" + leader, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd",
                 "/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
                 "/bin/sh", "-c", script);
     }
 
     /** Like {@link #sh(String)}, failing the test with the output unless it exits 0. */
     String ok(String script) throws Exception {
-        Result r = sh(script);
+        Command.Result r = sh(script);
         assertTrue(r.exit() == 0, "'" + script + "' exited " + r.exit() + ":\n" + r.out());
         return r.out();
     }
@@ -128,28 +125,7 @@ final class DebianMachine implements AutoCloseable {
         if (!nspawn.waitFor(60, TimeUnit.SECONDS)) {
             nspawn.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
         }
-        run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", root.toString());
-    }
-
-    static Result run(Duration max, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        // Read while it runs: a full pipe would stall it.
-        var out = new java.io.ByteArrayOutputStream();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                p.getInputStream().transferTo(out);
-            } catch (IOException ignored) {
-                // the process ended; what was read is kept
-            }
-        });
-        if (!p.waitFor(max.toSeconds(), TimeUnit.SECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-            throw new IllegalStateException(String.join(" ", command) + " did not finish within " + max + ":\n" + out);
-        }
-        reader.join(Duration.ofSeconds(10));
-        return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", root.toString());
     }
 
     /**
@@ -165,10 +141,10 @@ final class DebianMachine implements AutoCloseable {
         }
         Files.createDirectories(cache);
         Path partial = cache.resolve(source[1] + "-partial");
-        run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", partial.toString());
-        Result r = run(Duration.ofMinutes(15), "debootstrap", "--variant=minbase", "--include=" + INCLUDE, source[1], partial.toString(), source[0]);
+        Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", partial.toString());
+        Command.Result r = Command.run(Duration.ofMinutes(15), "debootstrap", "--variant=minbase", "--include=" + INCLUDE, source[1], partial.toString(), source[0]);
         assertTrue(r.exit() == 0, "debootstrap " + source[1] + " from " + source[0] + " failed:\n" + r.out());
-        run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", root.toString());
+        Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", root.toString());
         Files.move(partial, root);
         Files.writeString(root.resolve(".complete"), String.join(" ", source) + "\n");
         return root;

@@ -28,26 +28,26 @@ class TarballLauncherIT {
             tarball = files.filter(f -> f.getFileName().toString().endsWith("-linux-x86_64.tar.gz")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no tarball in target/dist: the package phase makes it"));
         }
-        DebianMachine.Result r = DebianMachine.run(Duration.ofMinutes(2), "tar", "-C", dir.toString(), "-xzf", tarball.toAbsolutePath().toString());
+        Command.Result r = Command.run(Duration.ofMinutes(2), "tar", "-C", dir.toString(), "-xzf", tarball.toAbsolutePath().toString());
         assertEquals(0, r.exit(), r.out());
         try (Stream<Path> unpacked = Files.list(dir)) {
             home = unpacked.filter(Files::isDirectory).findFirst().orElseThrow();
         }
     }
 
-    private static DebianMachine.Result airlock(String... envAndArgs) throws Exception {
+    private static Command.Result airlock(String... envAndArgs) throws Exception {
         String[] command = new String[envAndArgs.length + 2];
         command[0] = "env";
         command[1] = "-i";
         System.arraycopy(envAndArgs, 0, command, 2, envAndArgs.length);
-        return DebianMachine.run(Duration.ofMinutes(1), command);
+        return Command.run(Duration.ofMinutes(1), command);
     }
 
     @Test
     void runsOnItsOwnRuntimeWithAnEmptyEnvironment() throws Exception {
         String runtime = Files.readString(home.resolve("runtime/release"));
         String bundled = runtime.replaceAll("(?s).*JAVA_VERSION=\"([^\"]+)\".*", "$1");
-        DebianMachine.Result version = airlock(home.resolve("bin/airlock").toString(), "--version");
+        Command.Result version = airlock(home.resolve("bin/airlock").toString(), "--version");
         assertEquals(0, version.exit(), version.out());
         assertTrue(version.out().startsWith("airlock ") && version.out().contains("Java " + bundled), version.out() + " vs " + bundled);
     }
@@ -55,7 +55,7 @@ class TarballLauncherIT {
     @Test
     void runsWithPathAndJavaHomeClearedOfJavaAndThroughASymlink() throws Exception {
         Path link = Files.createSymbolicLink(dir.resolve("airlock-link"), home.resolve("bin/airlock"));
-        DebianMachine.Result check = airlock("PATH=/usr/bin:/bin", "JAVA_HOME=/nonexistent", link.toString(),
+        Command.Result check = airlock("PATH=/usr/bin:/bin", "JAVA_HOME=/nonexistent", link.toString(),
                 "config", "check", "--config", home.resolve("etc/airlock.yaml").toString());
         assertEquals(0, check.exit(), check.out());
         assertEquals("ok: " + home.resolve("etc/airlock.yaml") + " (state_dir /var/lib/airlock, audit /var/log/airlock, drivers bubblewrap)\n",
@@ -65,7 +65,7 @@ class TarballLauncherIT {
     @Test
     void aBrokenConfigurationIsNamedWithItsField() throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "drain: {grace_period: soon}\n");
-        DebianMachine.Result check = airlock(home.resolve("bin/airlock").toString(), "config", "check", "--config", bad.toString());
+        Command.Result check = airlock(home.resolve("bin/airlock").toString(), "config", "check", "--config", bad.toString());
         assertEquals(2, check.exit(), check.out());
         assertTrue(check.out().contains("grace_period") && check.out().contains("soon"), check.out());
     }
