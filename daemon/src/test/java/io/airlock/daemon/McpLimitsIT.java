@@ -131,7 +131,7 @@ class McpLimitsIT {
         }
     }
 
-    /** The outcome the audit log gives request {@code rpcId} on {@code server}; the record is written when the exchange is over. */
+    /** The outcome the audit log gives request {@code rpcId} on {@code server}; waits, as the caller may stop reading before the response ends. */
     private static String outcome(String server, String rpcId) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (true) {

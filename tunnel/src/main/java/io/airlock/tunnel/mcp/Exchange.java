@@ -11,7 +11,8 @@ import java.util.Map;
  * One exchange under way: it stands between the upstream and the caller's sink, counting and
  * bounding the response, watching it for each request's outcome, turning upstream failures
  * into errors the caller can act on, and writing the audit records (one per JSON-RPC message,
- * or one for a GET or DELETE) when it is over.
+ * or one for a GET or DELETE) when it is over: before the caller's response ends, so an answer
+ * the caller has seen is already in the audit log (with {@code audit.durability: each}, on disk).
  */
 final class Exchange implements ResponseSink {
     private final String server;
@@ -19,6 +20,7 @@ final class Exchange implements ResponseSink {
     private final McpRequest request;
     private final List<RpcMessage> messages;
     private final ResponseSink caller;
+    private final McpAudit audit;
     private final long startedNanos = System.nanoTime();
     private ResponseScanner scanner;
     private boolean headSent;
@@ -27,10 +29,12 @@ final class Exchange implements ResponseSink {
     private String session;
     private String failure;
     private McpPolicy.Denial denial;
+    private boolean audited;
 
     /** @param server the server's name (for an unknown one: the name asked for) */
-    Exchange(String server, long maxResponseBytes, McpRequest request, List<RpcMessage> messages, ResponseSink caller) {
+    Exchange(String server, long maxResponseBytes, McpRequest request, List<RpcMessage> messages, ResponseSink caller, McpAudit audit) {
         this.server = server;
+        this.audit = audit;
         this.maxResponseBytes = maxResponseBytes;
         this.request = request;
         this.messages = messages;
@@ -101,6 +105,7 @@ final class Exchange implements ResponseSink {
 
     @Override
     public void end() throws IOException {
+        audit();
         caller.end();
     }
 
@@ -162,11 +167,18 @@ final class Exchange implements ResponseSink {
                 caller.body(event, 0, event.length);
             }
         }
-        caller.end();
+        end();
     }
 
-    /** Writes the exchange's audit records. */
-    void audit(McpAudit audit) {
+    /**
+     * Writes the exchange's audit records, once: at the end of the response, or (when the
+     * response broke or the caller went away) when the exchange is over.
+     */
+    void audit() {
+        if (audited) {
+            return;
+        }
+        audited = true;
         long latencyMs = (System.nanoTime() - startedNanos) / 1_000_000;
         if (messages.isEmpty()) {
             Map<String, Object> f = common(latencyMs);

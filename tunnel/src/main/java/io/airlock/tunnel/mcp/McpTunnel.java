@@ -74,10 +74,9 @@ public final class McpTunnel implements AutoCloseable {
     public Result exchange(McpRequest request, ResponseSink sink) throws IOException, InterruptedException {
         McpServerSpec spec = specs.get(request.server());
         if (spec == null) {
-            Exchange ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink);
+            Exchange ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink, audit);
             ex.refuse(404, McpErrors.POLICY_DENIED, "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
                     + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")");
-            ex.audit(audit);
             return new Result(ex.status(), request.body().length, ex.responseBytes());
         }
         List<RpcMessage> messages = List.of();
@@ -85,31 +84,28 @@ public final class McpTunnel implements AutoCloseable {
         switch (request.method()) {
             case "POST" -> {
                 if (request.body().length > spec.limits().maxRequestBytes()) {
-                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
                     ex.refuse(413, McpErrors.LIMIT, "the request (" + request.body().length + " bytes) exceeds mcp.servers." + spec.name()
                             + ".max_request_bytes (" + spec.limits().maxRequestBytes() + " bytes)");
-                    ex.audit(audit);
                     return new Result(ex.status(), request.body().length, ex.responseBytes());
                 }
                 try {
                     messages = JsonRpcMessages.parse(request.body(), audit::hash);
                 } catch (JsonRpcMessages.MalformedException e) {
-                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
                     ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
-                    ex.audit(audit);
                     return new Result(ex.status(), request.body().length, ex.responseBytes());
                 }
             }
             case "GET", "DELETE" -> { }
             default -> {
-                ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink);
+                ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
                 ex.refuse(405, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
                         + "' (expected POST, GET or DELETE: MCP's Streamable HTTP)");
-                ex.audit(audit);
                 return new Result(ex.status(), request.body().length, ex.responseBytes());
             }
         }
-        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink);
+        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink, audit);
         try {
             for (RpcMessage m : messages) {
                 Optional<McpPolicy.Denial> denial = spec.policy().check(m);
@@ -122,7 +118,7 @@ public final class McpTunnel implements AutoCloseable {
             upstreams.get(spec.name()).exchange(ex);
             return new Result(ex.status(), request.body().length, ex.responseBytes());
         } finally {
-            ex.audit(audit);
+            ex.audit(); // a response that broke never reached its end
         }
     }
 
