@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
-    public static final String VERSION = "0.1.0";
+    /** The build's version (the Maven project's), sent in Hello and shown by status and --version. */
+    public static final String VERSION = buildVersion();
 
     private volatile DaemonConfig config;
     private final AgentIdentity identity;
@@ -447,5 +448,17 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    private static String buildVersion() {
+        try (java.io.InputStream in = Daemon.class.getResourceAsStream("version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 }

@@ -36,7 +36,20 @@ public final class Airlock {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"airlock " + Daemon.VERSION + " (protocol airlock.v1, Java " + Runtime.version() + ")"};
+            String installed = installedPackage();
+            return new String[] {"airlock " + Daemon.VERSION + " (" + (installed == null ? "" : "package " + installed + ", ")
+                    + "protocol airlock.v1, Java " + Runtime.version() + ")"};
+        }
+
+        /** An installed tree (tarball or .deb) names its package version in PACKAGE_VERSION beside lib/; a build has none. */
+        private static String installedPackage() {
+            try {
+                java.nio.file.Path jar = java.nio.file.Path.of(Airlock.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                java.nio.file.Path file = jar.getParent().resolveSibling("PACKAGE_VERSION");
+                return java.nio.file.Files.isRegularFile(file) ? java.nio.file.Files.readString(file).strip() : null;
+            } catch (java.io.IOException | java.net.URISyntaxException | RuntimeException e) {
+                return null;
+            }
         }
     }
 }

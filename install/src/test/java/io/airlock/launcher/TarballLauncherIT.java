@@ -50,6 +50,10 @@ class TarballLauncherIT {
         Command.Result version = airlock(home.resolve("bin/airlock").toString(), "--version");
         assertEquals(0, version.exit(), version.out());
         assertTrue(version.out().startsWith("airlock ") && version.out().contains("Java " + bundled), version.out() + " vs " + bundled);
+        // The build's version and the package's, as the tree names them.
+        String project = Files.readString(home.resolve("VERSION")).strip();
+        String pkg = Files.readString(home.resolve("PACKAGE_VERSION")).strip();
+        assertTrue(version.out().startsWith("airlock " + project + " (package " + pkg + ", "), version.out());
     }
 
     @Test
