@@ -48,12 +48,16 @@ find_jdk() {
   for c in "${AIRLOCK_JDK:-}" "${JAVA_HOME:-}" /usr/lib/jvm/*; do
     [ -n "$c" ] && [ -x "$c/bin/jlink" ] && [ -x "$c/bin/jdeps" ] || continue
     f=$(feature_of "$c")
-    [ -n "$f" ] && [ "$f" -ge 21 ] && { printf '%s\n' "$c"; return 0; }
+    # jlink links from jmods/, or (JDK 24+, JEP 493) from the run-time image where the JDK was built
+    # for it. Debian ships the jmods of its JDK 21 apart: openjdk-21-jmods.
+    [ -n "$f" ] && [ "$f" -ge 21 ] && { [ -f "$c/jmods/java.base.jmod" ] || [ "$f" -ge 24 ]; } \
+      && { printf '%s\n' "$c"; return 0; }
   done
   return 1
 }
 [ -n "$jdk" ] || jdk=$(find_jdk) || {
-  echo "package.sh: needs a JDK >= 21 with jlink (looked at \$AIRLOCK_JDK, \$JAVA_HOME, /usr/lib/jvm/*)" >&2; exit 2; }
+  echo "package.sh: needs a JDK >= 21 with jlink and its jmods (Debian: openjdk-21-jmods), or a JDK >= 24;" \
+    "looked at \$AIRLOCK_JDK, \$JAVA_HOME, /usr/lib/jvm/*" >&2; exit 2; }
 feature=$(feature_of "$jdk")
 
 name="airlock-$version-linux-x86_64"
