@@ -72,54 +72,60 @@ public final class McpTunnel implements AutoCloseable {
      * only when the sink fails (the caller went away) or the response broke mid-body.
      */
     public Result exchange(McpRequest request, ResponseSink sink) throws IOException, InterruptedException {
-        McpServerSpec spec = specs.get(request.server());
-        if (spec == null) {
-            Exchange ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink, audit);
-            ex.refuse(404, McpErrors.POLICY_DENIED, "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
-                    + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")");
-            return new Result(ex.status(), request.body().length, ex.responseBytes());
-        }
-        List<RpcMessage> messages = List.of();
-        Exchange ex;
-        switch (request.method()) {
-            case "POST" -> {
-                if (request.body().length > spec.limits().maxRequestBytes()) {
-                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
-                    ex.refuse(413, McpErrors.LIMIT, "the request (" + request.body().length + " bytes) exceeds mcp.servers." + spec.name()
-                            + ".max_request_bytes (" + spec.limits().maxRequestBytes() + " bytes)");
-                    return new Result(ex.status(), request.body().length, ex.responseBytes());
-                }
-                try {
-                    messages = JsonRpcMessages.parse(request.body(), audit::hash);
-                } catch (JsonRpcMessages.MalformedException e) {
-                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
-                    ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
-                    return new Result(ex.status(), request.body().length, ex.responseBytes());
-                }
-            }
-            case "GET", "DELETE" -> { }
-            default -> {
-                ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
-                ex.refuse(405, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
-                        + "' (expected POST, GET or DELETE: MCP's Streamable HTTP)");
-                return new Result(ex.status(), request.body().length, ex.responseBytes());
-            }
-        }
-        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink, audit);
+        Exchange ex = null;
         try {
+            McpServerSpec spec = specs.get(request.server());
+            if (spec == null) {
+                ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink, audit);
+                ex.refuse(404, McpErrors.POLICY_DENIED, "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
+                        + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")");
+                return result(ex);
+            }
+            List<RpcMessage> messages = List.of();
+            switch (request.method()) {
+                case "POST" -> {
+                    if (request.body().length > spec.limits().maxRequestBytes()) {
+                        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
+                        ex.refuse(413, McpErrors.LIMIT, "the request (" + request.body().length + " bytes) exceeds mcp.servers." + spec.name()
+                                + ".max_request_bytes (" + spec.limits().maxRequestBytes() + " bytes)");
+                        return result(ex);
+                    }
+                    try {
+                        messages = JsonRpcMessages.parse(request.body(), audit::hash);
+                    } catch (JsonRpcMessages.MalformedException e) {
+                        ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
+                        ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
+                        return result(ex);
+                    }
+                }
+                case "GET", "DELETE" -> { }
+                default -> {
+                    ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
+                    ex.refuse(405, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
+                            + "' (expected POST, GET or DELETE: MCP's Streamable HTTP)");
+                    return result(ex);
+                }
+            }
+            ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink, audit);
             for (RpcMessage m : messages) {
                 Optional<McpPolicy.Denial> denial = spec.policy().check(m);
                 if (denial.isPresent()) {
                     log.info("MCP server {}: {} refused by {}", spec.name(), m.tool() != null ? "tool " + m.tool() : m.method(), denial.get().rule());
                     ex.denied(denial.get());
-                    return new Result(ex.status(), request.body().length, ex.responseBytes());
+                    return result(ex);
                 }
             }
             upstreams.get(spec.name()).exchange(ex);
-            return new Result(ex.status(), request.body().length, ex.responseBytes());
+            return result(ex);
         } finally {
-            ex.audit(); // a response that broke never reached its end
+            if (ex != null) {
+                ex.audit(); // once: an answer that ended was audited before its end; one that broke (or whose caller left), here
+            }
         }
+    }
+
+    private static Result result(Exchange ex) {
+        return new Result(ex.status(), ex.request().body().length, ex.responseBytes());
     }
 
     /** Ends every session and stream of every server: the control link that carried them is gone. */
