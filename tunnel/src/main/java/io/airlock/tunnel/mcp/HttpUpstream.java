@@ -238,9 +238,16 @@ final class HttpUpstream implements Upstream {
                     + spec.limits().requestTimeout().toSeconds() + " s)";
         }
         String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        if (e instanceof javax.net.ssl.SSLException) {
-            String n = "mcp.servers." + spec.name();
+        String n = "mcp.servers." + spec.name();
+        if (e instanceof javax.net.ssl.SSLException || e.getCause() instanceof javax.net.ssl.SSLException) {
             return "MCP server '" + spec.name() + "' at " + http.url() + ": TLS handshake failed (" + why + "); check " + n + ".ca_file, "
+                    + n + ".client_cert_file and " + n + ".client_key_file";
+        }
+        if ("https".equalsIgnoreCase(http.url().getScheme())) {
+            // In TLS 1.3 the server judges the client certificate after the client's handshake is done: its refusal
+            // (an alert, then close) can reach the client as a plain end of the connection, the alert lost to the reset.
+            return "MCP server '" + spec.name() + "' at " + http.url() + " closed the connection without answering (" + why
+                    + "); a TLS server does this when it requires a client certificate and got none it accepts: check "
                     + n + ".client_cert_file and " + n + ".client_key_file";
         }
         return "MCP server '" + spec.name() + "' at " + http.url() + " failed: " + why;
