@@ -142,10 +142,8 @@ if [ "$config_flags" = yes ] || ! [ -f "$AIRLOCK_CONFIG" ]; then
 fi
 # A configuration kept as it was must still load with these programs (one just written was checked).
 [ "$checked" = yes ] || "$airlock" config check --config "$AIRLOCK_CONFIG" >/dev/null
-groups=$(id -nG airlock)
 airlock_sync_docker_group "$airlock"
-# A running agent gets a new group only by a restart.
-[ "$(id -nG airlock)" = "$groups" ] || changed=yes
+[ "$airlock_groups_changed" = no ] || changed=yes  # a running agent gets a new group only by a restart
 
 # The unit, with this prefix.
 new=$(mktemp)

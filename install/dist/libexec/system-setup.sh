@@ -44,8 +44,10 @@ airlock_ensure_dirs() {
 }
 
 # The airlock user is in the docker group while the configuration names the docker driver, and only
-# then: that group is root on the host. $1: the airlock command.
+# then: that group is root on the host. $1: the airlock command. Sets airlock_groups_changed to yes
+# when it changed the membership (a running agent gets its groups only by a restart), else no.
 airlock_sync_docker_group() {
+  airlock_groups_changed=no
   drivers=$("$1" config drivers --config "$AIRLOCK_CONFIG" 2>&1) || {
     airlock_say "WARNING: $AIRLOCK_CONFIG does not load, docker group membership left as it is: $drivers" >&2
     return 0
@@ -55,13 +57,15 @@ airlock_sync_docker_group() {
   if printf '%s\n' "$drivers" | grep -qx docker; then
     if [ "$member" = no ]; then
       if getent group docker >/dev/null; then
-        usermod -a -G docker airlock && airlock_say "added user airlock to group docker (the docker driver is configured)"
+        usermod -a -G docker airlock && airlock_groups_changed=yes \
+          && airlock_say "added user airlock to group docker (the docker driver is configured)"
       else
         airlock_say "WARNING: the docker driver is configured but there is no docker group: install Docker, then run this again" >&2
       fi
     fi
   elif [ "$member" = yes ]; then
-    gpasswd -d airlock docker >/dev/null && airlock_say "removed user airlock from group docker (the docker driver is not configured)"
+    gpasswd -d airlock docker >/dev/null && airlock_groups_changed=yes \
+      && airlock_say "removed user airlock from group docker (the docker driver is not configured)"
   fi
 }
 
