@@ -8,6 +8,7 @@ import io.airlock.controlplane.enrollment.JoinTokenStore;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.AgentGatewayService;
 import io.airlock.controlplane.gateway.AgentRegistry;
+import io.airlock.controlplane.gateway.AuditAnchors;
 import io.airlock.controlplane.gateway.ClientIdentity;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -64,13 +65,15 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final Options options;
     private final CertificateAuthority ca;
     private final JoinTokenStore tokens = new JoinTokenStore(Clock.systemUTC());
-    private final AgentRegistry registry = new AgentRegistry();
-    private final AgentClient client = new AgentClient(registry);
+    private final AgentRegistry registry;
+    private final AgentClient client;
     private final Server server;
 
     private ControlPlaneServer(Options options, CertificateAuthority ca) throws IOException {
         this.options = options;
         this.ca = ca;
+        this.registry = new AgentRegistry(new AuditAnchors(options.stateDir().resolve("audit-anchors")));
+        this.client = new AgentClient(registry);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
                 .sslContext(serverTls(ca, options))
                 .addService(new EnrollmentService(ca, tokens, options.certificateValidity(), Clock.systemUTC()))

@@ -174,7 +174,8 @@ public final class Daemon implements AutoCloseable {
         this.credentials = new LiveCredentials(identity);
         metrics.certificate(identity.certificate().getNotAfter().toInstant());
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
-        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, credentials.tls()), this::hello, dispatcher, listeners);
+        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, credentials.tls()), this::hello,
+                this::auditAnchor, dispatcher, listeners);
         dispatcher.attach(connection);
         this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
         this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
@@ -299,8 +300,18 @@ public final class Daemon implements AutoCloseable {
                 .build();
     }
 
+    /** The newest audit record on disk, for the control plane to keep outside this host. */
+    private io.airlock.proto.v1.AuditAnchor auditAnchor() {
+        return audit.durableHead().map(a -> io.airlock.proto.v1.AuditAnchor.newBuilder().setSeq(a.seq()).setSha256(a.hash()).build())
+                .orElse(null);
+    }
+
     private Hello hello() {
         Hello.Builder h = Hello.newBuilder().setAgentId(identity.agentId()).setVersion(VERSION);
+        var anchor = auditAnchor();
+        if (anchor != null) {
+            h.setAuditAnchor(anchor);
+        }
         for (SandboxDriver d : drivers.all().values()) {
             var down = d.unavailableReason();
             h.addDrivers(DriverInfo.newBuilder().setName(d.name()).setIsDefault(d.name().equals(drivers.defaultDriver()))

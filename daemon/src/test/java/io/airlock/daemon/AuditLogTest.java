@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.airlock.daemon.audit.AuditAnchor;
 import io.airlock.daemon.audit.AuditLog;
 import io.airlock.daemon.audit.AuditVerifier;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +62,7 @@ class AuditLogTest {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file(1))));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(audit.resolve("audit.key"))));
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(audit)));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(audit.resolve("audit.head"))));
     }
 
     @Test
@@ -182,12 +184,159 @@ class AuditLogTest {
         while (Files.exists(file(newest + 1))) {
             newest++;
         }
-        Files.writeString(file(newest + 1), "{\"seq\":9999,\"ts\":\"2026-11-21T00:00:00Z\",\"ty");
+        Files.writeString(file(newest + 1), "{\"seq\":" + (r.records() + 1) + ",\"ts\":\"2026-11-21T00:00:00Z\",\"ty");
         try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
             log.append("command", Map.of("command_id", "after-torn-first", "outcome", "OK"));
         }
         r = verify();
         assertTrue(r.ok(), r.problem());
         assertTrue(r.notes().stream().anyMatch(n -> n.contains("sealed by the next record")), r.notes().toString());
+    }
+
+    private int newest() {
+        int last = 1;
+        while (Files.exists(file(last + 1))) {
+            last++;
+        }
+        return last;
+    }
+
+    /** Issue 17.1: a record line is MAC'd under the log key; the head under a key derived for heads. */
+    @Test
+    void aRecordLineCopiedOverTheHeadAfterCuttingTheTailIsCaught() throws Exception {
+        Files.delete(file(newest())); // the newest file gone, then two records of the one before
+        List<String> l = lines(file(newest()));
+        String kept = l.get(l.size() - 3);
+        write(file(newest()), l.subList(0, l.size() - 2));
+        Files.writeString(audit.resolve("audit.head"), kept + "\n");
+        AuditVerifier.Result r = verify();
+        assertFalse(r.ok());
+        assertTrue(r.problem().startsWith("the MAC of audit.head does not match"), r.problem());
+    }
+
+    /** Issue 17.1: the head's hash is checked at the head's seq, whatever follows. */
+    @Test
+    void aReplacedRecordAtTheHeadsSeqIsCaughtEvenWithARecordAfterIt() throws Exception {
+        String head = Files.readString(audit.resolve("audit.head"));
+        try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "later", "outcome", "OK"));
+        }
+        Files.writeString(audit.resolve("audit.head"), head); // an older genuine head: more than one record past it now
+        AuditVerifier.Result r = verify();
+        assertFalse(r.ok());
+        assertTrue(r.problem().contains("records past its sealed head (seq 61)") && r.problem().contains("an older head was put back"),
+                r.problem());
+    }
+
+    /** Issue 17.2: a rollback to an older genuine head, tail cut to match, verifies locally but not against the anchor. */
+    @Test
+    void aRollbackToAnOlderGenuineHeadIsCaughtOnlyByTheAnchor() throws Exception {
+        Path saved = dir.resolve("saved");
+        copyTree(audit, saved);
+        AuditAnchor anchor;
+        try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "incriminating", "outcome", "OK"));
+            anchor = log.durableHead().orElseThrow();
+        }
+        assertEquals(63, anchor.seq(), "the start and the record are on disk");
+        assertTrue(AuditVerifier.verify(audit, anchor, x -> { }).ok());
+        // The attacker puts the whole older directory back: every file genuine.
+        copyTree(saved, audit);
+        assertTrue(verify().ok(), "locally a rolled-back log is indistinguishable");
+        AuditVerifier.Result r = AuditVerifier.verify(audit, anchor, x -> { });
+        assertFalse(r.ok());
+        assertTrue(r.problem().contains("the control plane's anchor is at seq 63") && r.problem().contains("rollback"), r.problem());
+
+        // Rewriting from the anchored record on under the stolen key is caught at that record.
+        try (AuditLog log = AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "innocent", "outcome", "OK"));
+        }
+        r = AuditVerifier.verify(audit, anchor, x -> { });
+        assertFalse(r.ok());
+        assertTrue(r.problem().contains("(seq 63): not the record the control plane's anchor"), r.problem());
+    }
+
+    private static void copyTree(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        try (var files = Files.list(to)) {
+            for (Path p : files.toList()) {
+                Files.delete(p);
+            }
+        }
+        try (var files = Files.list(from)) {
+            for (Path p : files.toList()) {
+                Files.copy(p, to.resolve(p.getFileName()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+    }
+
+    /** Issue 17.3: a whole line without its newline and with a bad MAC is no torn write. */
+    @Test
+    void aForgedRecordAppendedWithoutANewlineIsFlaggedNotSealedAsTorn() throws Exception {
+        List<String> l = lines(file(newest()));
+        String forged = l.getLast().replace("\"seq\":61", "\"seq\":62").replace("\"type\":\"", "\"type\":\"x");
+        Files.writeString(file(newest()), forged, StandardOpenOption.APPEND);
+        AuditVerifier.Result r = verify();
+        assertFalse(r.ok());
+        assertTrue(r.problem().contains("not a torn write"), r.problem());
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> AuditLog.open(audit, 4096, AuditLog.Durability.EACH, Duration.ofMillis(100)));
+        assertTrue(refused.getMessage().contains("not a torn write") && refused.getMessage().contains("does not seal it"), refused.getMessage());
+        assertFalse(Files.readString(file(newest())).endsWith(forged + "\n"), "nothing was appended after it");
+    }
+
+    /** Issue 17.3: bytes that do not begin like the next record are no torn write either. */
+    @Test
+    void garbageAppendedWithoutANewlineIsFlagged() throws Exception {
+        Files.writeString(file(newest()), "{\"seq\":1,\"ts\":\"", StandardOpenOption.APPEND);
+        AuditVerifier.Result r = verify();
+        assertFalse(r.ok());
+        assertTrue(r.problem().contains("do not begin like record seq 62"), r.problem());
+    }
+
+    /** A crash between the record and its newline: the record stands, and the next start completes it. */
+    @Test
+    void aRecordMissingOnlyItsNewlineIsCompletedOnRestart() throws Exception {
+        Path f = file(newest());
+        byte[] bytes = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length - 1));
+        AuditVerifier.Result r = verify();
+        assertTrue(r.ok(), r.problem());
+        assertEquals(61, r.records());
+        try (AuditLog log = AuditLog.open(audit, 1 << 20, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "after", "outcome", "OK"));
+        }
+        r = verify();
+        assertTrue(r.ok(), r.problem());
+        assertEquals(63, r.records());
+    }
+
+    /** A torn write cut inside a UTF-8 sequence is sealed and verifies by its bytes. */
+    @Test
+    void aTornWriteCutInsideAUtf8SequenceIsSealed() throws Exception {
+        byte[] half = "{\"seq\":62,\"ts\":\"2026-11-21T00:00:00Z\",\"type\":\"command\",\"x\":\"\u00e9".getBytes(StandardCharsets.UTF_8);
+        Files.write(file(newest()), java.util.Arrays.copyOf(half, half.length - 1), StandardOpenOption.APPEND);
+        try (AuditLog log = AuditLog.open(audit, 1 << 20, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            log.append("command", Map.of("command_id", "after", "outcome", "OK"));
+        }
+        AuditVerifier.Result r = verify();
+        assertTrue(r.ok(), r.problem());
+    }
+
+    /** Found with a real SIGTERM: the stopping daemon interrupts its threads, and a FileChannel closes for good on an interrupt. */
+    @Test
+    void anInterruptedWriterDoesNotSilenceTheLog() throws Exception {
+        try (AuditLog log = AuditLog.open(audit, 1 << 20, AuditLog.Durability.EACH, Duration.ofMillis(100))) {
+            Thread.currentThread().interrupt();
+            try {
+                log.append("command", Map.of("command_id", "while-interrupted", "outcome", "OK"));
+            } finally {
+                Thread.interrupted();
+            }
+            log.append("command", Map.of("command_id", "after", "outcome", "OK"));
+        }
+        AuditVerifier.Result r = verify();
+        assertTrue(r.ok(), r.problem());
+        assertEquals(64, r.records(), "61, the start and both records");
     }
 }

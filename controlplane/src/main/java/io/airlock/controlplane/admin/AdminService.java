@@ -139,6 +139,8 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                 if (a.connectedAt() != null) {
                     b.setConnectedAtMs(a.connectedAt().toEpochMilli());
                 }
+                cp.registry().anchors().get(a.agentId()).ifPresent(k -> b.setAuditAnchor(k.anchor())
+                        .setAuditAnchorAtMs(k.at().toEpochMilli()).setAuditWarning(k.warning()));
             }
             return r.build();
         });

@@ -57,6 +57,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "cp", mixinStandardHelpOptions = true,
         description = "Run the reference control plane, or drive agents connected to a running one.",
         subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
+            ControlPlaneCommand.AuditAnchorCommand.class,
             ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
             ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
             ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Stat.class,
@@ -237,11 +238,53 @@ public final class ControlPlaneCommand {
                 System.out.println(json(r));
                 return 0;
             }
-            System.out.printf("%-22s %-10s %-8s %-9s %s%n", "AGENT", "STATE", "VERSION", "SANDBOXES", "DRIVERS");
+            System.out.printf("%-22s %-10s %-8s %-9s %-10s %s%n", "AGENT", "STATE", "VERSION", "SANDBOXES", "AUDIT SEQ", "DRIVERS");
             for (Agent a : r.getAgentsList()) {
-                System.out.printf("%-22s %-10s %-8s %-9d %s%n", a.getAgentId(),
+                System.out.printf("%-22s %-10s %-8s %-9d %-10s %s%n", a.getAgentId(),
                         a.getDraining() ? "draining" : a.getConnected() ? "connected" : "offline", a.getHello().getVersion(),
-                        a.getHello().getInventoryCount(), String.join(",", a.getHello().getDriversList().stream().map(d -> d.getName()).toList()));
+                        a.getHello().getInventoryCount(), a.hasAuditAnchor() ? a.getAuditAnchor().getSeq() + (a.getAuditWarning().isEmpty() ? "" : "!") : "-",
+                        String.join(",", a.getHello().getDriversList().stream().map(d -> d.getName()).toList()));
+            }
+            for (Agent a : r.getAgentsList()) {
+                if (!a.getAuditWarning().isEmpty()) {
+                    System.out.println("warning: " + a.getAgentId() + ": " + a.getAuditWarning());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "audit-anchor", mixinStandardHelpOptions = true,
+            description = {"Print the agent's audit anchor as SEQ:HASH: the newest record it reported on disk, kept here.",
+                "On the agent's host, 'airlock audit verify --anchor SEQ:HASH' fails when its log no longer reaches it",
+                "(records cut and an older sealed head put back: a rollback no local check can see).",
+                "Exits 1 when the agent has reported none yet."})
+    static final class AuditAnchorCommand extends AdminCall {
+        @Parameters(index = "0", arity = "0..1", description = "Agent id; default: --agent, else the only connected agent")
+        String agent;
+
+        @Override
+        int run(AdminConnection admin) {
+            String id = agent != null ? agent : opts.agent;
+            ListAgentsResponse r = admin.blocking.listAgents(ListAgentsRequest.getDefaultInstance());
+            List<Agent> matches = r.getAgentsList().stream()
+                    .filter(a -> id.isEmpty() ? a.getConnected() : a.getAgentId().equals(id)).toList();
+            if (matches.size() != 1) {
+                System.err.println("error: " + (id.isEmpty() ? matches.size() + " agents are connected: name one" : "no agent " + id + " has connected"));
+                return 1;
+            }
+            Agent a = matches.getFirst();
+            if (!a.hasAuditAnchor()) {
+                System.err.println("error: agent " + a.getAgentId() + " has reported no audit anchor yet (it does on connecting and with every ping)");
+                return 1;
+            }
+            if (opts.json) {
+                System.out.println(json(a.getAuditAnchor()));
+            } else {
+                System.out.println(a.getAuditAnchor().getSeq() + ":" + a.getAuditAnchor().getSha256());
+            }
+            if (!a.getAuditWarning().isEmpty()) {
+                System.err.println("warning: " + a.getAuditWarning());
             }
             return 0;
         }

@@ -49,13 +49,27 @@ public final class AgentRegistry implements AutoCloseable {
     private final Map<String, DataStreamHandler> dataHandlers = new ConcurrentHashMap<>();
     private final Map<String, String> dataHandlerAgent = new ConcurrentHashMap<>();
     private final Map<String, ArrayDeque<RecordedEvent>> events = new ConcurrentHashMap<>();
+    private final AuditAnchors anchors;
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "cp-command-deadlines");
         t.setDaemon(true);
         return t;
     });
 
+    /** @param anchors where the agents' audit anchors are kept */
+    public AgentRegistry(AuditAnchors anchors) {
+        this.anchors = anchors;
+    }
+
+    /** The audit anchors agents reported. */
+    public AuditAnchors anchors() {
+        return anchors;
+    }
+
     void register(AgentSession session) {
+        if (session.hello().hasAuditAnchor()) {
+            anchors.report(session.agentId(), session.hello().getAuditAnchor());
+        }
         AgentSession previous = sessions.put(session.agentId(), session);
         lastHello.put(session.agentId(), session.hello());
         draining.remove(session.agentId());
@@ -100,8 +114,13 @@ public final class AgentRegistry implements AutoCloseable {
                 draining.put(session.agentId(), message.getDrainNotice());
                 record(session.agentId(), "draining", message.getDrainNotice().getReason());
             }
-            case PING -> session.send(ControlPlaneMessage.newBuilder()
-                    .setPong(io.airlock.proto.v1.Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+            case PING -> {
+                if (message.getPing().hasAuditAnchor()) {
+                    anchors.report(session.agentId(), message.getPing().getAuditAnchor());
+                }
+                session.send(ControlPlaneMessage.newBuilder()
+                        .setPong(io.airlock.proto.v1.Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+            }
             default -> { }
         }
     }

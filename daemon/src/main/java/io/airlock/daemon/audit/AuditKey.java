@@ -1,6 +1,7 @@
 package io.airlock.daemon.audit;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -43,12 +44,25 @@ final class AuditKey {
         return new AuditKey(key);
     }
 
+    /**
+     * A key for another purpose, derived from this one (HMAC of the purpose's name): the sealed
+     * head is MAC'd under {@code derive("audit.head")}, so no record line, whose MAC is under the
+     * log key itself, can ever pass as a head.
+     */
+    AuditKey derive(String purpose) {
+        return new AuditKey(hmac(purpose.getBytes(StandardCharsets.UTF_8)));
+    }
+
     /** Lower-case hex HMAC-SHA256 of {@code text}. */
     String mac(String text) {
+        return HexFormat.of().formatHex(hmac(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private byte[] hmac(byte[] data) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return HexFormat.of().formatHex(mac.doFinal(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            return mac.doFinal(data);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 unavailable", e);
         }

@@ -2,13 +2,12 @@ package io.airlock.daemon.audit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.FileOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
@@ -27,17 +26,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Appends audit records. Each line is one JSON object: {@code seq}, {@code ts}, {@code type},
  * {@code prev} (SHA-256 of the previous line), the record's fields, and last {@code mac}, an
- * HMAC-SHA256 of everything before it under {@link AuditKey}. After every append the head
- * ({@code audit.head}: file, seq, hash of the last line, MAC) is replaced atomically, so a log
- * cut short is caught even though every remaining line still verifies. Files rotate by size
+ * HMAC-SHA256 of everything before it under {@link AuditKey}. After every append the
+ * {@link SealedHead} is replaced, so a log cut short is caught even though every remaining line
+ * still verifies; {@link #durableHead()} is what the control plane keeps as an anchor. Files rotate by size
  * ({@code audit-000001.log}, ...); the chain runs on across them. A line torn by a crash is
  * kept, and the next start appends an {@code audit.torn} record naming its hash, so nothing is
- * silently dropped.
+ * silently dropped; a tail that cannot be a torn write ({@link TornTail}) stops the start.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String HEAD = "audit.head";
     static final String GENESIS = "0".repeat(64);
 
     /** When appended bytes reach the disk. */
@@ -53,7 +51,12 @@ public final class AuditLog implements AutoCloseable {
     private final long maxFileBytes;
     private final Durability durability;
     private final ScheduledExecutorService flusher;
-    private FileChannel out;
+    /**
+     * A stream, not a FileChannel: a FileChannel is closed for good when a thread writing to it is
+     * interrupted (ClosedByInterruptException), and the daemon's threads are interrupted when it
+     * stops, so one interrupted writer would silence the log for everyone after it.
+     */
+    private FileOutputStream out;
     private FileChannel lockFile;
     private int fileIndex;
     private long size;
@@ -61,6 +64,8 @@ public final class AuditLog implements AutoCloseable {
     private String lastHash;
     private boolean dirty;
     private boolean closed;
+    /** The newest record known to be on disk (fsync'd): what may be anchored outside the host. */
+    private AuditAnchor durable;
     private volatile java.util.function.DoubleConsumer appendSeconds = s -> { };
 
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
@@ -169,12 +174,40 @@ public final class AuditLog implements AutoCloseable {
         }
         openFile();
         if (torn.length > 0) {
-            write("\n".getBytes(StandardCharsets.UTF_8));
-            log.warn("audit log {} ends in a torn record ({} bytes, a crash mid-write); sealing it", last.path(), torn.length);
-            // In the same file as the torn line, whatever its size: the verifier looks for the seal right after it.
-            append("audit.torn", Map.of("torn_bytes", torn.length, "torn_sha256", HexFormat.of().formatHex(digest(torn))), false);
+            sealTail(last.path(), torn);
         }
         append("audit.started", Map.of("reason", opener));
+    }
+
+    /**
+     * The bytes after the log's last newline: a record whose newline alone was lost continues the
+     * chain; a crash's torn write is kept on its own line and named by an {@code audit.torn}
+     * record; anything else is refused (sealing it would make an added record look like a crash).
+     */
+    private void sealTail(Path file, byte[] tail) throws IOException {
+        String text = new String(tail, StandardCharsets.UTF_8);
+        AuditRecord whole = null;
+        try {
+            whole = AuditRecord.parse(text, key);
+        } catch (IOException | RuntimeException e) {
+            // not a record of this log: torn, or someone else's
+        }
+        if (whole != null && whole.seq() == seq + 1 && whole.prev().equals(lastHash)) {
+            write("\n".getBytes(StandardCharsets.UTF_8));
+            seq = whole.seq();
+            lastHash = sha256(text);
+            log.warn("audit log {} ends in record seq {} without its newline (a crash mid-write); completing it", file, seq);
+            return;
+        }
+        String problem = TornTail.problem(tail, seq + 1);
+        if (problem != null) {
+            throw new IOException(file + " ends in " + problem + ". The daemon does not seal it as a crash's torn write: "
+                    + "'airlock audit verify' says the same; keep the log as evidence and move it aside to start a new one");
+        }
+        write("\n".getBytes(StandardCharsets.UTF_8));
+        log.warn("audit log {} ends in a torn record ({} bytes, a crash mid-write); sealing it", file, tail.length);
+        // In the same file as the torn line, whatever its size: the verifier looks for the seal right after it.
+        append("audit.torn", Map.of("torn_bytes", tail.length, "torn_sha256", HexFormat.of().formatHex(digest(tail))), false);
     }
 
     /** The complete line ending at {@code newline} (the index of its '\n'), or null when there is none. */
@@ -194,8 +227,8 @@ public final class AuditLog implements AutoCloseable {
         if (!Files.exists(file)) {
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         }
-        out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-        size = out.size();
+        out = new FileOutputStream(file.toFile(), true);
+        size = Files.size(file);
     }
 
     /**
@@ -228,8 +261,7 @@ public final class AuditLog implements AutoCloseable {
             lastHash = sha256(line);
             dirty = true;
             if (durability == Durability.EACH) {
-                out.force(false);
-                dirty = false;
+                force();
             }
             writeHead();
             appendSeconds.accept((System.nanoTime() - started) / 1e9);
@@ -238,36 +270,44 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
+    private void force() throws IOException {
+        out.getFD().sync();
+        dirty = false;
+        durable = new AuditAnchor(seq, lastHash);
+    }
+
     private void rotate() throws IOException {
-        out.force(false);
+        force();
         out.close();
         fileIndex++;
         openFile();
     }
 
     private void write(byte[] bytes) throws IOException {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
-        while (buf.hasRemaining()) {
-            size += out.write(buf);
-        }
+        out.write(bytes);
+        size += bytes.length;
     }
 
     /** The sealed head: where the chain ends now. Replaced atomically; the verifier requires the log to reach it. */
     private void writeHead() throws IOException {
-        String body = JSON.writeValueAsString(Map.of("file", fileName(fileIndex), "seq", seq, "hash", lastHash));
-        String head = body.substring(0, body.length() - 1) + ",\"mac\":\"" + key.mac(body) + "\"}\n";
-        Path tmp = dir.resolve(HEAD + ".tmp");
-        Files.writeString(tmp, head, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        Files.move(tmp, dir.resolve(HEAD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        new SealedHead(fileName(fileIndex), seq, lastHash).write(dir, key);
+    }
+
+    /**
+     * The newest record known to be on disk, for the control plane to keep outside this host;
+     * empty before the first fsync. Under {@code group} durability it trails the newest record by
+     * at most the group interval, so a crash never leaves the log short of an anchor it reported.
+     */
+    public synchronized java.util.Optional<AuditAnchor> durableHead() {
+        return java.util.Optional.ofNullable(durable);
     }
 
     private synchronized void flushQuietly() {
-        if (!dirty || out == null || !out.isOpen()) {
+        if (!dirty || out == null || closed) {
             return;
         }
         try {
-            out.force(false);
-            dirty = false;
+            force();
         } catch (IOException e) {
             log.error("audit log fsync failed: {}", e.toString());
         }
@@ -293,13 +333,16 @@ public final class AuditLog implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         if (flusher != null) {
             flusher.shutdownNow();
         }
         try {
-            if (out != null && out.isOpen()) {
-                out.force(false);
+            if (out != null) {
+                out.getFD().sync();
                 out.close();
             }
         } catch (IOException e) {

@@ -6,15 +6,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
  * Checks a log end to end: every record's MAC, the seq and prev chain within and across files,
- * no missing file, and that the log reaches its sealed head. Stops at the first bad record and
- * names it. A line torn by a crash passes only when an {@code audit.torn} record right after it
- * names its hash and length (the daemon writes one when it starts again).
+ * no missing file, and that the log ends at its sealed head (or one record past it: a crash
+ * between a record and its seal), with the head's hash at the head's seq. Given the anchor the
+ * control plane keeps, also that the log still reaches it. Stops at the first bad record and
+ * names it. A line torn by a crash passes only when it can be one ({@link TornTail}) and an
+ * {@code audit.torn} record right after it names its hash and length.
  */
 public final class AuditVerifier {
     /** @param problem null when the log verifies; else the first bad record and what is wrong with it */
@@ -35,112 +38,186 @@ public final class AuditVerifier {
 
     /** Verifies and hands every good record, in order, to {@code sink} (for queries). */
     public static Result verify(Path dir, Consumer<Located> sink) throws IOException {
+        return verify(dir, null, sink);
+    }
+
+    /** As above, and the log must reach {@code anchor} (null: no anchor) with the anchored hash. */
+    public static Result verify(Path dir, AuditAnchor anchor, Consumer<Located> sink) throws IOException {
         if (!Files.isRegularFile(dir.resolve(AuditKey.FILE))) {
             return new Result(0, 0, "no " + AuditKey.FILE + " in " + dir + " (expected the daemon's audit directory, readable by this user)",
                     List.of());
         }
         AuditKey key = AuditKey.load(dir);
         List<AuditFiles.Numbered> files = AuditFiles.list(dir);
-        List<String> notes = new ArrayList<>();
         if (files.isEmpty()) {
-            return new Result(0, 0, "no audit-NNNNNN.log files in " + dir, notes);
+            return new Result(0, 0, "no audit-NNNNNN.log files in " + dir, List.of());
         }
-        String prevHash = AuditLog.GENESIS;
-        long expected = 1;
-        long records = 0;
-        int expectedIndex = 1;
-        for (AuditFiles.Numbered f : files) {
-            String name = f.path().getFileName().toString();
-            if (f.index() != expectedIndex) {
-                return new Result(records, files.size(), AuditLog.fileName(expectedIndex) + " is missing (the next file is " + name
-                        + "): a rotated file was removed", notes);
+        return new Walk(key, anchor, files.size(), sink).run(dir, files);
+    }
+
+    /** One pass over the files, carrying the chain's state. */
+    private static final class Walk {
+        private final AuditKey key;
+        private final AuditAnchor anchor;
+        private final int fileCount;
+        private final Consumer<Located> sink;
+        private final List<String> notes = new ArrayList<>();
+        private SealedHead head;
+        private String headProblem;
+        private String prevHash = AuditLog.GENESIS;
+        private long expected = 1;
+        private long records;
+
+        Walk(AuditKey key, AuditAnchor anchor, int fileCount, Consumer<Located> sink) {
+            this.key = key;
+            this.anchor = anchor;
+            this.fileCount = fileCount;
+            this.sink = sink;
+        }
+
+        Result run(Path dir, List<AuditFiles.Numbered> files) throws IOException {
+            try {
+                head = SealedHead.read(dir, key);
+            } catch (IOException e) {
+                headProblem = e.getMessage(); // records first: a bad record is the more precise finding
             }
-            expectedIndex++;
-            byte[] bytes = Files.readAllBytes(f.path());
-            String text = new String(bytes, StandardCharsets.UTF_8);
-            String[] lines = text.split("\n", -1);
-            String unsealed = null;
-            int unsealedLine = 0;
-            for (int i = 0; i < lines.length; i++) {
-                String line = lines[i];
-                boolean lastSegment = i == lines.length - 1;
-                if (lastSegment) {
-                    if (!line.isEmpty()) {
-                        if (f == files.getLast()) {
-                            notes.add(name + " line " + (i + 1) + ": a torn record (" + line.getBytes(StandardCharsets.UTF_8).length
-                                    + " bytes, a crash mid-write); the daemon seals it when it starts");
-                        } else {
-                            return new Result(records, files.size(), name + " line " + (i + 1) + ": a torn record in a rotated file", notes);
-                        }
-                    }
-                    break;
+            int expectedIndex = 1;
+            for (AuditFiles.Numbered f : files) {
+                String name = f.path().getFileName().toString();
+                if (f.index() != expectedIndex) {
+                    return fail(AuditLog.fileName(expectedIndex) + " is missing (the next file is " + name + "): a rotated file was removed");
                 }
+                expectedIndex++;
+                String problem = file(name, Files.readAllBytes(f.path()), f == files.getLast());
+                if (problem != null) {
+                    return fail(problem);
+                }
+            }
+            return fail(end());
+        }
+
+        private Result fail(String problem) {
+            return new Result(records, fileCount, problem, notes);
+        }
+
+        /** The first problem in one file, or null. */
+        private String file(String name, byte[] bytes, boolean newest) {
+            List<byte[]> lines = lines(bytes);
+            for (int i = 0; i < lines.size(); i++) {
+                byte[] raw = lines.get(i);
+                String line = new String(raw, StandardCharsets.UTF_8);
                 String where = name + " line " + (i + 1);
+                if (i == lines.size() - 1) {
+                    return raw.length == 0 ? null : lastSegment(name, where, raw, newest);
+                }
                 AuditRecord r;
                 try {
                     r = AuditRecord.parse(line, key);
-                } catch (IOException e) {
-                    if (unsealed != null) {
-                        return new Result(records, files.size(), name + " line " + unsealedLine + ": " + unsealed, notes);
-                    }
-                    unsealed = e.getMessage();
-                    unsealedLine = i + 1;
+                } catch (IOException | RuntimeException e) {
                     // Acceptable only as a crash's torn line that the next record seals.
-                    String next = i + 1 < lines.length ? lines[i + 1] : "";
-                    if (!sealsTorn(next, line, key)) {
-                        return new Result(records, files.size(), where + ": " + e.getMessage(), notes);
+                    String torn = TornTail.problem(raw, expected);
+                    if (torn != null) {
+                        return where + ": " + e.getMessage() + "; and it is " + torn;
+                    }
+                    if (!sealsTorn(new String(lines.get(i + 1), StandardCharsets.UTF_8), raw)) {
+                        return where + ": " + e.getMessage();
                     }
                     notes.add(where + ": a torn record from a crash, sealed by the next record");
                     continue;
                 }
-                unsealed = null;
-                String at = where + " (seq " + r.seq() + ")";
-                if (r.seq() != expected) {
-                    return new Result(records, files.size(), at + ": seq " + r.seq() + " where " + expected
-                            + " was expected: records were removed, added or reordered", notes);
+                String problem = chain(name, i + 1, r);
+                if (problem != null) {
+                    return problem;
                 }
-                if (!r.prev().equals(prevHash)) {
-                    return new Result(records, files.size(), at + ": its prev does not match the hash of the record before it: "
-                            + "records were removed, reordered or changed", notes);
+            }
+            return null;
+        }
+
+        /** The bytes after a file's last newline: a torn write (reported), a record missing only its newline, or a forgery. */
+        private String lastSegment(String name, String where, byte[] bytes, boolean newest) {
+            if (!newest) {
+                return where + ": a torn record in a rotated file";
+            }
+            try {
+                AuditRecord r = AuditRecord.parse(new String(bytes, StandardCharsets.UTF_8), key);
+                notes.add(where + ": record seq " + r.seq() + " lacks its newline (a crash mid-write); the daemon completes it when it starts");
+                return chain(name, 0, r);
+            } catch (IOException | RuntimeException e) {
+                // not a record of this log
+            }
+            String torn = TornTail.problem(bytes, expected);
+            if (torn != null) {
+                return where + ": " + torn;
+            }
+            notes.add(where + ": a torn record (" + bytes.length + " bytes, a crash mid-write); the daemon seals it when it starts");
+            return null;
+        }
+
+        /** Links one authentic record into the chain and checks it against the head and the anchor. */
+        private String chain(String name, int line, AuditRecord r) {
+            String at = name + (line > 0 ? " line " + line : " end") + " (seq " + r.seq() + ")";
+            if (r.seq() != expected) {
+                return at + ": seq " + r.seq() + " where " + expected + " was expected: records were removed, added or reordered";
+            }
+            if (!r.prev().equals(prevHash)) {
+                return at + ": its prev does not match the hash of the record before it: records were removed, reordered or changed";
+            }
+            prevHash = AuditLog.sha256(r.line());
+            if (head != null && head.seq() == r.seq() && (!head.hash().equals(prevHash) || !head.file().equals(name))) {
+                return at + ": not the record the sealed head names (" + head.file() + ", seq " + head.seq() + "): it was replaced";
+            }
+            if (anchor != null && anchor.seq() == r.seq() && !anchor.hash().equals(prevHash)) {
+                return at + ": not the record the control plane's anchor " + anchor + " names: the log was rewritten from here on";
+            }
+            expected++;
+            records++;
+            sink.accept(new Located(name, line, r.fields()));
+            return null;
+        }
+
+        /** After the last record: the head and the anchor must be where the log ends. */
+        private String end() {
+            long last = expected - 1;
+            if (headProblem != null) {
+                return headProblem;
+            }
+            if (head.seq() > last) {
+                return "the log ends at seq " + last + " but its sealed head is at seq " + head.seq() + " in " + head.file()
+                        + ": records were cut from the end";
+            }
+            if (last > head.seq() + 1) {
+                return "the log runs " + (last - head.seq()) + " records past its sealed head (seq " + head.seq() + "), where at most one may "
+                        + "(a crash between a record and its seal): an older head was put back, or records were added without the daemon";
+            }
+            if (anchor != null && last < anchor.seq()) {
+                return "the log ends at seq " + last + " but the control plane's anchor is at seq " + anchor.seq()
+                        + ": records were cut from the end and an older sealed head put back (a rollback)";
+            }
+            return null;
+        }
+
+        /** The segments between newlines, as bytes: a torn line may end inside a UTF-8 sequence, and its hash is of its bytes. */
+        private static List<byte[]> lines(byte[] bytes) {
+            List<byte[]> lines = new ArrayList<>();
+            int start = 0;
+            for (int i = 0; i < bytes.length; i++) {
+                if (bytes[i] == '\n') {
+                    lines.add(Arrays.copyOfRange(bytes, start, i));
+                    start = i + 1;
                 }
-                prevHash = AuditLog.sha256(line);
-                expected++;
-                records++;
-                sink.accept(new Located(name, i + 1, r.fields()));
+            }
+            lines.add(Arrays.copyOfRange(bytes, start, bytes.length));
+            return lines;
+        }
+
+        private boolean sealsTorn(String next, byte[] bytes) {
+            try {
+                AuditRecord r = AuditRecord.parse(next, key);
+                return r.type().equals("audit.torn") && r.fields().path("torn_bytes").asLong() == bytes.length
+                        && r.fields().path("torn_sha256").asText().equals(HexFormat.of().formatHex(AuditLog.digest(bytes)));
+            } catch (IOException | RuntimeException e) {
+                return false;
             }
         }
-        String headProblem = checkHead(dir, key, expected - 1, prevHash, files.getLast());
-        return new Result(records, files.size(), headProblem, notes);
-    }
-
-    private static boolean sealsTorn(String next, String torn, AuditKey key) {
-        try {
-            AuditRecord r = AuditRecord.parse(next, key);
-            byte[] bytes = torn.getBytes(StandardCharsets.UTF_8);
-            return r.type().equals("audit.torn") && r.fields().path("torn_bytes").asLong() == bytes.length
-                    && r.fields().path("torn_sha256").asText().equals(HexFormat.of().formatHex(AuditLog.digest(bytes)));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** The log must reach its sealed head; a last record past it is fine (a crash between the two writes). */
-    private static String checkHead(Path dir, AuditKey key, long lastSeq, String lastHash, AuditFiles.Numbered lastFile) throws IOException {
-        Path headFile = dir.resolve(AuditLog.HEAD);
-        if (!Files.exists(headFile)) {
-            return AuditLog.HEAD + " is missing: without it a log cut short cannot be told apart";
-        }
-        String head = Files.readString(headFile).strip();
-        AuditRecord.requireMac(head, key, AuditLog.HEAD);
-        JsonNode h = AuditLog.JSON.readTree(head);
-        long headSeq = h.path("seq").asLong();
-        if (headSeq > lastSeq) {
-            return "the log ends at seq " + lastSeq + " (" + lastFile.path().getFileName() + ") but its sealed head is at seq " + headSeq
-                    + " in " + h.path("file").asText() + ": records were cut from the end";
-        }
-        if (headSeq == lastSeq && !h.path("hash").asText().equals(lastHash)) {
-            return "the last record (seq " + lastSeq + ") is not the one the sealed head names: it was replaced";
-        }
-        return null;
     }
 }

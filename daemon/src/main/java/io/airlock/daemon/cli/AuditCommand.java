@@ -2,6 +2,7 @@ package io.airlock.daemon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.airlock.daemon.audit.AuditAnchor;
 import io.airlock.daemon.audit.AuditVerifier;
 import io.airlock.daemon.config.ConfigException;
 import java.nio.file.Files;
@@ -36,18 +37,32 @@ public final class AuditCommand {
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Check every record's MAC, the hash chain across rotated files and the sealed head.",
+                "With --anchor, also that the log still reaches the record the control plane keeps for this agent",
+                "('airlock cp audit-anchor' prints it): only that catches a log rolled back to an older genuine state.",
                 "Exits 0 when the log is intact, 1 naming the first bad record, 2 when it cannot be read."})
     static final class Verify extends AuditCall {
+        @Option(names = "--anchor", paramLabel = "SEQ:HASH",
+                description = "The control plane's audit anchor for this agent (airlock cp audit-anchor AGENT)")
+        String anchor;
+
         @Override
         public Integer call() throws Exception {
             Path dir = dir();
-            AuditVerifier.Result r = AuditVerifier.verify(dir);
+            AuditAnchor a;
+            try {
+                a = anchor == null ? null : AuditAnchor.parse(anchor);
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: --anchor: " + e.getMessage());
+                return 2;
+            }
+            AuditVerifier.Result r = AuditVerifier.verify(dir, a, x -> { });
             r.notes().forEach(n -> System.out.println("note: " + n));
             if (!r.ok()) {
                 System.err.println("FAIL " + dir + ": " + r.problem());
                 return r.records() == 0 && r.files() == 0 ? 2 : 1;
             }
-            System.out.println("OK " + dir + ": " + r.records() + " records in " + r.files() + " file(s), chain and sealed head intact");
+            System.out.println("OK " + dir + ": " + r.records() + " records in " + r.files() + " file(s), chain and sealed head intact"
+                    + (a == null ? "" : ", the control plane's anchor at seq " + a.seq() + " reached"));
             return 0;
         }
     }

@@ -8,6 +8,7 @@ import io.airlock.proto.v1.ControlPlaneMessage;
 import io.airlock.proto.v1.DataFrame;
 import io.airlock.proto.v1.DrainNotice;
 import io.airlock.proto.v1.Hello;
+import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Ping;
 import io.airlock.proto.v1.Pong;
 import io.grpc.ManagedChannel;
@@ -57,6 +58,7 @@ public final class ControlConnection implements AutoCloseable {
     private final Backoff backoff;
 
     // State below is touched on `loop` only.
+    private final Supplier<AuditAnchor> auditAnchor;
     private ManagedChannel channel;
     private ClientCallStreamObserver<AgentMessage> out;
     private final ArrayDeque<AgentMessage> outbox = new ArrayDeque<>();
@@ -75,9 +77,14 @@ public final class ControlConnection implements AutoCloseable {
     /** The channel of the live session, for Data streams; read from any thread. */
     private volatile ManagedChannel liveChannel;
 
+    /**
+     * @param auditAnchor the newest audit record on disk, sent with every Ping for the control plane
+     *                    to keep outside this host (null: none yet)
+     */
     public ControlConnection(DaemonConfig.ControlPlane config, Supplier<ManagedChannel> channels, Supplier<Hello> hello,
-            CommandSink commands, ConnectionListener listener) {
+            Supplier<AuditAnchor> auditAnchor, CommandSink commands, ConnectionListener listener) {
         this.config = config;
+        this.auditAnchor = auditAnchor;
         this.channels = channels;
         this.hello = hello;
         this.commands = commands;
@@ -225,7 +232,12 @@ public final class ControlConnection implements AutoCloseable {
         long nonce = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
         outstandingPing = nonce;
         // Pings bypass the outbox order but still respect the window: a full window is itself a sign of trouble.
-        enqueue(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(nonce)).build());
+        Ping.Builder ping = Ping.newBuilder().setNonce(nonce);
+        AuditAnchor anchor = auditAnchor.get();
+        if (anchor != null) {
+            ping.setAuditAnchor(anchor);
+        }
+        enqueue(AgentMessage.newBuilder().setPing(ping).build());
         int gen = generation;
         pingDeadline = loop.schedule(() -> {
             if (gen == generation && outstandingPing == nonce) {
@@ -364,6 +376,11 @@ public final class ControlConnection implements AutoCloseable {
                 out = null;
             }
             ManagedChannel ch = channel;
+            boolean wasUp = welcomed;
+            welcomed = false;
+            if (wasUp) {
+                listener.disconnected("the daemon is stopping");
+            }
             teardownLater(ch, max);
             done.complete(null);
         });
