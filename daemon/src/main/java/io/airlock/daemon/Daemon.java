@@ -121,7 +121,7 @@ public final class Daemon implements AutoCloseable {
             java.util.Map<String, Long> byState = new java.util.TreeMap<>();
             sandboxes.list().forEach(s -> byState.merge(s.state().name(), 1L, Long::sum));
             return byState;
-        }, this::mcpSessions);
+        }, this::mcpSessions, config.mcp().servers().keySet());
         audit.onAppend(metrics::auditAppend);
         dispatcher.onResult((c, r) -> {
             metrics.command(c.getActionCase().name().toLowerCase(java.util.Locale.ROOT), r.hasError() ? r.getError().getCode().name() : "OK");
@@ -165,7 +165,7 @@ public final class Daemon implements AutoCloseable {
         }
         if (egress != null) {
             egress.outcomes().set(o -> {
-                metrics.egress(o.allowed());
+                metrics.egress(o.decision().wireName());
                 dispatcher.record("egress", o.auditFields());
             });
         }

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,13 @@ class AdminEndpointIT {
     @Test
     void readinessFollowsTheControlConnectionAndMetricsParse() throws Exception {
         Prerequisites.require("Debian's python3-prometheus-client (the reference text-format parser)", checkParser());
-        fx = new AgentFixture(dir).enrollAndStart();
+        fx = new AgentFixture(dir);
+        fx.extraConfig = """
+                mcp:
+                  servers:
+                    inventory: {command: ["/bin/cat"]}
+                """;
+        fx.enrollAndStart();
         assertTrue(fx.daemon.adminAddress().getAddress().isLoopbackAddress());
         assertEquals(200, get("/healthz").statusCode());
         awaitStatus("/readyz", 200);
@@ -84,6 +91,14 @@ class AdminEndpointIT {
         assertTrue(parsed.contains("airlock_connections airlock_connections [] 1.0"), parsed);
         assertTrue(parsed.contains("airlock_exec_duration_seconds airlock_exec_duration_seconds_count [] 1.0"), parsed);
         assertTrue(parsed.contains("airlock_audit_append_seconds"), parsed);
+        // Issue 17.15: series that alerts name exist from the start, at zero, before their first event.
+        assertTrue(parsed.contains("airlock_certificate_renewals airlock_certificate_renewals_total [('outcome', 'failed')] 0.0"), parsed);
+        assertTrue(parsed.contains("airlock_certificate_renewals airlock_certificate_renewals_total [('outcome', 'ok')] 0.0"), parsed);
+        for (String decision : List.of("allow", "deny", "abandoned")) {
+            assertTrue(parsed.contains("airlock_egress_connections airlock_egress_connections_total [('decision', '" + decision + "')] 0.0"), parsed);
+        }
+        assertTrue(parsed.contains("airlock_mcp_messages airlock_mcp_messages_total [('outcome', 'denied'), ('server', 'inventory')] 0.0"), parsed);
+        assertTrue(parsed.contains("airlock_mcp_sessions airlock_mcp_sessions [('server', 'inventory')] 0.0"), parsed);
         assertTrue(parsed.contains("jvm_memory_used_bytes"), "JVM metrics: " + parsed.lines().limit(5).toList());
 
         var status = new ObjectMapper().readTree(get("/status").body());

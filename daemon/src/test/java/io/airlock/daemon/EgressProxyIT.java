@@ -50,7 +50,7 @@ class EgressProxyIT {
     @BeforeEach
     void start() throws Exception {
         dns = new TestDnsServer().answer("allowed.test", "127.0.0.1").answer("secure.test", "127.0.0.1").answer("rebind.test", "10.1.2.3")
-                .answer("later.test", "127.0.0.1");
+                .answer("later.test", "127.0.0.1").silent("hanging.test");
         origins = new TestOrigins("127.0.0.1");
         Files.writeString(dir.resolve("ca.pem"), origins.caPem);
         DaemonConfig.Egress settings = new DaemonConfig.Egress(List.of(new DaemonConfig.EgressAllow("*.test", null, null)), 1,
@@ -121,6 +121,74 @@ class EgressProxyIT {
         assertEquals(1, origins.requests.get(), "only the allowed octal request reached a server");
         waitFor(() -> outcomes.stream().filter(o -> !o.allowed()).count() == 5);
         assertTrue(outcomes.stream().anyMatch(o -> !o.allowed() && o.host().equals("rebind.test") && o.address().equals("10.1.2.3")));
+    }
+
+    /** Issue 17.5: a client that leaves while the proxy resolves still leaves a record of the lookup it caused. */
+    @Test
+    void aClientThatLeavesWhileTheProxyResolvesIsRecordedAsAbandoned() throws Exception {
+        policies.put("sb1", new EgressPolicy(List.of(EgressRule.domain("hanging.test", Set.of(443)))));
+        try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+            s.getOutputStream().write("CONNECT hanging.test:443 HTTP/1.1\r\nHost: hanging.test:443\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            waitFor(() -> dns.queries.contains("hanging.test"));
+        }
+        waitFor(() -> !outcomes.isEmpty());
+        EgressOutcome o = outcomes.getFirst();
+        assertEquals(EgressOutcome.Decision.ABANDONED, o.decision(), o.toString());
+        assertEquals("abandoned", o.auditFields().get("decision"));
+        assertEquals("hanging.test", o.host());
+        assertEquals("CONNECT", o.method());
+        assertEquals("sb1", o.sandboxId());
+        assertEquals("hanging.test:[443]", o.rule(), "the name was allowed; the lookup was made under that rule");
+        assertTrue(o.reason().equals("the client went away while the proxy resolved hanging.test"), o.reason());
+
+        // One that sends nothing at all is a record too, and every connection gets exactly one.
+        new java.net.Socket(InetAddress.getLoopbackAddress(), proxyPort).close();
+        waitFor(() -> outcomes.size() == 2);
+        assertTrue(outcomes.get(1).reason().contains("before sending a complete request head"), outcomes.get(1).toString());
+        Thread.sleep(300);
+        assertEquals(2, outcomes.size(), outcomes.toString());
+    }
+
+    /** Issue 17.5: a client that leaves while the proxy dials is recorded with the address being dialled. */
+    @Test
+    void aClientThatLeavesWhileTheProxyDialsIsRecordedAsAbandoned() throws Exception {
+        // A listener whose accept queue is full drops further SYNs: the dial hangs until the connect timeout.
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<java.net.Socket> fillers = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                java.net.Socket f = new java.net.Socket();
+                try {
+                    f.connect(full.getLocalSocketAddress(), 300);
+                    fillers.add(f);
+                } catch (java.io.IOException e) {
+                    f.close();
+                    break; // the queue is full
+                }
+            }
+            policies.put("sb1", new EgressPolicy(List.of(EgressRule.cidr("127.0.0.1/32", Set.of(full.getLocalPort())))));
+            try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+                s.getOutputStream().write(("CONNECT 127.0.0.1:" + full.getLocalPort() + " HTTP/1.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                Thread.sleep(500); // dialling: the connect timeout is 2 s
+            }
+            waitFor(() -> !outcomes.isEmpty());
+            for (java.net.Socket f : fillers) {
+                f.close();
+            }
+        }
+        EgressOutcome o = outcomes.getFirst();
+        assertEquals(EgressOutcome.Decision.ABANDONED, o.decision(), o.toString());
+        assertEquals("127.0.0.1", o.address());
+        assertTrue(o.reason().startsWith("the client went away while the proxy dialled 127.0.0.1:"), o.reason());
+    }
+
+    /** Issue 17.6: a forwarded plain-HTTP request counts its request line and headers as sent. */
+    @Test
+    void aForwardedRequestCountsItsHeadAsBytesUp() throws Exception {
+        Curl http = curl("http://allowed.test:" + origins.httpPort() + "/plain");
+        assertTrue(http.out().contains("hello over http"), http.out());
+        waitFor(() -> !outcomes.isEmpty());
+        long up = outcomes.getFirst().bytesUp();
+        assertTrue(up > "GET /plain HTTP/1.1\r\nHost: allowed.test\r\n\r\n".length(), "bytes_up " + up);
     }
 
     @Test

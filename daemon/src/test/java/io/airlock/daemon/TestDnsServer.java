@@ -31,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class TestDnsServer implements AutoCloseable {
     private final Map<String, InetAddress> answers = new ConcurrentHashMap<>();
+    private final java.util.Set<String> silent = ConcurrentHashMap.newKeySet();
     final List<String> queries = new CopyOnWriteArrayList<>();
     private final EventLoopGroup group = new NioEventLoopGroup(1);
     private final Channel channel;
@@ -45,6 +46,9 @@ final class TestDnsServer implements AutoCloseable {
                         DnsQuestion q = query.recordAt(DnsSection.QUESTION);
                         String name = q.name().endsWith(".") ? q.name().substring(0, q.name().length() - 1) : q.name();
                         queries.add(name);
+                        if (silent.contains(name)) {
+                            return; // a lookup left hanging, as a slow or dead name server does
+                        }
                         InetAddress a = answers.get(name);
                         DatagramDnsResponse r = new DatagramDnsResponse(query.recipient(), query.sender(), query.id());
                         r.addRecord(DnsSection.QUESTION, q);
@@ -62,6 +66,12 @@ final class TestDnsServer implements AutoCloseable {
 
     TestDnsServer answer(String name, String address) throws Exception {
         answers.put(name, InetAddress.getByName(address));
+        return this;
+    }
+
+    /** Never answers queries for {@code name}. */
+    TestDnsServer silent(String name) {
+        silent.add(name);
         return this;
     }
 

@@ -25,8 +25,10 @@ public final class DaemonMetrics {
     /**
      * @param sandboxesByState live sandboxes per state, read at each scrape
      * @param mcpSessionsByServer open MCP sessions per server, read at each scrape
+     * @param mcpServers the configured MCP servers: their series exist from the start, at zero
      */
-    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState, Supplier<Map<String, Integer>> mcpSessionsByServer) {
+    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState, Supplier<Map<String, Integer>> mcpSessionsByServer,
+            java.util.Collection<String> mcpServers) {
         connected = Gauge.builder().name("airlock_connections").help("Control connections up (0 or 1)").register(registry);
         reconnects = Counter.builder().name("airlock_reconnects_total").help("Reconnects scheduled after the control connection was lost")
                 .register(registry);
@@ -41,16 +43,34 @@ public final class DaemonMetrics {
         renewals = Counter.builder().name("airlock_certificate_renewals_total").help("Certificate renewal attempts, by outcome (ok, failed)")
                 .labelNames("outcome").register(registry);
         egressConnections = Counter.builder().name("airlock_egress_connections_total")
-                .help("Connections through the egress proxy, by decision (allow, deny)").labelNames("decision").register(registry);
+                .help("Connections through the egress proxy, by decision (allow, deny, abandoned)").labelNames("decision").register(registry);
         mcpMessages = Counter.builder().name("airlock_mcp_messages_total")
                 .help("JSON-RPC messages (and GET/DELETE exchanges) through the MCP tunnel, by server and outcome (ok, error, denied, "
                         + "accepted, failed, no_response)").labelNames("server", "outcome").register(registry);
         GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
                 .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
         GaugeWithCallback.builder().name("airlock_mcp_sessions").help("Open MCP sessions through the tunnel, by server").labelNames("server")
-                .callback(cb -> mcpSessionsByServer.get().forEach((server, n) -> cb.call(n, server))).register(registry);
+                .callback(cb -> {
+                    Map<String, Integer> open = mcpSessionsByServer.get();
+                    mcpServers.forEach(server -> cb.call(open.getOrDefault(server, 0), server));
+                }).register(registry);
         JvmMetrics.builder().register(registry);
+        // Every series an alert may name exists from the start, at zero: an alert on rate() or
+        // increase() of a series that appears only at its first event never fires for that event.
+        renewals.labelValues("ok");
+        renewals.labelValues("failed");
+        for (String decision : EGRESS_DECISIONS) {
+            egressConnections.labelValues(decision);
+        }
+        for (String server : mcpServers) {
+            for (String outcome : MCP_OUTCOMES) {
+                mcpMessages.labelValues(server, outcome);
+            }
+        }
     }
+
+    private static final java.util.List<String> EGRESS_DECISIONS = java.util.List.of("allow", "deny", "abandoned");
+    private static final java.util.List<String> MCP_OUTCOMES = java.util.List.of("ok", "error", "denied", "accepted", "failed", "no_response");
 
     public void connected(boolean up) {
         connected.set(up ? 1 : 0);
@@ -76,8 +96,9 @@ public final class DaemonMetrics {
         renewals.labelValues(ok ? "ok" : "failed").inc();
     }
 
-    public void egress(boolean allowed) {
-        egressConnections.labelValues(allowed ? "allow" : "deny").inc();
+    /** @param decision allow, deny or abandoned */
+    public void egress(String decision) {
+        egressConnections.labelValues(decision).inc();
     }
 
     public void auditAppend(double seconds) {

@@ -54,11 +54,36 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
     private HttpRequest request;
     private Channel upstream;
     private boolean requestDone;
+    /** Set by the one report this connection gets (see {@link #report}). */
+    private final AtomicBoolean reported = new AtomicBoolean();
+    /** How far the proxy got, for the record of a connection its client abandons: what it was doing, and where. */
+    private String stage = "before sending a complete request head";
+    private String host = "";
+    private int port;
+    private String dialled = "";
+    private String allowedBy = "";
 
     ProxyRequestHandler(EgressProxy proxy, String sandboxId, String peer) {
         this.proxy = proxy;
         this.sandboxId = sandboxId;
         this.peer = peer;
+    }
+
+    /** Every accepted connection gets exactly one record: one whose client left before any other report is abandoned. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.channel().closeFuture().addListener(f -> {
+            if (upstream == null) {
+                report(new EgressOutcome(sandboxId == null ? "" : sandboxId, request == null ? "" : request.method().name(), host, port,
+                        dialled, allowedBy, EgressOutcome.Decision.ABANDONED, "the client went away " + stage, bytesUp.get(), 0, elapsedMs()));
+            }
+        });
+    }
+
+    private void report(EgressOutcome outcome) {
+        if (reported.compareAndSet(false, true)) {
+            proxy.report(outcome);
+        }
     }
 
     @Override
@@ -86,7 +111,6 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        bytesUp.addAndGet(content.content().readableBytes());
         upstream.writeAndFlush(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         if (!upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
@@ -138,6 +162,9 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
             refuse(ctx, method, "", 0, "", 400, "Bad Request", "http_request_error", e.getMessage());
             return;
         }
+        host = target.host();
+        port = target.port();
+        stage = "while the proxy checked its request";
         if (sandboxId == null) {
             refuse(ctx, method, target.host(), target.port(), "", 403, "Forbidden", "http_request_denied",
                     "this connection (from " + peer + ") belongs to no sandbox");
@@ -151,10 +178,12 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
                     literal.isPresent() ? "destination_ip_prohibited" : "http_request_denied", byName.reason());
             return;
         }
+        allowedBy = byName.rule().toString();
         if (literal.isPresent()) {
             connect(ctx, target, byName, List.of(literal.get()));
             return;
         }
+        stage = "while the proxy resolved " + target.host();
         proxy.resolver().resolveAll(target.host()).addListener(f -> ctx.executor().execute(() -> {
             if (!ctx.channel().isActive()) {
                 return;
@@ -203,6 +232,8 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
     private void dial(ChannelHandlerContext ctx, ProxyTarget target, EgressPolicy.Decision decision, List<InetAddress> addresses, int index,
             Runnable release) {
         InetAddress address = addresses.get(index);
+        dialled = address.getHostAddress();
+        stage = "while the proxy dialled " + dialled + ":" + target.port() + (index > 0 ? " (address " + (index + 1) + " of " + addresses.size() + ")" : "");
         Channel client = ctx.channel();
         Bootstrap b = new Bootstrap().group(client.eventLoop()).channel(EpollSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) proxy.settings().connectTimeout().toMillis())
@@ -242,12 +273,11 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
             Runnable release) {
         this.upstream = up;
         Channel client = ctx.channel();
-        AtomicBoolean reported = new AtomicBoolean();
         ChannelFutureListener finished = f -> {
-            if (!client.isOpen() && !up.isOpen() && reported.compareAndSet(false, true)) {
+            if (!client.isOpen() && !up.isOpen()) {
                 release.run();
-                proxy.report(new EgressOutcome(sandboxId, request.method().name(), target.host(), target.port(), address.getHostAddress(),
-                        decision.rule().toString(), true, "", bytesUp.get(), bytesDown.get(), elapsedMs()));
+                report(new EgressOutcome(sandboxId, request.method().name(), target.host(), target.port(), address.getHostAddress(),
+                        decision.rule().toString(), EgressOutcome.Decision.ALLOW, "", bytesUp.get(), bytesDown.get(), elapsedMs()));
             }
         };
         client.closeFuture().addListener(finished);
@@ -261,10 +291,11 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
             client.pipeline().remove(EgressProxy.DECODER);
         } else {
             up.pipeline().addFirst(new HttpRequestEncoder());
+            // Counted as encoded: the request line and headers go up too, not only the body.
+            up.pipeline().addFirst(new SentBytes(bytesUp));
             up.writeAndFlush(originForm(request, target)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             while (!pending.isEmpty()) {
                 HttpContent c = pending.poll();
-                bytesUp.addAndGet(c.content().readableBytes());
                 up.writeAndFlush(c).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             }
         }
@@ -297,14 +328,15 @@ final class ProxyRequestHandler extends ChannelInboundHandlerAdapter {
 
     private void refuseAllowed(ChannelHandlerContext ctx, ProxyTarget target, InetAddress address, EgressPolicy.Decision decision, int status,
             String phrase, String error, String message) {
-        proxy.report(new EgressOutcome(sandboxId, request.method().name(), target.host(), target.port(), address.getHostAddress(),
-                decision.rule().toString(), true, message, 0, 0, elapsedMs()));
+        report(new EgressOutcome(sandboxId, request.method().name(), target.host(), target.port(), address.getHostAddress(),
+                decision.rule().toString(), EgressOutcome.Decision.ALLOW, message, 0, 0, elapsedMs()));
         respond(ctx, status, phrase, error, message);
     }
 
     private void refuse(ChannelHandlerContext ctx, String method, String host, int port, String address, int status, String phrase,
             String error, String message) {
-        proxy.report(new EgressOutcome(sandboxId == null ? "" : sandboxId, method, host, port, address, "", false, message, 0, 0, elapsedMs()));
+        report(new EgressOutcome(sandboxId == null ? "" : sandboxId, method, host, port, address, "", EgressOutcome.Decision.DENY, message, 0, 0,
+                elapsedMs()));
         respond(ctx, status, phrase, error, message);
     }
 
