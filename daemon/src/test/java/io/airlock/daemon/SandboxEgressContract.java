@@ -189,6 +189,15 @@ abstract class SandboxEgressContract {
         List<JsonNode> denials = audit("policy.denied");
         assertTrue(denials.stream().anyMatch(d -> d.path("rule").asText().equals("policy.egress")
                 && d.path("message").asText().contains("*.example.com")), denials.toString());
+        // Issue 17.6: the update's records name the sandbox and the rules asked for, its result the sandbox.
+        JsonNode update = audit("command").stream().filter(c -> c.path("action").asText().equals("update_egress")).findFirst().orElseThrow();
+        assertEquals(box, update.path("sandbox_id").asText(), update.toString());
+        assertTrue(update.path("egress").toString().contains("later.test:[" + origins.httpPort() + "]"), update.toString());
+        assertTrue(audit("command.result").stream().filter(r -> r.path("action").asText().equals("update_egress"))
+                .allMatch(r -> r.path("sandbox_id").asText().equals(box)), audit("command.result").toString());
+        JsonNode provision = audit("command").stream().filter(c -> c.path("action").asText().equals("provision")
+                && c.path("sandbox_id").asText().equals(box)).findFirst().orElseThrow();
+        assertTrue(provision.path("egress").isArray() && provision.path("egress").size() > 0, "the provision's allowlist: " + provision);
     }
 
     @Test

@@ -168,6 +168,7 @@ class TunnelledSandboxIT {
                 .findFirst().orElseThrow(() -> new AssertionError("no result record for " + id));
         assertEquals("OK", outcome.path("outcome").asText());
         assertEquals(4, outcome.path("exit_code").asInt());
+        assertEquals(box, outcome.path("sandbox_id").asText(), "an exec's result names its sandbox (issue 17.6): " + outcome);
         assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("policy.denied")
                 && r.path("rule").asText().equals("policy.limits.max_memory")), "the denial has its own record");
         assertTrue(records.stream().anyMatch(r -> r.path("type").asText().equals("command.result")

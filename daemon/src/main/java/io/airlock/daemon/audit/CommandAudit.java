@@ -42,6 +42,13 @@ public final class CommandAudit {
                         "cpu_seconds", p.getLimits().getCpuSeconds(), "workspace_bytes", p.getLimits().getWorkspaceBytes()));
                 f.put("env", hashed(p.getEnvMap()));
                 f.put("files", p.getFilesList().stream().map(x -> x.getPath()).toList());
+                if (p.hasEgress()) {
+                    f.put("egress", rules(p.getEgress()));
+                }
+            }
+            case UPDATE_EGRESS -> {
+                f.put("sandbox_id", c.getUpdateEgress().getSandboxId());
+                f.put("egress", rules(c.getUpdateEgress().getEgress()));
             }
             case EXEC -> {
                 var x = c.getExec();
@@ -85,6 +92,10 @@ public final class CommandAudit {
             f.put("message", r.getError().getMessage());
         }
         f.put("duration_ms", took.toMillis());
+        String sandbox = sandboxOf(c);
+        if (!sandbox.isEmpty()) {
+            f.put("sandbox_id", sandbox); // so that a query by sandbox finds every result about it
+        }
         if (r.hasExec()) {
             var x = r.getExec();
             f.put("exit_code", x.getExitCode());
@@ -105,6 +116,33 @@ public final class CommandAudit {
             f.put("state", r.getSandbox().getState().name());
         }
         log.append("command.result", f);
+    }
+
+    /** The sandbox a command is about; empty for those about none (list, snapshots by name, MCP). */
+    static String sandboxOf(Command c) {
+        return switch (c.getActionCase()) {
+            case PROVISION -> c.getProvision().getSandboxId();
+            case DESTROY -> c.getDestroy().getSandboxId();
+            case GET -> c.getGet().getSandboxId();
+            case PAUSE -> c.getPause().getSandboxId();
+            case RESUME -> c.getResume().getSandboxId();
+            case UPDATE_EGRESS -> c.getUpdateEgress().getSandboxId();
+            case EXEC -> c.getExec().getSandboxId();
+            case WRITE_FILE -> c.getWriteFile().getSandboxId();
+            case READ_FILE -> c.getReadFile().getSandboxId();
+            case LIST_FILES -> c.getListFiles().getSandboxId();
+            case STAT -> c.getStat().getSandboxId();
+            case WRITE_ARCHIVE -> c.getWriteArchive().getSandboxId();
+            case READ_ARCHIVE -> c.getReadArchive().getSandboxId();
+            case SNAPSHOT -> c.getSnapshot().getSandboxId();
+            default -> "";
+        };
+    }
+
+    /** An allowlist as it reads in the configuration: {@code pypi.org:[443]}, {@code 10.0.0.0/8:[]} (any port). */
+    private static List<String> rules(io.airlock.proto.v1.EgressPolicy egress) {
+        return egress.getRulesList().stream()
+                .map(r -> (r.hasDomain() ? r.getDomain() : r.getCidr()) + ":" + r.getPortsList()).toList();
     }
 
     private static String action(Command c) {

@@ -81,7 +81,7 @@ public final class AuditCommand {
         @Option(names = "--type", description = "Only this type, e.g. command, command.result, sandbox, connection, policy.denied")
         String type;
 
-        @Option(names = "--outcome", description = "Only results with this outcome, e.g. OK, POLICY_DENIED")
+        @Option(names = "--outcome", description = "Only records with this outcome, in any case: OK, POLICY_DENIED (commands), denied, failed (mcp)")
         String outcome;
 
         @Option(names = "--json", description = "One JSON record per line instead of a table")
@@ -96,7 +96,8 @@ public final class AuditCommand {
                 if ((since == null || !ts.isBefore(since)) && (until == null || ts.isBefore(until))
                         && (sandbox == null || sandbox.equals(n.path("sandbox_id").asText()))
                         && (type == null || type.equals(n.path("type").asText()))
-                        && (outcome == null || outcome.equals(n.path("outcome").asText()))) {
+                        // Commands record outcomes as error codes (POLICY_DENIED), MCP exchanges in lower case (denied).
+                        && (outcome == null || outcome.equalsIgnoreCase(n.path("outcome").asText()))) {
                     hits.add(n);
                 }
             });
@@ -117,7 +118,8 @@ public final class AuditCommand {
 
         private static String summary(JsonNode n) {
             StringBuilder s = new StringBuilder();
-            for (String f : List.of("action", "outcome", "argv", "exit_code", "path", "state", "event", "rule", "message", "reason")) {
+            for (String f : List.of("action", "server", "method", "tool", "decision", "host", "outcome", "argv", "exit_code", "path", "state",
+                    "event", "rule", "error", "message", "reason")) {
                 if (n.has(f)) {
                     s.append(f).append('=').append(n.get(f).isTextual() ? n.get(f).asText() : n.get(f).toString()).append(' ');
                 }
