@@ -53,6 +53,11 @@ final class McpRawCaller {
         return http.send(request(server, session).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Opens the session's GET stream (server-to-client messages); the caller closes its body to leave. */
+    HttpResponse<java.io.InputStream> getStream(String server, String session) throws Exception {
+        return http.send(request(server, session).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+    }
+
     HttpResponse<String> delete(String server, String session) throws Exception {
         return http.send(request(server, session).DELETE().build(), HttpResponse.BodyHandlers.ofString());
     }

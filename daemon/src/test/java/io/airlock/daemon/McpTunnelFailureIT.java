@@ -70,6 +70,46 @@ class McpTunnelFailureIT {
         HttpResponse<String> next = caller.post("fragile", session, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/list\"}");
         assertEquals(502, next.statusCode(), next.body());
         assertTrue(next.body().contains("unreachable"), next.body());
+        // Issue 17.7: the agent's own error for an unreachable upstream is audited as failed, with why.
+        JsonNode unreachable = McpTunnelIT.auditIn(fx, "mcp").stream().filter(r -> r.path("rpc_id").asText().equals("8")).findFirst().orElseThrow();
+        assertEquals("failed", unreachable.path("outcome").asText(), unreachable.toString());
+        assertTrue(unreachable.path("error").asText().contains("unreachable"), unreachable.toString());
+        assertEquals("tools/list", unreachable.path("method").asText(), unreachable.toString());
+    }
+
+    /** Issue 17.7: a refusal for an unknown server answers with the request's id and is audited as a denial with its method and reason. */
+    @Test
+    void anUnknownServerIsRefusedWithTheRequestsIdAndAuditedAsDenied() throws Exception {
+        HttpResponse<String> r = caller.post("nosuch", null, "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/list\"}");
+        assertEquals(404, r.statusCode(), r.body());
+        JsonNode answer = McpRawCaller.JSON.readTree(r.body());
+        assertEquals(41, answer.path("id").asInt(), r.body());
+        assertTrue(answer.path("error").path("message").asText().contains("no MCP server 'nosuch'"), r.body());
+        JsonNode record = McpTunnelIT.auditIn(fx, "mcp").stream().filter(x -> x.path("server").asText().equals("nosuch")).findFirst().orElseThrow();
+        assertEquals("tools/list", record.path("method").asText(), record.toString());
+        assertEquals("41", record.path("rpc_id").asText(), record.toString());
+        assertEquals("denied", record.path("outcome").asText(), record.toString());
+        assertEquals("mcp.servers", record.path("rule").asText(), record.toString());
+        assertTrue(record.path("error").asText().contains("no MCP server 'nosuch'"), record.toString());
+    }
+
+    /** Issue 17.7: a GET stream its caller leaves is audited as failed with what happened, not failed without a word. */
+    @Test
+    void aGetStreamTheCallerLeavesIsAuditedWithWhy() throws Exception {
+        String session = caller.initialize("fragile");
+        HttpResponse<java.io.InputStream> stream = caller.getStream("fragile", session);
+        assertEquals(200, stream.statusCode());
+        stream.body().close();
+        caller.delete("fragile", session);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        List<JsonNode> gets;
+        do {
+            Thread.sleep(100);
+            gets = McpTunnelIT.auditIn(fx, "mcp").stream().filter(x -> x.path("http_method").asText().equals("GET")).toList();
+        } while (gets.isEmpty() && System.nanoTime() < deadline);
+        assertEquals(1, gets.size(), gets.toString());
+        JsonNode get = gets.get(0);
+        assertTrue(!get.path("outcome").asText().equals("failed") || !get.path("error").asText().isEmpty(), "a failed record says why: " + get);
     }
 
     @Test

@@ -29,6 +29,8 @@ final class Exchange implements ResponseSink {
     private String session;
     private String failure;
     private McpPolicy.Denial denial;
+    /** The answer is the agent's own error (a refusal or an upstream failure), not the server's: audited as failed, not error. */
+    private boolean answeredByAgent;
     private boolean audited;
 
     /** @param server the server's name (for an unknown one: the name asked for) */
@@ -123,6 +125,10 @@ final class Exchange implements ResponseSink {
 
     /** Answers the whole exchange with a JSON-RPC error (before anything was sent), e.g. a refusal by policy. */
     void refuse(int httpStatus, int code, String message) throws IOException {
+        answeredByAgent = true;
+        if (failure == null) {
+            failure = message;
+        }
         JsonNode id = messages.size() == 1 ? messages.get(0).id() : null;
         byte[] body = JsonRpcMessages.error(id, code, message);
         head(httpStatus, Map.of("content-type", "application/json"));
@@ -137,9 +143,20 @@ final class Exchange implements ResponseSink {
     }
 
     void denied(McpPolicy.Denial denial) throws IOException {
+        denied(200, denial);
+    }
+
+    void denied(int httpStatus, McpPolicy.Denial denial) throws IOException {
         this.denial = denial;
         failure = denial.message();
-        refuse(200, McpErrors.POLICY_DENIED, denial.message());
+        refuse(httpStatus, McpErrors.POLICY_DENIED, denial.message());
+    }
+
+    /** The exchange ended by an exception (the caller went away, the response broke): why, unless a reason is known already. */
+    void broke(String why) {
+        if (failure == null) {
+            failure = why;
+        }
     }
 
     /**
@@ -183,7 +200,14 @@ final class Exchange implements ResponseSink {
         if (messages.isEmpty()) {
             Map<String, Object> f = common(latencyMs);
             f.put("method", "");
-            outcome(f, status >= 200 && status < 300 && failure == null ? "ok" : "failed", null);
+            if (denial != null) {
+                f.put("rule", denial.rule());
+                outcome(f, "denied", denial.message());
+            } else if (status >= 200 && status < 300 && failure == null) {
+                outcome(f, "ok", null);
+            } else {
+                outcome(f, "failed", failure != null ? failure : "HTTP " + status + " from the upstream");
+            }
             audit.record(f);
             return;
         }
@@ -203,7 +227,7 @@ final class Exchange implements ResponseSink {
             } else if (!m.isRequest()) {
                 outcome(f, status >= 200 && status < 300 ? "accepted" : "failed", failure);
             } else {
-                JsonOutline.Outcome o = scanner == null ? null : scanner.outcome(m.id().toString());
+                JsonOutline.Outcome o = scanner == null || answeredByAgent ? null : scanner.outcome(m.id().toString());
                 if (o == null) {
                     outcome(f, failure != null ? "failed" : "no_response", failure);
                 } else if (o.ok()) {

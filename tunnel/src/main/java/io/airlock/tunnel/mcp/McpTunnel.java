@@ -76,9 +76,10 @@ public final class McpTunnel implements AutoCloseable {
         try {
             McpServerSpec spec = specs.get(request.server());
             if (spec == null) {
-                ex = new Exchange(request.server(), 1 << 16, request, List.of(), sink, audit);
-                ex.refuse(404, McpErrors.POLICY_DENIED, "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
-                        + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")");
+                // Read for the record and the error's id; the endpoint bounded the body by the largest max_request_bytes.
+                ex = new Exchange(request.server(), 1 << 16, request, parsedOrNone(request), sink, audit);
+                ex.denied(404, new McpPolicy.Denial("mcp.servers", "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
+                        + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")"));
                 return result(ex);
             }
             List<RpcMessage> messages = List.of();
@@ -117,10 +118,33 @@ public final class McpTunnel implements AutoCloseable {
             }
             upstreams.get(spec.name()).exchange(ex);
             return result(ex);
+        } catch (IOException e) {
+            if (ex != null) {
+                ex.broke("the exchange broke: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())
+                        + " (the caller went away, or the upstream's response broke)");
+            }
+            throw e;
+        } catch (InterruptedException e) {
+            if (ex != null) {
+                ex.broke("the exchange was interrupted: the agent is stopping");
+            }
+            throw e;
         } finally {
             if (ex != null) {
                 ex.audit(); // once: an answer that ended was audited before its end; one that broke (or whose caller left), here
             }
+        }
+    }
+
+    /** The messages of a POST body, or none when it is not JSON-RPC (only for the record and the error's id). */
+    private List<RpcMessage> parsedOrNone(McpRequest request) {
+        if (!request.method().equals("POST")) {
+            return List.of();
+        }
+        try {
+            return JsonRpcMessages.parse(request.body(), audit::hash);
+        } catch (JsonRpcMessages.MalformedException e) {
+            return List.of();
         }
     }
 
