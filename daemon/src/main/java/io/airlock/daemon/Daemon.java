@@ -10,6 +10,7 @@ import io.airlock.daemon.connector.ConnectionListener;
 import io.airlock.daemon.connector.ConnectionListeners;
 import io.airlock.daemon.connector.ControlConnection;
 import io.airlock.daemon.dispatch.CommandDispatcher;
+import io.airlock.daemon.dispatch.CommandJournal;
 import io.airlock.daemon.egress.EgressOutcome;
 import io.airlock.daemon.egress.EgressPolicy;
 import io.airlock.daemon.egress.EgressProxy;
@@ -59,6 +60,7 @@ public final class Daemon implements AutoCloseable {
     private volatile AdminEndpoint admin;
     private final SandboxService sandboxes;
     private final CommandDispatcher dispatcher;
+    private final CommandJournal journal;
     /** Null when mcp.servers is empty. */
     private final io.airlock.tunnel.mcp.McpTunnel tunnel;
     private io.airlock.tunnel.mcp.CallerTokens callerTokens;
@@ -115,7 +117,8 @@ public final class Daemon implements AutoCloseable {
         CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
         this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why),
                 egress == null ? null : egress.allowlists());
-        this.dispatcher = new CommandDispatcher(sandboxes);
+        this.journal = CommandJournal.open(config.stateDir().resolve("commands.journal"), CommandDispatcher.LEDGER_RETENTION);
+        this.dispatcher = new CommandDispatcher(sandboxes, journal);
         dispatcher.audit(new CommandAudit(audit));
         this.metrics = new DaemonMetrics(() -> {
             java.util.Map<String, Long> byState = new java.util.TreeMap<>();
@@ -452,6 +455,7 @@ public final class Daemon implements AutoCloseable {
         callbacks.shutdownNow();
         dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
         audit.close();
+        journal.close();
         systemd.close();
         log.info("stopped");
     }

@@ -45,7 +45,10 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
 
     private final SandboxService sandboxes;
     private volatile io.airlock.daemon.audit.CommandAudit audit;
-    private final CommandLedger ledger = new CommandLedger(10_000, Duration.ofHours(1));
+    /** How long a command id is remembered (here and, for commands with effects, across restarts in the journal). */
+    public static final Duration LEDGER_RETENTION = Duration.ofHours(1);
+    private final CommandLedger ledger = new CommandLedger(10_000, LEDGER_RETENTION);
+    private final CommandJournal journal;
     private final Semaphore slots;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile ControlConnection connection;
@@ -55,9 +58,12 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     private volatile Semaphore exchanges = new Semaphore(0);
     private volatile int maxExchanges;
 
-    public CommandDispatcher(SandboxService sandboxes) {
+    /** @param journal where commands with effects are remembered across restarts; what it recovered answers repeats */
+    public CommandDispatcher(SandboxService sandboxes, CommandJournal journal) {
         this.sandboxes = sandboxes;
+        this.journal = journal;
         this.slots = new Semaphore(sandboxes.policy().maxConcurrentCommands());
+        journal.recovered().forEach((id, result) -> ledger.putIfAbsent(id, CompletableFuture.completedFuture(result)));
     }
 
     /**
@@ -139,11 +145,31 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
             reply(refusal);
             return;
         }
-        inFlight.incrementAndGet();
         Semaphore held = mcp ? exchanges : slots;
+        boolean journalled = CommandJournal.hasEffects(command);
+        if (journalled) {
+            try {
+                journal.started(command);
+            } catch (java.io.IOException e) {
+                // Unjournalled, a repeat after a restart could run it twice: refuse instead.
+                log.error("refusing command {}: cannot journal it: {}", id, e.toString());
+                held.release();
+                ledger.forget(id);
+                CommandResult refused = error(command, ErrorCode.UNAVAILABLE, "the agent cannot write its command journal in its state "
+                        + "directory, so it runs nothing with effects; see the agent's log");
+                fresh.complete(refused);
+                recordResult(command, refused, startedNanos);
+                reply(refused);
+                return;
+            }
+        }
+        inFlight.incrementAndGet();
         Thread.ofVirtual().name("command-" + id).start(() -> {
             try {
                 CommandResult result = execute(command);
+                if (journalled) {
+                    journal.finished(command, result);
+                }
                 fresh.complete(result);
                 if (mcp) {
                     resultObservers.forEach(o -> o.accept(command, result));

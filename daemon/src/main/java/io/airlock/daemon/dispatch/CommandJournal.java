@@ -1,0 +1,221 @@
+package io.airlock.daemon.dispatch;
+
+import io.airlock.proto.v1.Command;
+import io.airlock.proto.v1.CommandResult;
+import io.airlock.proto.v1.ErrorCode;
+import java.io.BufferedReader;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The idempotency ledger's memory across restarts, for commands with effects: a line when one
+ * starts (fsync'd before it runs) and one when it ends (with its result, up to
+ * {@link #MAX_RESULT_BYTES}). After a restart, a re-sent id gets the first result, or, when the
+ * agent stopped while it ran, an {@code OUTCOME_UNKNOWN} error: never a second run. Read-only
+ * commands are not journalled (running one again changes nothing). Lines older than the
+ * retention are dropped when the file is rewritten: at start, and whenever it outgrows
+ * {@link #COMPACT_BYTES}. The file is {@code state_dir/commands.journal} (0600).
+ *
+ * <p>Format, one line each: {@code S <epoch ms> <id>} and {@code F <epoch ms> <id> <result>},
+ * the id in URL-safe base64, the result a base64 {@code CommandResult} or {@code -CODE} when it
+ * was too large to keep. A torn last line (a crash mid-write) is ignored: its command either
+ * never started (S) or ends as unknown (F).
+ */
+public final class CommandJournal implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CommandJournal.class);
+    static final int MAX_RESULT_BYTES = 8 * 1024;
+    static final long COMPACT_BYTES = 16L << 20;
+    private static final Set<Command.ActionCase> WITH_EFFECTS = Set.of(Command.ActionCase.PROVISION, Command.ActionCase.DESTROY,
+            Command.ActionCase.EXEC, Command.ActionCase.WRITE_FILE, Command.ActionCase.WRITE_ARCHIVE, Command.ActionCase.PAUSE,
+            Command.ActionCase.RESUME, Command.ActionCase.UPDATE_EGRESS, Command.ActionCase.SNAPSHOT, Command.ActionCase.DELETE_SNAPSHOT);
+
+    private final Path file;
+    private final Duration retention;
+    private final Map<String, CommandResult> recovered;
+    private FileOutputStream out;
+    private long size;
+
+    private CommandJournal(Path file, Duration retention, Map<String, CommandResult> recovered) {
+        this.file = file;
+        this.retention = retention;
+        this.recovered = recovered;
+    }
+
+    /** Opens (creating) the journal, keeping what is younger than {@code retention}. */
+    public static CommandJournal open(Path file, Duration retention) throws IOException {
+        Map<String, CommandResult> recovered = new LinkedHashMap<>();
+        if (Files.exists(file)) {
+            read(file, Instant.now().minus(retention).toEpochMilli(), recovered);
+        }
+        CommandJournal journal = new CommandJournal(file, retention, recovered);
+        journal.compact();
+        return journal;
+    }
+
+    /** Whether {@code command} is journalled: it has effects that must not happen twice. */
+    public static boolean hasEffects(Command command) {
+        return WITH_EFFECTS.contains(command.getActionCase());
+    }
+
+    /** What commands of the previous run ended with (or OUTCOME_UNKNOWN), by id; for the ledger to answer repeats. */
+    public Map<String, CommandResult> recovered() {
+        return Map.copyOf(recovered);
+    }
+
+    /** Records that {@code command} starts, on disk before it runs; throws when it cannot (then it must not run). */
+    public synchronized void started(Command command) throws IOException {
+        append("S " + System.currentTimeMillis() + " " + encodeId(command.getCommandId()), true);
+    }
+
+    /** Records its result; a crash before this reaches the disk leaves the command unknown, never run twice. */
+    public synchronized void finished(Command command, CommandResult result) {
+        byte[] bytes = result.toByteArray();
+        String kept = bytes.length <= MAX_RESULT_BYTES ? Base64.getEncoder().encodeToString(bytes)
+                : "-" + (result.hasError() ? result.getError().getCode().name() : "OK");
+        try {
+            append("F " + System.currentTimeMillis() + " " + encodeId(command.getCommandId()) + " " + kept, false);
+            if (size > COMPACT_BYTES) {
+                compact();
+            }
+        } catch (IOException e) {
+            log.error("cannot journal the result of command {} (a repeat after a restart will get OUTCOME_UNKNOWN): {}",
+                    command.getCommandId(), e.toString());
+        }
+    }
+
+    private void append(String line, boolean sync) throws IOException {
+        byte[] bytes = (line + "\n").getBytes(StandardCharsets.US_ASCII);
+        out.write(bytes);
+        size += bytes.length;
+        if (sync) {
+            out.getFD().sync();
+        }
+    }
+
+    /** Rewrites the file with the lines younger than the retention (they are in time order). */
+    private synchronized void compact() throws IOException {
+        long cutoff = Instant.now().minus(retention).toEpochMilli();
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        long kept = 0;
+        try (FileOutputStream w = new FileOutputStream(tmp.toFile())) {
+            if (Files.exists(file)) {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file), StandardCharsets.US_ASCII))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        String[] parts = line.split(" ");
+                        if (parts.length >= 3 && time(parts[1]) >= cutoff) {
+                            byte[] bytes = (line + "\n").getBytes(StandardCharsets.US_ASCII);
+                            w.write(bytes);
+                            kept += bytes.length;
+                        }
+                    }
+                }
+            }
+            w.getFD().sync();
+        }
+        if (out != null) {
+            out.close();
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        out = new FileOutputStream(file.toFile(), true);
+        size = kept;
+    }
+
+    private static void read(Path file, long cutoff, Map<String, CommandResult> into) throws IOException {
+        Map<String, Long> startedAt = new LinkedHashMap<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file), StandardCharsets.US_ASCII))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                String[] parts = line.split(" ");
+                long at = parts.length >= 3 ? time(parts[1]) : -1;
+                if (at < cutoff) {
+                    continue; // too old, or not a whole line
+                }
+                String id = decodeId(parts[2]);
+                if (id == null) {
+                    continue;
+                }
+                if (parts[0].equals("S") && parts.length == 3) {
+                    startedAt.put(id, at);
+                } else if (parts[0].equals("F") && parts.length == 4) {
+                    CommandResult result = result(id, parts[3]);
+                    if (result != null) {
+                        startedAt.remove(id);
+                        into.put(id, result);
+                    }
+                }
+            }
+        }
+        startedAt.forEach((id, at) -> into.put(id, unknown(id, at)));
+    }
+
+    private static CommandResult result(String id, String text) {
+        try {
+            if (text.startsWith("-")) {
+                return error(id, ErrorCode.OUTCOME_UNKNOWN, "command " + id + " ended " + text.substring(1) + " before the agent restarted; "
+                        + "its result was too large to keep: read what it did (files, sandbox state) instead of repeating it");
+            }
+            return CommandResult.parseFrom(Base64.getDecoder().decode(text));
+        } catch (IllegalArgumentException | com.google.protobuf.InvalidProtocolBufferException e) {
+            return null;
+        }
+    }
+
+    private static CommandResult unknown(String id, long startedAt) {
+        return error(id, ErrorCode.OUTCOME_UNKNOWN, "command " + id + " was running when the agent restarted (it started at "
+                + Instant.ofEpochMilli(startedAt) + "): it may have had effects, and it is not run again; check them, then send it "
+                + "anew under a new command id");
+    }
+
+    private static CommandResult error(String id, ErrorCode code, String message) {
+        return CommandResult.newBuilder().setCommandId(id)
+                .setError(io.airlock.proto.v1.Error.newBuilder().setCode(code).setMessage(message)).build();
+    }
+
+    private static long time(String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static String encodeId(String id) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(id.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String decodeId(String text) {
+        try {
+            return new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            if (out != null) {
+                out.close();
+            }
+        } catch (IOException e) {
+            log.debug("closing {}: {}", file, e.toString());
+        }
+    }
+}
