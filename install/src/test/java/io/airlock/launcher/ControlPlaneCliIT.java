@@ -127,6 +127,6 @@ class ControlPlaneCliIT {
     @Test
     void aWrongStateDirectorySaysWhereItLooked() {
         int exit = new CommandLine(new ControlPlaneCommand()).execute("ls", "--state-dir", dir.resolve("nowhere").toString());
-        assertEquals(1, exit);
+        assertEquals(125, exit, "no control plane to reach: a transport failure, not a refusal");
     }
 }

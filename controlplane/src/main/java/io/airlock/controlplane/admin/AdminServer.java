@@ -22,7 +22,7 @@ public final class AdminServer implements AutoCloseable {
     public AdminServer(ControlPlaneServer cp, Path stateDir, int port) throws IOException {
         AdminToken token = AdminToken.loadOrCreate(stateDir);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
-                .addService(ServerInterceptors.intercept(new AdminService(cp), token))
+                .addService(ServerInterceptors.intercept(new AdminService(cp), new AdminCalls(), token))
                 .build()
                 .start();
         this.addressFile = stateDir.resolve("admin.address");

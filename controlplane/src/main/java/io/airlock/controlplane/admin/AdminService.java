@@ -31,6 +31,7 @@ import io.airlock.proto.v1.ReadFile;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.WriteFile;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.airlock.controlplane.gateway.ReadyGate;
@@ -64,8 +65,14 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
         T run() throws Exception;
     }
 
+    /**
+     * Runs {@code call} on a virtual thread in the call's context. When the caller gives up (it
+     * went away, or its deadline passed) the thread is interrupted: a command still waiting for
+     * its agent is dropped then, so nothing runs after its caller stopped waiting.
+     */
     private static <T> void async(StreamObserver<T> out, Call<T> call) {
-        Thread.ofVirtual().start(() -> {
+        Context context = Context.current();
+        Thread worker = Thread.ofVirtual().unstarted(context.wrap(() -> {
             try {
                 T value = call.run();
                 if (value != null) {
@@ -73,9 +80,13 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                 }
                 out.onCompleted();
             } catch (Exception e) {
-                out.onError(status(e).asRuntimeException());
+                if (!context.isCancelled()) {
+                    out.onError(AdminCalls.answer(status(e)));
+                }
             }
-        });
+        }));
+        context.addListener(c -> worker.interrupt(), Runnable::run);
+        worker.start();
     }
 
     static Status status(Throwable e) {
@@ -104,10 +115,17 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     }
 
     /** The named agent, or the only connected one when none is named. */
-    private String agent(String requested) {
+    private String agent(String requested) throws InterruptedException {
         if (!requested.isEmpty()) {
-            if (cp.registry().agent(requested).isEmpty()) {
+            var known = cp.registry().agent(requested);
+            if (known.isEmpty()) {
                 throw Status.NOT_FOUND.withDescription("no agent '" + requested + "' has connected to this control plane").asRuntimeException();
+            }
+            Duration wait = AdminCalls.WAIT.get();
+            // Without a wait (an API client that set none) a command waits for its agent until its own deadline.
+            if (wait != null && !known.get().connected() && !cp.registry().awaitConnected(requested, h -> true, wait)) {
+                throw Status.UNAVAILABLE.withDescription("agent " + requested + " is offline and did not connect within "
+                        + wait.toMillis() + " ms (--wait): nothing was sent to it").asRuntimeException();
             }
             return requested;
         }
@@ -233,7 +251,7 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                     chunk.getData().writeTo(spoolOut);
                 } catch (Exception e) {
                     cleanup();
-                    out.onError(status(e).asRuntimeException());
+                    out.onError(AdminCalls.answer(status(e)));
                     header = CopyInHeader.getDefaultInstance();
                     spool = null;
                 }

@@ -15,11 +15,13 @@ import java.util.concurrent.TimeUnit;
 /** A connection to a running control plane's admin API, found through its state directory. */
 final class AdminConnection implements AutoCloseable {
     private final ManagedChannel channel;
+    /** Where the admin API was found (host:port), for messages. */
+    final String address;
     final ControlPlaneAdminGrpc.ControlPlaneAdminBlockingStub blocking;
     final ControlPlaneAdminGrpc.ControlPlaneAdminStub async;
 
-    AdminConnection(Path stateDir) throws IOException {
-        String address;
+    /** @param waitForAgent how long a command waits for an offline agent before it is given up, unsent */
+    AdminConnection(Path stateDir, java.time.Duration waitForAgent) throws IOException {
         String token;
         try {
             address = Files.readString(stateDir.resolve("admin.address")).strip();
@@ -31,6 +33,7 @@ final class AdminConnection implements AutoCloseable {
         channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
         Metadata auth = new Metadata();
         auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        auth.put(io.airlock.controlplane.admin.AdminCalls.WAIT_HEADER, Long.toString(waitForAgent.toMillis()));
         blocking = ControlPlaneAdminGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
         async = ControlPlaneAdminGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
     }

@@ -34,6 +34,8 @@ import io.airlock.proto.v1.ResourceLimits;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.StartExec;
+import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.io.InputStream;
@@ -56,6 +58,7 @@ import picocli.CommandLine.Parameters;
 /** {@code airlock cp}: the reference control plane and its admin CLI. */
 @Command(name = "cp", mixinStandardHelpOptions = true,
         description = "Run the reference control plane, or drive agents connected to a running one.",
+        footer = {"", ControlPlaneCommand.EXIT_HELP},
         subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
             ControlPlaneCommand.AuditAnchorCommand.class,
             ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
@@ -82,7 +85,20 @@ public final class ControlPlaneCommand {
 
         @Option(names = "--json", description = "Print JSON instead of a table")
         boolean json;
+
+        @Option(names = "--wait", paramLabel = "DURATION",
+                description = "How long a command waits for an offline agent before it is given up, never sent (e.g. 0, 30s, 5m). "
+                        + "Default: ${DEFAULT-VALUE}")
+        String wait = "10s";
     }
+
+    /** Exit status of a call the control plane answered with an error (for exec: or the command's own status). */
+    static final int EXIT_REFUSED = 1;
+    /** Exit status when the control plane could not be reached, or the connection broke under the call. */
+    static final int EXIT_TRANSPORT = 125;
+    static final String EXIT_HELP = "Exit status: 0 done; 1 the control plane or the agent answered with an error (for exec: also the "
+            + "command's own status); 2 a bad argument or local file; 125 the control plane could not be reached, or the connection "
+            + "broke during the call (the message says whether the command may have run).";
 
     static String json(MessageOrBuilder m) {
         try {
@@ -92,7 +108,8 @@ public final class ControlPlaneCommand {
         }
     }
 
-    /** Runs an admin call, turning a gRPC failure into one line on stderr and exit code 1. */
+    /** Runs an admin call, turning a failure into one line on stderr and an exit status that says what kind it was. */
+    @Command(footer = {"", EXIT_HELP})
     abstract static class AdminCall implements java.util.concurrent.Callable<Integer> {
         @CommandLine.Mixin
         AdminOptions opts = new AdminOptions();
@@ -101,15 +118,67 @@ public final class ControlPlaneCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (AdminConnection admin = new AdminConnection(opts.stateDir)) {
-                return run(admin);
-            } catch (StatusRuntimeException e) {
-                System.err.println("error: " + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode()));
-                return 1;
+            Duration wait;
+            try {
+                wait = parseDuration(opts.wait);
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: --wait: " + e.getMessage());
+                return 2;
+            }
+            AdminConnection admin;
+            try {
+                admin = new AdminConnection(opts.stateDir, wait);
             } catch (java.io.IOException e) {
                 System.err.println("error: " + e.getMessage());
-                return 1;
+                return EXIT_TRANSPORT;
             }
+            try (admin) {
+                warnIfOffline(admin, wait);
+                return run(admin);
+            } catch (StatusRuntimeException e) {
+                return failed(admin, e);
+            }
+        }
+
+        /** Says at once when the named agent is offline, and how long the command will wait for it. */
+        private void warnIfOffline(AdminConnection admin, Duration wait) {
+            if (opts.agent.isEmpty()) {
+                return;
+            }
+            admin.blocking.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsList().stream()
+                    .filter(a -> a.getAgentId().equals(opts.agent) && !a.getConnected()).findFirst()
+                    .ifPresent(a -> System.err.println("agent " + opts.agent + " is offline; "
+                            + (wait.isZero() ? "not waiting for it (--wait 0)" : "waiting up to " + opts.wait + " for it to connect (--wait)")));
+        }
+
+        /** One line naming what failed, and an exit status that tells a refusal from a transport failure. */
+        private static int failed(AdminConnection admin, StatusRuntimeException e) {
+            Status s = e.getStatus();
+            Metadata trailers = Status.trailersFromThrowable(e);
+            boolean answered = trailers != null && trailers.containsKey(io.airlock.controlplane.admin.AdminCalls.ORIGIN_TRAILER);
+            if (answered || s.getCode() == Status.Code.UNAUTHENTICATED) {
+                System.err.println("error: " + (s.getDescription() != null ? s.getDescription() : s.getCode()));
+                return EXIT_REFUSED;
+            }
+            String why = (s.getDescription() != null ? s.getDescription() : s.getCode().toString())
+                    + (s.getCause() != null && s.getCause().getMessage() != null ? ": " + s.getCause().getMessage() : "");
+            if (isConnectFailure(s.getCause())) {
+                System.err.println("error: cannot reach the control plane's admin API at " + admin.address + " (" + why
+                        + "): is 'airlock cp serve' running for this --state-dir? Nothing was sent");
+            } else {
+                System.err.println("error: the connection to the control plane at " + admin.address + " broke during the call (" + why
+                        + "): the command may have run; check ('airlock cp ls', 'airlock cp events') before repeating it");
+            }
+            return EXIT_TRANSPORT;
+        }
+
+        private static boolean isConnectFailure(Throwable t) {
+            for (; t != null; t = t.getCause()) {
+                if (t instanceof java.net.ConnectException) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

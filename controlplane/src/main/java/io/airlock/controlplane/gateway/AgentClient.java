@@ -296,6 +296,8 @@ public final class AgentClient {
         try {
             result = future.get(wait, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
+            // The caller gave up: a command not yet sent (its agent offline) is dropped, never sent later.
+            future.cancel(false);
             Thread.currentThread().interrupt();
             throw new CommandFailedException(ErrorCode.UNAVAILABLE, "interrupted while waiting for command " + command.getCommandId());
         } catch (TimeoutException e) {

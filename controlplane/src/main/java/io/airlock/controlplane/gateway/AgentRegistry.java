@@ -207,10 +207,13 @@ public final class AgentRegistry implements AutoCloseable {
             dataHandlers.put(id, dataHandler);
             dataHandlerAgent.put(id, agentId);
         }
-        Pending previous = pending.putIfAbsent(id, new Pending(agentId, command, result));
+        Pending entry = new Pending(agentId, command, result);
+        Pending previous = pending.putIfAbsent(id, entry);
         if (previous != null) {
             return previous.result();
         }
+        // However it ends (a result, the deadline, the caller giving up), it is never re-sent after.
+        result.whenComplete((r, t) -> pending.remove(id, entry));
         long delay = Math.max(0, command.getDeadlineMs() - System.currentTimeMillis());
         var timer = timers.schedule(() -> {
             if (pending.remove(id) != null) {
