@@ -9,6 +9,7 @@ import io.airlock.daemon.config.ConfigException;
 import io.airlock.daemon.config.ConfigLoader;
 import io.airlock.daemon.config.DaemonConfig;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConfigLoaderTest {
@@ -159,5 +160,19 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(5), r.config().drain().gracePeriod());
         assertEquals("debug", r.config().log().level());
         assertEquals(java.util.List.of(), io.airlock.daemon.config.ConfigReload.merge(running, running).applied());
+    }
+
+    /** Issue 17.11: Jackson's own wording never reaches the operator; the field and what it expects do. */
+    @Test
+    void aValueOfTheWrongKindNamesTheFieldAndWhatItExpects() {
+        ConfigException number = assertThrows(ConfigException.class, () -> ConfigLoader.parse("policy:\n  max_sandboxes: many\n", "c.yaml"));
+        assertEquals("c.yaml: policy.max_sandboxes: 'many' (expected: a whole number)", number.getMessage());
+        ConfigException list = assertThrows(ConfigException.class, () -> ConfigLoader.parse("drivers:\n  enabled: bubblewrap\n", "c.yaml"));
+        assertEquals("c.yaml: drivers.enabled: 'bubblewrap' (expected: a list, e.g. [a, b])", list.getMessage());
+        ConfigException flag = assertThrows(ConfigException.class, () -> ConfigLoader.parse("mcp:\n  servers: [a]\n", "c.yaml"));
+        assertTrue(flag.getMessage().startsWith("c.yaml: mcp.servers: ") && flag.getMessage().contains("(expected: a map"), flag.getMessage());
+        for (ConfigException e : List.of(number, list, flag)) {
+            assertFalse(e.getMessage().contains("java.") || e.getMessage().contains("Cannot "), e.getMessage());
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.config.ConfigLoader;
 import io.airlock.daemon.config.DaemonConfig;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -32,7 +31,7 @@ public final class ConfigCommand {
         @Override
         public Integer call() throws Exception {
             // Unlike the daemon, a missing file here is an error: the operator asked about this file.
-            DaemonConfig c = ConfigLoader.load(config.config);
+            DaemonConfig c = ConfigOptions.checked(config.config);
             Set<String> drivers = namedDrivers(c);
             System.out.printf("ok: %s (state_dir %s, audit %s, drivers %s)%n", config.config, c.stateDir(), c.auditDir(),
                     drivers.isEmpty() ? "every one that can run here" : String.join(", ", drivers));
@@ -49,7 +48,7 @@ public final class ConfigCommand {
 
         @Override
         public Integer call() throws Exception {
-            namedDrivers(ConfigLoader.load(config.config)).forEach(System.out::println);
+            namedDrivers(ConfigOptions.checked(config.config)).forEach(System.out::println);
             return 0;
         }
     }

@@ -3,6 +3,8 @@ package io.airlock.daemon.cli;
 import io.airlock.daemon.config.ConfigException;
 import io.airlock.daemon.config.ConfigLoader;
 import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.driver.DriverException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -18,7 +20,21 @@ public final class ConfigOptions {
     Path stateDir;
 
     DaemonConfig load() throws ConfigException {
-        DaemonConfig c = config.equals(DEFAULT_CONFIG) && !Files.exists(config) ? DaemonConfig.defaults() : ConfigLoader.load(config);
+        DaemonConfig c = config.equals(DEFAULT_CONFIG) && !Files.exists(config) ? DaemonConfig.defaults() : checked(config);
         return stateDir != null ? c.withStateDir(stateDir) : c;
+    }
+
+    /**
+     * The file as every command reads it: parsed, and its drivers section checked against the
+     * drivers this build has, so that run, config check and doctor accept exactly the same files.
+     */
+    static DaemonConfig checked(Path file) throws ConfigException {
+        DaemonConfig c = ConfigLoader.load(file);
+        try {
+            DriverRegistry.validate(c.drivers());
+        } catch (DriverException e) {
+            throw new ConfigException(file + ": " + e.getMessage(), e);
+        }
+        return c;
     }
 }

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -53,12 +55,61 @@ public final class ConfigLoader {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream().map(Object::toString).sorted()
                     .collect(Collectors.joining(", "));
             throw new ConfigException(source + ": " + path(e) + ": unknown field (expected one of: " + known + ")", e);
+        } catch (MismatchedInputException e) {
+            throw new ConfigException(source + ": " + path(e) + ": " + mismatch(e), e);
         } catch (JsonMappingException e) {
             throw new ConfigException(source + ": " + path(e) + ": " + rootMessage(e), e);
         } catch (JsonProcessingException e) {
             throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"), e);
         }
+    }
+
+    /**
+     * A value of the wrong kind, in the documented form: {@code 'many' (expected: a whole number)}.
+     * Jackson's own wording names Java types ("Cannot deserialize value of type
+     * `java.lang.Integer`"), which mean nothing to an operator.
+     */
+    private static String mismatch(MismatchedInputException e) {
+        String expected = expectedKind(e.getTargetType());
+        if (e instanceof InvalidFormatException f && f.getValue() != null) {
+            return "'" + f.getValue() + "' (expected: " + expected + ")";
+        }
+        Object given = null;
+        try {
+            var p = e.getProcessor() instanceof JsonParser parser ? parser : null;
+            if (p != null && p.currentToken() != null && p.currentToken().isScalarValue()) {
+                given = p.getText();
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the value is not needed to say what was expected
+        }
+        return (given != null ? "'" + given + "' " : "") + "(expected: " + expected + ")";
+    }
+
+    private static String expectedKind(Class<?> type) {
+        if (type == null) {
+            return "a value of another kind (see docs/configuration.md)";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class || type == Short.class || type == short.class) {
+            return "a whole number";
+        }
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class) {
+            return "a number";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (type == String.class) {
+            return "a text value";
+        }
+        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "a list, e.g. [a, b]";
+        }
+        if (java.util.Map.class.isAssignableFrom(type) || type.isRecord()) {
+            return "a map of names to values, e.g. {key: value}";
+        }
+        return "a value of another kind (see docs/configuration.md)";
     }
 
     private static String path(JsonMappingException e) {

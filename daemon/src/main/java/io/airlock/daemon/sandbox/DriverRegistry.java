@@ -56,17 +56,7 @@ public final class DriverRegistry implements AutoCloseable {
     public static DriverRegistry create(DaemonConfig.Drivers config, String agentId, Path stateDir,
             java.util.function.Consumer<io.airlock.driver.DriverEvent> events, io.airlock.driver.EgressPort egress) throws DriverException {
         List<SandboxDriverProvider> found = providers();
-        List<String> known = found.stream().map(SandboxDriverProvider::name).toList();
-        for (String name : config.enabled()) {
-            if (!known.contains(name)) {
-                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.enabled names '" + name
-                        + "', which is not a known driver (expected one of: " + String.join(", ", known) + ")");
-            }
-        }
-        if (!config.defaultDriver().isEmpty() && !known.contains(config.defaultDriver())) {
-            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.default names '" + config.defaultDriver()
-                    + "', which is not a known driver (expected one of: " + String.join(", ", known) + ")");
-        }
+        validate(config, found);
         Map<String, SandboxDriver> drivers = new LinkedHashMap<>();
         List<String> unavailable = new ArrayList<>();
         for (SandboxDriverProvider p : found) {
@@ -99,6 +89,38 @@ public final class DriverRegistry implements AutoCloseable {
         String chosen = config.defaultDriver().isEmpty() ? drivers.keySet().iterator().next() : config.defaultDriver();
         log.info("default driver: {}", chosen);
         return new DriverRegistry(drivers, chosen);
+    }
+
+    /**
+     * The drivers section as every command reads it (run, config check, doctor): the names in
+     * drivers.enabled, drivers.default and drivers.options are known drivers, and each driver's
+     * options are its own (no unknown key, no bad value).
+     */
+    public static void validate(DaemonConfig.Drivers config) throws DriverException {
+        validate(config, providers());
+    }
+
+    private static void validate(DaemonConfig.Drivers config, List<SandboxDriverProvider> found) throws DriverException {
+        List<String> known = found.stream().map(SandboxDriverProvider::name).toList();
+        for (String name : config.enabled()) {
+            if (!known.contains(name)) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.enabled names '" + name
+                        + "', which is not a known driver (expected one of: " + String.join(", ", known) + ")");
+            }
+        }
+        if (!config.defaultDriver().isEmpty() && !known.contains(config.defaultDriver())) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.default names '" + config.defaultDriver()
+                    + "', which is not a known driver (expected one of: " + String.join(", ", known) + ")");
+        }
+        for (var e : config.options().entrySet()) {
+            SandboxDriverProvider p = found.stream().filter(x -> x.name().equals(e.getKey())).findFirst()
+                    .orElseThrow(() -> new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options." + e.getKey()
+                            + ": not a known driver (expected one of: " + String.join(", ", known) + ")"));
+            var problem = p.optionsProblem(e.getValue());
+            if (problem.isPresent()) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, problem.get());
+            }
+        }
     }
 
     public String defaultDriver() {

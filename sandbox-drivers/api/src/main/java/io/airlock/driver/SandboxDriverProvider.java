@@ -27,6 +27,16 @@ public interface SandboxDriverProvider {
         return unavailableReason();
     }
 
+    /**
+     * The first mistake in these options (its configuration section): an unknown key, a bad
+     * value, naming the field ({@code drivers.options.NAME.KEY}) and what it expects; empty when
+     * they are fine. The daemon, {@code airlock config check} and {@code airlock doctor} all ask
+     * this, so none of them accepts what another refuses.
+     */
+    default Optional<String> optionsProblem(java.util.Map<String, Object> options) {
+        return Optional.empty();
+    }
+
     /** Higher wins when configuration names no default driver. */
     int priority();
 

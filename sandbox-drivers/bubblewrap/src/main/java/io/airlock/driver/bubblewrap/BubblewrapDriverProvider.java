@@ -29,6 +29,16 @@ public final class BubblewrapDriverProvider implements SandboxDriverProvider {
     }
 
     @Override
+    public Optional<String> optionsProblem(java.util.Map<String, Object> options) {
+        for (String key : options.keySet()) {
+            if (!key.equals("bwrap_path")) {
+                return Optional.of("drivers.options.bubblewrap." + key + ": unknown option (expected one of: bwrap_path)");
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
     public int priority() {
         return 10;
     }

@@ -42,6 +42,16 @@ public final class DockerDriverProvider implements SandboxDriverProvider {
         return probe(options.socket());
     }
 
+    @Override
+    public Optional<String> optionsProblem(Map<String, Object> configured) {
+        try {
+            DockerOptions.from(configured);
+            return Optional.empty();
+        } catch (DriverException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     /** The configured socket answers, speaks a recent enough API, and has every runtime a template names. */
     @Override
     public Optional<String> check(Map<String, Object> configured) {

@@ -39,7 +39,16 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
 
     static final String DEFAULT_IMAGE = "airlock/sandbox:latest";
 
+    static final List<String> KEYS = List.of("allowed_images", "image", "keepalive", "orphans", "runtime", "socket", "templates",
+            "tmp_size", "user", "warm_pool");
+
     static DockerOptions from(Map<String, Object> o) throws DriverException {
+        for (String key : o.keySet()) {
+            if (!KEYS.contains(key)) {
+                throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker." + key
+                        + ": unknown option (expected one of: " + String.join(", ", KEYS) + ")");
+            }
+        }
         String host = string(o, "socket", System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock"));
         if (host.startsWith("unix://")) {
             host = host.substring("unix://".length());
