@@ -233,13 +233,26 @@ public final class Daemon implements AutoCloseable {
 
     /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
     public static Daemon start(DaemonConfig config, ConnectionListener... listeners) throws Exception {
-        AgentIdentity.recover(config.stateDir());
-        AgentIdentity identity = AgentIdentity.load(config.stateDir());
+        // The audit log first: its lock is what keeps a second daemon on this state directory from
+        // touching anything (reconciling sandboxes, recovering the identity) before it is refused.
+        AuditLog audit;
+        try {
+            audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(),
+                    config.audit().durability().equals("group") ? AuditLog.Durability.GROUP : AuditLog.Durability.EACH,
+                    config.audit().groupInterval());
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new StartupException("cannot open the audit log in " + config.auditDir() + ": " + e.getMessage()
+                    + " (check audit.dir and its permissions; 'airlock audit verify' says what is wrong with an existing log)", e);
+        }
+        AgentIdentity identity;
+        Egress egress = null;
+        DriverRegistry drivers;
         // Drivers exist before the dispatcher that reports their events: forward through a holder.
         java.util.concurrent.atomic.AtomicReference<CommandDispatcher> dispatcher = new java.util.concurrent.atomic.AtomicReference<>();
-        Egress egress = Egress.start(config);
-        DriverRegistry drivers;
         try {
+            AgentIdentity.recover(config.stateDir());
+            identity = AgentIdentity.load(config.stateDir());
+            egress = Egress.start(config);
             drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), e -> {
                 CommandDispatcher d = dispatcher.get();
                 if (d != null) {
@@ -250,20 +263,8 @@ public final class Daemon implements AutoCloseable {
             if (egress != null) {
                 egress.proxy().close();
             }
+            audit.close();
             throw e;
-        }
-        AuditLog audit;
-        try {
-            audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(),
-                    config.audit().durability().equals("group") ? AuditLog.Durability.GROUP : AuditLog.Durability.EACH,
-                    config.audit().groupInterval());
-        } catch (java.io.IOException | RuntimeException e) {
-            drivers.close();
-            if (egress != null) {
-                egress.proxy().close();
-            }
-            throw new IllegalStateException("cannot open the audit log in " + config.auditDir() + ": " + e.getMessage()
-                    + " (check audit.dir and its permissions; 'airlock audit verify' says what is wrong with an existing log)", e);
         }
         Daemon daemon;
         try {
@@ -285,8 +286,8 @@ public final class Daemon implements AutoCloseable {
                     daemon.callerTokens == null ? null : daemon.callerTokens.jwks());
         } catch (java.io.IOException e) {
             daemon.stop();
-            throw new IllegalStateException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
-                    + " (set admin.listen to a free loopback port)", e);
+            throw new StartupException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
+                    + " (set admin.listen to a free loopback port, or stop the daemon that holds it)", e);
         }
         daemon.connection.start();
         daemon.renewer.start();

@@ -3,6 +3,7 @@ package io.airlock.launcher;
 import io.airlock.bench.BenchCommand;
 import io.airlock.controlplane.cli.ControlPlaneCommand;
 import io.airlock.daemon.Daemon;
+import io.airlock.daemon.StartupException;
 import io.airlock.daemon.cli.EnrollCommand;
 import io.airlock.daemon.cli.RunCommand;
 import io.airlock.daemon.config.ConfigException;
@@ -23,7 +24,7 @@ public final class Airlock {
         CommandLine cli = new CommandLine(new Airlock());
         // Expected failures are one line for the operator, not a stack trace.
         cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
-            if (e instanceof ConfigException || e instanceof EnrollmentException || e instanceof DriverException
+            if (e instanceof ConfigException || e instanceof EnrollmentException || e instanceof DriverException || e instanceof StartupException
                     || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
                 commandLine.getErr().println("error: " + e.getMessage());
                 return 2;

@@ -133,6 +133,20 @@ class DaemonProcessIT {
         }
     }
 
+    /** Issue 17.11: a second daemon on the same state directory is refused in one line, before it touches anything. */
+    @Test
+    void aSecondDaemonOnTheSameStateDirectoryIsRefusedInOneLine() throws Exception {
+        try (DaemonProcess second = DaemonProcess.start(dir.resolve("airlock.yaml"), dir.resolve("second.log"))) {
+            assertTrue(second.process.waitFor(60, TimeUnit.SECONDS), "the second daemon exits: " + second.log());
+            assertEquals(2, second.process.exitValue(), second.log());
+            String out = second.log();
+            assertTrue(out.contains("error: cannot open the audit log in " + dir.resolve("agent/audit")) && out.contains("in use by another writer"),
+                    out);
+            assertTrue(out.lines().noneMatch(l -> l.strip().startsWith("at ")), "no stack trace: " + out);
+        }
+        assertTrue(daemon.isAlive(), "the first one runs on");
+    }
+
     @Test
     void statusReadsTheRunningDaemonsAdminEndpoint() throws Exception {
         execAndWaitUntilRunning("true");
@@ -184,6 +198,15 @@ class DaemonProcessIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         return new String[] {Integer.toString(p.exitValue()), out};
+    }
+
+    /** Issue 17.11: status against a daemon that stopped says it is not running, not "(null)". */
+    @Test
+    void statusOfAStoppedDaemonSaysItIsNotRunning() throws Exception {
+        daemonProcess.kill();
+        String[] status = airlock("status", "--config", dir.resolve("airlock.yaml").toString());
+        assertEquals("2", status[0], status[1]);
+        assertTrue(status[1].contains("(connection refused): it is not running") && !status[1].contains("null"), status[1]);
     }
 
     @Test

@@ -54,4 +54,32 @@ class EnrollIfNeededIT {
         }
         assertTrue(captured.toString().contains("is empty") && captured.toString().contains("airlock cp token create"), captured.toString());
     }
+
+    private String stderrOf(Runnable r) {
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            r.run();
+        } finally {
+            System.setErr(err);
+        }
+        return captured.toString();
+    }
+
+    /** Issue 17.11: a missing token file is named with what was expected; one others can read is enrolled with a warning. */
+    @Test
+    void aMissingTokenFileIsNamedAndAReadableOneIsWarnedAbout() throws Exception {
+        Path missing = dir.resolve("no-such-token");
+        String err = stderrOf(() -> assertEquals(2, enroll("enroll", "--state-dir", dir.resolve("a").toString(), "--token-file", missing.toString())));
+        assertTrue(err.startsWith("error: no join token file " + missing + " (expected: the file 'airlock cp token create --out FILE' wrote"), err);
+
+        try (ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(dir.resolve("cp"), 0))) {
+            Path token = Files.writeString(dir.resolve("open-token"), cp.createJoinToken(Duration.ofMinutes(5)).encode());
+            Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            String warned = stderrOf(() -> assertEquals(0, enroll("enroll", "--state-dir", dir.resolve("b").toString(), "--token-file",
+                    token.toString(), "--name", "w")));
+            assertTrue(warned.startsWith("warning: the join token file " + token + " is readable by other users (mode rw-r--r--)"), warned);
+        }
+    }
 }

@@ -367,10 +367,11 @@ public final class ControlPlaneCommand {
         @Option(names = "--driver", description = "Driver; default: the agent's default")
         String driver = "";
 
-        @Option(names = "--memory", description = "Memory limit in bytes; 0: policy default")
+        @Option(names = "--memory", converter = SizeConverter.class, description = "Memory limit, e.g. 512MiB or 2GB; 0: policy default")
         long memory;
 
-        @Option(names = "--workspace-size", description = "Workspace size limit in bytes (drivers that can: docker); 0: policy default")
+        @Option(names = "--workspace-size", converter = SizeConverter.class,
+                description = "Workspace size limit, e.g. 1GiB (drivers that can: docker); 0: policy default")
         long workspace;
 
         @Option(names = "--image", description = "Image (drivers with images: docker); default: the driver's")

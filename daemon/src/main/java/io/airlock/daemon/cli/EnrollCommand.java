@@ -38,6 +38,27 @@ public final class EnrollCommand implements Callable<Integer> {
             + "the token file is then not read. For a service's start (ExecStartPre)")
     boolean ifNeeded;
 
+    /** The token file's text, or null after saying why it cannot be read; warns when others may read it (it is a secret). */
+    static String readToken(Path file) throws java.io.IOException {
+        try {
+            String token = Files.readString(file);
+            var mode = Files.getPosixFilePermissions(file);
+            if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
+                System.err.println("warning: the join token file " + file + " is readable by other users (mode "
+                        + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "): a join token is a secret until it is used; "
+                        + "chmod 600 it ('airlock cp token create --out' writes it so)");
+            }
+            return token;
+        } catch (java.nio.file.NoSuchFileException e) {
+            System.err.println("error: no join token file " + file + " (expected: the file 'airlock cp token create --out FILE' wrote, "
+                    + "or - for standard input)");
+            return null;
+        } catch (java.nio.file.AccessDeniedException e) {
+            System.err.println("error: cannot read the join token file " + file + ": permission denied (run as its owner, or as root)");
+            return null;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig config = options.load();
@@ -54,8 +75,10 @@ public final class EnrollCommand implements Callable<Integer> {
                     + AgentIdentity.load(config.stateDir()).agentId() + "); use --force to replace it");
             return 2;
         }
-        String token = tokenFile.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
-                : Files.readString(Path.of(tokenFile));
+        String token = tokenFile.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : readToken(Path.of(tokenFile));
+        if (token == null) {
+            return 2;
+        }
         if (token.isBlank()) {
             // Under systemd an absent /etc/airlock/join-token arrives as an empty credential.
             System.err.println("error: the join token file " + tokenFile + " is empty and " + config.stateDir()

@@ -39,9 +39,13 @@ public final class StatusCommand implements Callable<Integer> {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()) {
             r = http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/status")).timeout(Duration.ofSeconds(5)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
+        } catch (java.net.ConnectException e) {
+            System.err.println("error: no daemon answers at " + address + " (connection refused): it is not running with this state "
+                    + "directory; start it ('systemctl start airlock', or 'airlock run')");
+            return 2;
         } catch (java.io.IOException e) {
-            System.err.println("error: the daemon's admin endpoint at " + address + " does not answer (" + e.getMessage()
-                    + "); is 'airlock run' running?");
+            System.err.println("error: the daemon's admin endpoint at " + address + " does not answer ("
+                    + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + "); is 'airlock run' running?");
             return 2;
         }
         JsonNode s = new ObjectMapper().readTree(r.body());
