@@ -25,6 +25,9 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.Path;
+import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -265,47 +268,41 @@ final class DataStreamBridge {
     }
 
     /**
-     * Streams the tar from the Data stream through a bounded {@link ChunkPipe} into the driver's extraction,
-     * which runs on a virtual thread; the extraction's own error (a refused entry) wins over the
-     * broken pipe it causes on the receiving side.
+     * Receives the whole tar into a spool file (0600, bounded by {@code maxBytes}), checks every
+     * entry, and only then extracts it into the sandbox: a tar over policy.max_file_bytes, cut
+     * short, or holding a refused entry leaves nothing behind in the workspace. Costs one local
+     * copy of the archive, bounded by the same limit.
      */
     FileResult writeArchive(String commandId, long deadlineMs, SandboxDriver driver, String sandboxId, String path, long maxBytes)
             throws CommandException, DriverException, InterruptedException {
-        ChunkPipe pipe = new ChunkPipe(8, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
-        InputStream tarIn = pipe.source;
-        java.io.OutputStream tarOut = pipe.sink;
-        CompletableFuture<SafeTar.Summary> extracted = new CompletableFuture<>();
-        Thread.ofVirtual().name("extract-" + commandId).start(() -> {
-            try (tarIn) {
-                SafeTar.Summary summary = driver.extractArchive(sandboxId, path, tarIn);
-                tarIn.transferTo(java.io.OutputStream.nullOutputStream()); // padding after the end marker: the sender still sends it
-                extracted.complete(summary);
-            } catch (DriverException | IOException | RuntimeException e) {
-                extracted.completeExceptionally(e);
-            }
-        });
-        FileResult received;
+        Path spool;
         try {
-            received = receive(commandId, deadlineMs, "archive for '" + path + "'", path, maxBytes, FileUpload.of(tarOut, () -> { }, () -> { }));
-        } catch (CommandException e) {
-            rethrowExtractionFailure(extracted, Duration.ofSeconds(5));
-            throw e;
+            spool = Files.createTempFile("airlock-archive-", ".tar", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (IOException e) {
+            throw new CommandException(ErrorCode.UNAVAILABLE, "cannot spool the archive for '" + path + "': " + e.getMessage());
         }
-        rethrowExtractionFailure(extracted, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
-        return received.toBuilder().setEntries(extracted.join().entries()).build();
-    }
-
-    private static void rethrowExtractionFailure(CompletableFuture<SafeTar.Summary> extracted, Duration max)
-            throws DriverException, CommandException, InterruptedException {
         try {
-            extracted.get(max.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof DriverException d) {
-                throw d;
+            FileResult received;
+            try (java.io.OutputStream out = Files.newOutputStream(spool)) {
+                received = receive(commandId, deadlineMs, "archive for '" + path + "'", path, maxBytes, FileUpload.of(out, () -> { }, () -> { }));
             }
-            throw new CommandException(ErrorCode.FAILED_PRECONDITION, "extraction failed: " + e.getCause().getMessage());
-        } catch (TimeoutException e) {
-            throw new CommandException(ErrorCode.DEADLINE_EXCEEDED, "extraction did not finish before the command deadline");
+            try (InputStream in = Files.newInputStream(spool)) {
+                new SafeTar(0, 0, SafeTar.MAX_ENTRIES).copy(in, java.io.OutputStream.nullOutputStream(), java.util.List.of());
+            }
+            SafeTar.Summary summary;
+            try (InputStream in = Files.newInputStream(spool)) {
+                summary = driver.extractArchive(sandboxId, path, in);
+            }
+            return received.toBuilder().setEntries(summary.entries()).build();
+        } catch (IOException e) {
+            throw new CommandException(ErrorCode.FAILED_PRECONDITION, "the archive for '" + path + "' is not a tar this agent extracts: "
+                    + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(spool);
+            } catch (IOException e) {
+                log.warn("cannot remove the archive spool {}: {}", spool, e.toString());
+            }
         }
     }
 
