@@ -377,7 +377,7 @@ public final class ControlPlaneCommand {
         @Option(names = "--image", description = "Image (drivers with images: docker); default: the driver's")
         String image = "";
 
-        @Option(names = "--snapshot", description = "Start from this snapshot of the agent (see 'cp snapshot')")
+        @Option(names = "--snapshot", description = "Start from this snapshot of the agent (see 'cp snapshot'), on the driver that holds it")
         String snapshot = "";
 
         @Option(names = "--template", description = "One of the driver's configured templates (docker: image, runtime, warm pool)")
@@ -658,18 +658,23 @@ public final class ControlPlaneCommand {
         }
     }
 
-    @Command(name = "snapshots", mixinStandardHelpOptions = true, description = "List an agent's snapshots (default driver).")
+    @Command(name = "snapshots", mixinStandardHelpOptions = true, description = "List an agent's snapshots, of every driver that takes them.")
     static final class Snapshots extends AdminCall {
+        @Option(names = "--driver", description = "Only this driver's snapshots")
+        String driver = "";
+
         @Override
         int run(AdminConnection admin) {
-            var l = admin.blocking.listSnapshots(AgentRef.newBuilder().setAgentId(opts.agent).build());
+            var all = admin.blocking.listSnapshots(AgentRef.newBuilder().setAgentId(opts.agent).build());
+            var l = io.airlock.proto.v1.SnapshotList.newBuilder().addAllSnapshots(all.getSnapshotsList().stream()
+                    .filter(s -> driver.isEmpty() || s.getDriver().equals(driver)).toList()).build();
             if (opts.json) {
                 System.out.println(json(l));
                 return 0;
             }
-            System.out.printf("%-24s %-24s %12s %s%n", "SNAPSHOT", "FROM", "BYTES", "CREATED");
+            System.out.printf("%-24s %-10s %-24s %12s %s%n", "SNAPSHOT", "DRIVER", "FROM", "BYTES", "CREATED");
             for (var s : l.getSnapshotsList()) {
-                System.out.printf("%-24s %-24s %12d %s%n", s.getName(), s.getSourceSandboxId(), s.getSizeBytes(),
+                System.out.printf("%-24s %-10s %-24s %12d %s%n", s.getName(), s.getDriver(), s.getSourceSandboxId(), s.getSizeBytes(),
                         Instant.ofEpochMilli(s.getCreatedAtMs()));
             }
             return 0;
@@ -681,10 +686,13 @@ public final class ControlPlaneCommand {
         @Parameters(index = "0", description = "Snapshot name")
         String name;
 
+        @Option(names = "--driver", description = "The driver holding it; default: the one whose snapshots include NAME")
+        String driver = "";
+
         @Override
         int run(AdminConnection admin) {
             admin.blocking.deleteSnapshot(io.airlock.controlplane.admin.v1.DeleteSnapshotRequest.newBuilder().setAgentId(opts.agent)
-                    .setSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setName(name)).build());
+                    .setSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setName(name).setDriver(driver)).build());
             System.out.println(name + " deleted");
             return 0;
         }

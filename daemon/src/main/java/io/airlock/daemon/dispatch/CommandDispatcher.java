@@ -312,7 +312,14 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     if (l.getMemoryBytes() < 0 || l.getMaxProcesses() < 0 || l.getCpuSeconds() < 0 || l.getWorkspaceBytes() < 0) {
                         throw new CommandException(ErrorCode.INVALID_ARGUMENT, "provision: limits must not be negative (got " + l + ")");
                     }
-                    Sandbox s = sandboxes.provision(p.getSandboxId(), p.getDriver(), image, p.getTemplate(),
+                    String driver = p.getDriver();
+                    if (!p.getSnapshot().isEmpty() && driver.isEmpty()) {
+                        // A snapshot belongs to its driver: start the sandbox there, whatever the default driver is.
+                        driver = sandboxes.snapshotDriver("", p.getSnapshot()).map(SandboxDriver::name)
+                                .orElseThrow(() -> new CommandException(ErrorCode.NOT_FOUND, "provision: no snapshot '" + p.getSnapshot()
+                                        + "' on this agent (list them with ListSnapshots)"));
+                    }
+                    Sandbox s = sandboxes.provision(p.getSandboxId(), driver, image, p.getTemplate(),
                             new io.airlock.driver.ResourceLimits(l.getMemoryBytes(), l.getMaxProcesses(), l.getCpuSeconds(), l.getWorkspaceBytes()),
                             p.getEnvMap(), p.getLabelsMap(),
                             p.getFilesList().stream().map(f -> new SandboxService.InitialFile(f.getPath(), f.getContent().toByteArray(), f.getMode()))
@@ -363,14 +370,18 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
                     result.setSnapshot(snapshotInfo(located.driver().snapshot(sn.getSandboxId(), sn.getName()), located.driver().name()));
                 }
                 case DELETE_SNAPSHOT -> {
-                    sandboxes.driver(command.getDeleteSnapshot().getDriver()).deleteSnapshot(command.getDeleteSnapshot().getName());
+                    var d = command.getDeleteSnapshot();
+                    // Deleting a snapshot no driver has is not an error (idempotent).
+                    var holder = sandboxes.snapshotDriver(d.getDriver(), d.getName());
+                    if (holder.isPresent()) {
+                        holder.get().deleteSnapshot(d.getName());
+                    }
                     result.setSnapshotDeleted(Empty.getDefaultInstance());
                 }
                 case LIST_SNAPSHOTS -> {
-                    SandboxDriver driver = sandboxes.driver(command.getListSnapshots().getDriver());
                     var list = io.airlock.proto.v1.SnapshotList.newBuilder();
-                    for (var sn : driver.snapshots()) {
-                        list.addSnapshots(snapshotInfo(sn, driver.name()));
+                    for (var ds : sandboxes.snapshots(command.getListSnapshots().getDriver())) {
+                        list.addSnapshots(snapshotInfo(ds.snapshot(), ds.driver().name()));
                     }
                     result.setSnapshots(list);
                 }

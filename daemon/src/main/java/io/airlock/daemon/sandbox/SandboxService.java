@@ -191,6 +191,46 @@ public final class SandboxService {
         return drivers.get(name);
     }
 
+    /** A snapshot with the driver that holds it. */
+    public record DriverSnapshot(SandboxDriver driver, io.airlock.driver.Snapshot snapshot) {}
+
+    /** The snapshots of the named driver, or, for an empty name, of every driver that takes snapshots. */
+    public List<DriverSnapshot> snapshots(String driverName) throws DriverException {
+        List<DriverSnapshot> out = new ArrayList<>();
+        for (SandboxDriver d : driverName.isEmpty() ? snapshotDrivers() : List.of(drivers.get(driverName))) {
+            for (io.airlock.driver.Snapshot sn : d.snapshots()) {
+                out.add(new DriverSnapshot(d, sn));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The driver that holds snapshot {@code name}: the named one, or, for an empty name, the one
+     * driver whose snapshots include it (snapshots belong to their driver, whatever the default
+     * is). Empty when no driver has it.
+     */
+    public Optional<SandboxDriver> snapshotDriver(String driverName, String name) throws DriverException {
+        if (!driverName.isEmpty()) {
+            return Optional.of(drivers.get(driverName));
+        }
+        List<SandboxDriver> holding = new ArrayList<>();
+        for (DriverSnapshot ds : snapshots("")) {
+            if (ds.snapshot().name().equals(name)) {
+                holding.add(ds.driver());
+            }
+        }
+        if (holding.size() > 1) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "snapshot '" + name + "' exists in the drivers "
+                    + holding.stream().map(SandboxDriver::name).toList() + " (expected: name the driver)");
+        }
+        return holding.stream().findFirst();
+    }
+
+    private List<SandboxDriver> snapshotDrivers() {
+        return drivers.all().values().stream().filter(d -> d.capabilities().contains(Capability.SNAPSHOT)).toList();
+    }
+
     public Located locate(String id) throws DriverException {
         for (SandboxDriver d : drivers.all().values()) {
             Optional<Sandbox> s = d.get(id);
