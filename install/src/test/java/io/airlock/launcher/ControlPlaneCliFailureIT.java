@@ -40,7 +40,10 @@ class ControlPlaneCliFailureIT {
 
     record Run(int exit, String out, String err) {}
 
-    /** Runs {@code cp SUB --state-dir STATE ARGS...} in this JVM, capturing its output (one at a time: System.out is shared). */
+    /**
+     * Runs {@code cp SUB --state-dir STATE ARGS...} in this JVM, capturing its output (one at a time:
+     * System.out is shared); SUB may name a nested command ("egress show").
+     */
     static synchronized Run cp(Path state, String sub, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
@@ -49,7 +52,8 @@ class ControlPlaneCliFailureIT {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            List<String> full = new ArrayList<>(List.of(sub, "--state-dir", state.toString()));
+            List<String> full = new ArrayList<>(List.of(sub.split(" ")));
+            full.addAll(List.of("--state-dir", state.toString()));
             full.addAll(List.of(args));
             int exit = new CommandLine(new ControlPlaneCommand()).execute(full.toArray(String[]::new));
             return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

@@ -188,6 +188,12 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     }
 
     @Override
+    public void updateEgress(io.airlock.controlplane.admin.v1.UpdateEgressRequest request, StreamObserver<SandboxInfo> out) {
+        async(out, () -> cp.agents().updateEgress(agent(request.getAgentId()), request.getUpdate().getSandboxId(),
+                request.getUpdate().getEgress(), Duration.ofMinutes(1)));
+    }
+
+    @Override
     public void resume(SandboxRef request, StreamObserver<SandboxInfo> out) {
         async(out, () -> cp.agents().resume(agent(request.getAgentId()), request.getSandboxId(), Duration.ofMinutes(1)));
     }

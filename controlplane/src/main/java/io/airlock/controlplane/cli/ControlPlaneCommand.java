@@ -61,7 +61,7 @@ import picocli.CommandLine.Parameters;
         footer = {"", ControlPlaneCommand.EXIT_HELP},
         subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
             ControlPlaneCommand.AuditAnchorCommand.class,
-            ControlPlaneCommand.Create.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
+            ControlPlaneCommand.Create.class, ControlPlaneCommand.Egress.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
             ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
             ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Stat.class,
             ControlPlaneCommand.Snapshot.class, ControlPlaneCommand.Snapshots.class, ControlPlaneCommand.SnapshotRm.class,
@@ -386,12 +386,82 @@ public final class ControlPlaneCommand {
         @Option(names = "--env", description = "Environment for every process, KEY=VALUE (repeatable)")
         Map<String, String> env = Map.of();
 
+        @Option(names = "--egress", paramLabel = "RULE", converter = EgressRuleConverter.class,
+                description = {"Allow the sandbox to reach this (repeatable): NAME_OR_CIDR[:PORT[,PORT...]], e.g. pypi.org:443,",
+                    "*.pypi.org, 10.20.0.0/16:5432, [fd00::/8]:443. Within the agent's policy.egress; none: it reaches nothing"})
+        List<io.airlock.proto.v1.EgressRule> egress = List.of();
+
         @Override
         int run(AdminConnection admin) {
-            SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent)
-                    .setSandbox(ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env).setImage(image).setSnapshot(snapshot).setTemplate(template)
-                            .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory).setWorkspaceBytes(workspace))).build());
+            ProvisionSandbox.Builder sandbox = ProvisionSandbox.newBuilder().setSandboxId(id).setDriver(driver).putAllEnv(env).setImage(image)
+                    .setSnapshot(snapshot).setTemplate(template)
+                    .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory).setWorkspaceBytes(workspace));
+            if (!egress.isEmpty()) {
+                sandbox.setEgress(io.airlock.proto.v1.EgressPolicy.newBuilder().addAllRules(egress));
+            }
+            SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent).setSandbox(sandbox).build());
             System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState() + " (" + s.getDriver() + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "egress", mixinStandardHelpOptions = true, description = "Show or replace a sandbox's egress allowlist.",
+            subcommands = {EgressShow.class, EgressSet.class})
+    static final class Egress {
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Print a sandbox's egress rules, one per line.")
+    static final class EgressShow extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        @Override
+        int run(AdminConnection admin) {
+            SandboxInfo s = admin.blocking.listSandboxes(AgentRef.newBuilder().setAgentId(opts.agent).build()).getSandboxesList().stream()
+                    .filter(x -> x.getSandboxId().equals(id)).findFirst().orElse(null);
+            if (s == null) {
+                System.err.println("error: no sandbox " + id + " on this agent ('airlock cp ls' lists them)");
+                return EXIT_REFUSED;
+            }
+            if (opts.json) {
+                System.out.println(json(s.getEgress()));
+            } else if (s.getEgress().getRulesCount() == 0) {
+                System.out.println("(no rules: " + id + " reaches nothing)");
+            } else {
+                s.getEgress().getRulesList().forEach(r -> System.out.println(EgressRuleConverter.format(r)));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "set", mixinStandardHelpOptions = true,
+            description = {"Replace a sandbox's egress allowlist: connections opened from now on are decided by the new rules;",
+                "open ones run on. A rule wider than the agent's policy.egress is refused, and the old rules stay."})
+    static final class EgressSet extends AdminCall {
+        @Parameters(index = "0", description = "Sandbox id")
+        String id;
+
+        // Strings, converted in run(): picocli reports a positional value it cannot convert as "Unmatched argument".
+        @Parameters(index = "1..*", paramLabel = "RULE",
+                description = "NAME_OR_CIDR[:PORT[,PORT...]] (e.g. pypi.org:443, 10.20.0.0/16:5432, [fd00::/8]:443); none: it reaches nothing")
+        List<String> given = List.of();
+
+        @Override
+        int run(AdminConnection admin) {
+            List<io.airlock.proto.v1.EgressRule> rules = new ArrayList<>();
+            try {
+                for (String g : given) {
+                    rules.add(new EgressRuleConverter().convert(g));
+                }
+            } catch (CommandLine.TypeConversionException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+            SandboxInfo s = admin.blocking.updateEgress(io.airlock.controlplane.admin.v1.UpdateEgressRequest.newBuilder().setAgentId(opts.agent)
+                    .setUpdate(io.airlock.proto.v1.UpdateEgress.newBuilder().setSandboxId(id)
+                            .setEgress(io.airlock.proto.v1.EgressPolicy.newBuilder().addAllRules(rules))).build());
+            System.out.println(opts.json ? json(s) : id + ": " + (s.getEgress().getRulesCount() == 0 ? "reaches nothing"
+                    : String.join(" ", s.getEgress().getRulesList().stream().map(EgressRuleConverter::format).toList())));
             return 0;
         }
     }
