@@ -47,7 +47,12 @@ public final class AuditVerifier {
             return new Result(0, 0, "no " + AuditKey.FILE + " in " + dir + " (expected the daemon's audit directory, readable by this user)",
                     List.of());
         }
-        AuditKey key = AuditKey.load(dir);
+        AuditKey key;
+        try {
+            key = AuditKey.load(dir);
+        } catch (IOException e) {
+            return new Result(0, 0, e.getMessage() + ": without the log's own key nothing can be verified", List.of());
+        }
         List<AuditFiles.Numbered> files = AuditFiles.list(dir);
         if (files.isEmpty()) {
             return new Result(0, 0, "no audit-NNNNNN.log files in " + dir, List.of());

@@ -45,7 +45,8 @@ record ProxyTarget(String host, int port, String path) {
         }
         String path = (u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath())
                 + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
-        return new ProxyTarget(unbracket(u.getHost()), u.getPort() == -1 ? 80 : u.getPort(), path);
+        // java.net.URI takes any digits as a port (0, 99999): judged like CONNECT's (found by ProxyRequestFuzzTest).
+        return new ProxyTarget(unbracket(u.getHost()), u.getPort() == -1 ? 80 : port(Integer.toString(u.getPort()), uri), path);
     }
 
     private static int port(String text, String uri) throws BadTarget {
