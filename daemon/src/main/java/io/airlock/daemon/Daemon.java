@@ -107,7 +107,8 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit, Egress egress) throws Exception {
+    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit, CommandJournal journal, Egress egress)
+            throws Exception {
         this.config = config;
         this.identity = identity;
         this.drivers = drivers;
@@ -117,7 +118,7 @@ public final class Daemon implements AutoCloseable {
         CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
         this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why),
                 egress == null ? null : egress.allowlists());
-        this.journal = CommandJournal.open(config.stateDir().resolve("commands.journal"), CommandDispatcher.LEDGER_RETENTION);
+        this.journal = journal;
         this.dispatcher = new CommandDispatcher(sandboxes, journal);
         dispatcher.audit(new CommandAudit(audit));
         this.metrics = new DaemonMetrics(() -> {
@@ -267,9 +268,14 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         Daemon daemon;
+        CommandJournal journal = null;
         try {
-            daemon = new Daemon(config, identity, drivers, audit, egress);
+            journal = CommandJournal.open(config.stateDir().resolve("commands.journal"), CommandDispatcher.LEDGER_RETENTION);
+            daemon = new Daemon(config, identity, drivers, audit, journal, egress);
         } catch (Exception e) {
+            if (journal != null) {
+                journal.close();
+            }
             drivers.close();
             audit.close();
             if (egress != null) {
