@@ -29,8 +29,11 @@ record SealedHead(String file, long seq, String hash) {
         String body = AuditLog.JSON.writeValueAsString(fields);
         String line = body.substring(0, body.length() - 1) + ",\"mac\":\"" + key.derive(PURPOSE).mac(body) + "\"}\n";
         Path tmp = dir.resolve(FILE + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------")); // left by a crash
+        }
         // A stream, not Files.write: that writes through an interruptible channel (see AuditLog.out).
         try (FileOutputStream out = new FileOutputStream(tmp.toFile())) {
             out.write(line.getBytes(StandardCharsets.UTF_8));
