@@ -24,13 +24,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The idempotency ledger's memory across restarts, for commands with effects: a line when one
  * starts (fsync'd before it runs) and one when it ends (with its result, up to
- * {@link #MAX_RESULT_BYTES}). After a restart, a re-sent id gets the first result, or, when the
- * agent stopped while it ran, an {@code OUTCOME_UNKNOWN} error: never a second run. Read-only
- * commands are not journalled (running one again changes nothing). Lines older than the
+ * {@link #MAX_RESULT_BYTES}). After a restart, a re-sent id gets the first result. One the agent
+ * stopped in the middle of gets an {@code OUTCOME_UNKNOWN} error when running it again could
+ * repeat its effects (exec, file and archive writes, snapshots); one that converges by its own key
+ * (provision and destroy of a sandbox id, pause, resume, an allowlist, deleting a snapshot) is
+ * forgotten, so the repeat finishes it. Read-only commands are not journalled (running one again
+ * changes nothing). Lines older than the
  * retention are dropped when the file is rewritten: at start, and whenever it outgrows
  * {@link #COMPACT_BYTES}. The file is {@code state_dir/commands.journal} (0600).
  *
- * <p>Format, one line each: {@code S <epoch ms> <id>} and {@code F <epoch ms> <id> <result>},
+ * <p>Format, one line each: {@code S <epoch ms> <id> <action>} and {@code F <epoch ms> <id> <result>},
  * the id in URL-safe base64, the result a base64 {@code CommandResult} or {@code -CODE} when it
  * was too large to keep. A torn last line (a crash mid-write) is ignored: its command either
  * never started (S) or ends as unknown (F).
@@ -42,6 +45,9 @@ public final class CommandJournal implements AutoCloseable {
     private static final Set<Command.ActionCase> WITH_EFFECTS = Set.of(Command.ActionCase.PROVISION, Command.ActionCase.DESTROY,
             Command.ActionCase.EXEC, Command.ActionCase.WRITE_FILE, Command.ActionCase.WRITE_ARCHIVE, Command.ActionCase.PAUSE,
             Command.ActionCase.RESUME, Command.ActionCase.UPDATE_EGRESS, Command.ActionCase.SNAPSHOT, Command.ActionCase.DELETE_SNAPSHOT);
+    /** Those whose second run could repeat an effect; the others converge on the state their key names. */
+    private static final Set<Command.ActionCase> NOT_REPEATABLE = Set.of(Command.ActionCase.EXEC, Command.ActionCase.WRITE_FILE,
+            Command.ActionCase.WRITE_ARCHIVE, Command.ActionCase.SNAPSHOT);
 
     private final Path file;
     private final Duration retention;
@@ -78,7 +84,7 @@ public final class CommandJournal implements AutoCloseable {
 
     /** Records that {@code command} starts, on disk before it runs; throws when it cannot (then it must not run). */
     public synchronized void started(Command command) throws IOException {
-        append("S " + System.currentTimeMillis() + " " + encodeId(command.getCommandId()), true);
+        append("S " + System.currentTimeMillis() + " " + encodeId(command.getCommandId()) + " " + command.getActionCase().name(), true);
     }
 
     /** Records its result; a crash before this reaches the disk leaves the command unknown, never run twice. */
@@ -138,7 +144,7 @@ public final class CommandJournal implements AutoCloseable {
     }
 
     private static void read(Path file, long cutoff, Map<String, CommandResult> into) throws IOException {
-        Map<String, Long> startedAt = new LinkedHashMap<>();
+        Map<String, Long> startedAt = new LinkedHashMap<>(); // only those that must not run again
         try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file), StandardCharsets.US_ASCII))) {
             String line;
             while ((line = r.readLine()) != null) {
@@ -151,8 +157,10 @@ public final class CommandJournal implements AutoCloseable {
                 if (id == null) {
                     continue;
                 }
-                if (parts[0].equals("S") && parts.length == 3) {
-                    startedAt.put(id, at);
+                if (parts[0].equals("S") && parts.length == 4) {
+                    if (NOT_REPEATABLE.stream().anyMatch(a -> a.name().equals(parts[3]))) {
+                        startedAt.put(id, at);
+                    }
                 } else if (parts[0].equals("F") && parts.length == 4) {
                     CommandResult result = result(id, parts[3]);
                     if (result != null) {

@@ -49,6 +49,20 @@ class CommandJournalTest {
         }
     }
 
+    /** A provision cut short converges when repeated (its sandbox id is its key): it is forgotten, so the repeat finishes it. */
+    @Test
+    void anUnfinishedCommandThatConvergesByItsKeyIsForgotten() throws Exception {
+        Path file = dir.resolve("commands.journal");
+        Command provision = Command.newBuilder().setCommandId("p")
+                .setProvision(io.airlock.proto.v1.ProvisionSandbox.newBuilder().setSandboxId("b")).build();
+        try (CommandJournal j = CommandJournal.open(file, Duration.ofHours(1))) {
+            j.started(provision);
+        }
+        try (CommandJournal j = CommandJournal.open(file, Duration.ofHours(1))) {
+            assertTrue(j.recovered().isEmpty(), j.recovered().toString());
+        }
+    }
+
     @Test
     void entriesOlderThanTheRetentionAreDroppedAndReadOnlyCommandsAreNotJournalled() throws Exception {
         Path file = dir.resolve("commands.journal");
