@@ -12,9 +12,6 @@ import io.airlock.daemon.identity.Enroller;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
 import io.airlock.proto.v1.ProvisionSandbox;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Issue 17.2 and 17.4 with a real daemon process: it reports its audit head to the control
@@ -54,27 +50,19 @@ class AuditAnchorIT {
         }
     }
 
-    record Run(int exit, String out, String err) {}
-
-    static synchronized Run airlock(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = new CommandLine(new Airlock()).execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun airlock(String... args) {
+        return CliRun.of(new Airlock(), args);
     }
 
     private DaemonProcess startDaemon(Path config, String agentId, long seqAbove) throws Exception {
         DaemonProcess d = DaemonProcess.start(config, dir.resolve("daemon.log"));
         assertTrue(cp.registry().awaitConnected(agentId, h -> true, Duration.ofSeconds(30)), "connected; log: " + d.log());
+        // The control plane sees the agent at its Hello; the daemon is connected once it has the Welcome.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!d.log().contains("connected to control plane (session")) {
+            assertTrue(System.nanoTime() < deadline, "the daemon got no Welcome; log: " + d.log());
+            Thread.sleep(50);
+        }
         awaitAnchor(agentId, seqAbove);
         return d;
     }
@@ -145,19 +133,19 @@ class AuditAnchorIT {
         cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("evidence").build(), Duration.ofSeconds(60));
         long anchored = awaitAnchor(agentId, olderSeq + 2);
         sigterm(daemon);
-        Run printed = airlockCp("audit-anchor", agentId);
+        CliRun printed = airlockCp("audit-anchor", agentId);
         assertEquals(0, printed.exit(), printed.err());
         String anchor = printed.out().strip();
         assertTrue(anchor.startsWith(anchored + ":"), anchor);
 
-        Run intact = airlock("audit", "verify", audit.toString(), "--anchor", anchor);
+        CliRun intact = airlock("audit", "verify", audit.toString(), "--anchor", anchor);
         assertEquals(0, intact.exit(), intact.out() + intact.err());
 
         // The attacker puts the older, genuine log back: every MAC, the chain and the head are fine.
         copyFiles(older, audit);
-        Run local = airlock("audit", "verify", audit.toString());
+        CliRun local = airlock("audit", "verify", audit.toString());
         assertEquals(0, local.exit(), "locally a rollback cannot be seen: " + local.err());
-        Run anchoredCheck = airlock("audit", "verify", audit.toString(), "--anchor", anchor);
+        CliRun anchoredCheck = airlock("audit", "verify", audit.toString(), "--anchor", anchor);
         assertEquals(1, anchoredCheck.exit(), anchoredCheck.out());
         assertTrue(anchoredCheck.err().contains("the control plane's anchor is at seq " + anchored) && anchoredCheck.err().contains("rollback"),
                 anchoredCheck.err());
@@ -171,7 +159,7 @@ class AuditAnchorIT {
         var kept = cp.registry().anchors().get(agentId).orElseThrow();
         assertEquals(anchored, kept.anchor().getSeq(), "a lower report never replaces the anchor");
         assertTrue(kept.warning().contains("its log went back"), kept.warning());
-        Run agents = airlockCp("agents");
+        CliRun agents = airlockCp("agents");
         assertTrue(agents.out().contains("warning: " + agentId) && agents.out().contains(anchored + "!"), agents.out());
 
         // The anchor is kept outside the agent, across restarts of the control plane.
@@ -186,7 +174,7 @@ class AuditAnchorIT {
         cp = null;
     }
 
-    private Run airlockCp(String sub, String... args) {
+    private CliRun airlockCp(String sub, String... args) {
         List<String> full = new ArrayList<>(List.of("cp", sub, "--state-dir", dir.resolve("cp").toString()));
         full.addAll(List.of(args));
         return airlock(full.toArray(String[]::new));

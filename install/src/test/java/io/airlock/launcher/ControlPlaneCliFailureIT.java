@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.airlock.controlplane.cli.ControlPlaneCommand;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,29 +35,12 @@ class ControlPlaneCliFailureIT {
         }
     }
 
-    record Run(int exit, String out, String err) {}
-
-    /**
-     * Runs {@code cp SUB --state-dir STATE ARGS...} in this JVM, capturing its output (one at a time:
-     * System.out is shared); SUB may name a nested command ("egress show").
-     */
-    static synchronized Run cp(Path state, String sub, String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            List<String> full = new ArrayList<>(List.of(sub.split(" ")));
-            full.addAll(List.of("--state-dir", state.toString()));
-            full.addAll(List.of(args));
-            int exit = new CommandLine(new ControlPlaneCommand()).execute(full.toArray(String[]::new));
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    /** Runs {@code cp SUB --state-dir STATE ARGS...}; SUB may name a nested command ("egress show"). */
+    static CliRun cp(Path state, String sub, String... args) {
+        List<String> full = new ArrayList<>(List.of(sub.split(" ")));
+        full.addAll(List.of("--state-dir", state.toString()));
+        full.addAll(List.of(args));
+        return CliRun.of(new ControlPlaneCommand(), full.toArray(String[]::new));
     }
 
     @Test
@@ -73,7 +53,7 @@ class ControlPlaneCliFailureIT {
         }
         Files.writeString(state.resolve("admin.address"), "127.0.0.1:" + closed + "\n");
         Files.writeString(state.resolve("admin.token"), "t\n");
-        Run r = cp(state, "ls");
+        CliRun r = cp(state, "ls");
         assertEquals(125, r.exit(), r.err());
         assertTrue(r.err().startsWith("error: cannot reach the control plane's admin API at 127.0.0.1:" + closed)
                 && r.err().contains("Nothing was sent"), r.err());
@@ -100,17 +80,17 @@ class ControlPlaneCliFailureIT {
             Thread.sleep(50);
         }
 
-        Run offline = cp(state, "exec", "box", "--agent", agent, "--wait", "1s", "--", "touch", "late");
+        CliRun offline = cp(state, "exec", "box", "--agent", agent, "--wait", "1s", "--", "touch", "late");
         assertEquals(1, offline.exit(), offline.err());
         assertTrue(offline.err().startsWith("agent " + agent + " is offline; waiting up to 1s for it to connect (--wait)"), offline.err());
         assertTrue(offline.err().contains("did not connect within 1000 ms (--wait): nothing was sent"), offline.err());
         assertTrue(stack.cp.registry().agent(agent).isPresent());
 
         // A call under way when the control plane goes away: the connection breaks, and the command may have run.
-        CompletableFuture<Run> waiting = CompletableFuture.supplyAsync(() -> cp(state, "exec", "box", "--agent", agent, "--wait", "60s", "--", "true"));
+        CompletableFuture<CliRun> waiting = CompletableFuture.supplyAsync(() -> cp(state, "exec", "box", "--agent", agent, "--wait", "60s", "--", "true"));
         Thread.sleep(1500);
         stack.admin.close();
-        Run broken = waiting.get(30, TimeUnit.SECONDS);
+        CliRun broken = waiting.get(30, TimeUnit.SECONDS);
         assertEquals(125, broken.exit(), broken.err());
         assertTrue(broken.err().contains("broke during the call") && broken.err().contains("the command may have run"), broken.err());
     }

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.airlock.controlplane.cli.ControlPlaneCommand;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,55 +36,41 @@ class ControlPlaneCliIT {
         }
     }
 
-    record Run(int exit, String out, String err) {}
-
-    static synchronized Run cp(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            // Options go before a possible "--", after which everything is the command's argv.
-            String[] full = new String[args.length + 2];
-            full[0] = args[0];
-            full[1] = "--state-dir";
-            full[2] = stateDir;
-            System.arraycopy(args, 1, full, 3, args.length - 1);
-            int exit = new CommandLine(new ControlPlaneCommand()).execute(full);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun cp(String... args) {
+        // Options go before a possible "--", after which everything is the command's argv.
+        String[] full = new String[args.length + 2];
+        full[0] = args[0];
+        full[1] = "--state-dir";
+        full[2] = stateDir;
+        System.arraycopy(args, 1, full, 3, args.length - 1);
+        return CliRun.of(new ControlPlaneCommand(), full);
     }
 
     @Test
     void drivesASandboxLifecycleFromTheCommandLine() throws Exception {
-        Run agents = cp("agents", "--json");
+        CliRun agents = cp("agents", "--json");
         assertEquals(0, agents.exit(), agents.err());
         assertTrue(agents.out().contains(stack.identity.agentId()), agents.out());
 
         assertEquals(0, cp("create", "cli-box").exit());
-        Run ls = cp("ls");
+        CliRun ls = cp("ls");
         assertTrue(ls.out().contains("cli-box"), ls.out());
 
-        Run exec = cp("exec", "cli-box", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
+        CliRun exec = cp("exec", "cli-box", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
         assertEquals(7, exec.exit(), "exec exits with the command's exit code; stderr: " + exec.err());
         assertEquals("out\n", exec.out());
         assertEquals("err\n", exec.err());
 
         Path local = dir.resolve("up.txt");
         Files.writeString(local, "uploaded by the CLI\n");
-        Run up = cp("cp", local.toString(), "cli-box:in/up.txt");
+        CliRun up = cp("cp", local.toString(), "cli-box:in/up.txt");
         assertEquals(0, up.exit(), up.err());
         Path down = dir.resolve("down.txt");
-        Run dl = cp("cp", "cli-box:in/up.txt", down.toString());
+        CliRun dl = cp("cp", "cli-box:in/up.txt", down.toString());
         assertEquals(0, dl.exit(), dl.err());
         assertEquals("uploaded by the CLI\n", Files.readString(down));
         assertTrue(cp("files", "cli-box", "-r").out().contains("in/up.txt"));
-        Run stat = cp("stat", "cli-box", "in/up.txt");
+        CliRun stat = cp("stat", "cli-box", "in/up.txt");
         assertEquals(0, stat.exit(), stat.err());
         assertTrue(stat.out().startsWith("REGULAR") && stat.out().contains(" 20  "), stat.out());
 
@@ -95,27 +79,27 @@ class ControlPlaneCliIT {
         Files.writeString(tree.resolve("deep.txt"), "deep\n");
         Path tarIn = dir.resolve("in.tar");
         assertEquals(0, new ProcessBuilder("tar", "-C", dir.resolve("tree").toString(), "-cf", tarIn.toString(), ".").start().waitFor());
-        Run tarUp = cp("cp", "--tar", tarIn.toString(), "cli-box:unpacked");
+        CliRun tarUp = cp("cp", "--tar", tarIn.toString(), "cli-box:unpacked");
         assertEquals(0, tarUp.exit(), tarUp.err());
         assertEquals("deep\n", cp("exec", "cli-box", "--", "cat", "unpacked/sub/deep.txt").out());
         Path tarOut = dir.resolve("out.tar");
-        Run tarDown = cp("cp", "--tar", "cli-box:unpacked", tarOut.toString());
+        CliRun tarDown = cp("cp", "--tar", "cli-box:unpacked", tarOut.toString());
         assertEquals(0, tarDown.exit(), tarDown.err());
         Process list = new ProcessBuilder("tar", "-tf", tarOut.toString()).start();
-        String names = new String(list.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String names = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, list.waitFor());
         assertTrue(names.contains("unpacked/sub/deep.txt"), names);
 
-        Run snap = cp("snapshot", "cli-box", "s1");
+        CliRun snap = cp("snapshot", "cli-box", "s1");
         assertEquals(1, snap.exit(), "bubblewrap has no snapshots");
         assertTrue(snap.err().contains("UNIMPLEMENTED"), snap.err());
 
-        Run escape = cp("cp", "cli-box:../../etc/passwd", dir.resolve("x").toString());
+        CliRun escape = cp("cp", "cli-box:../../etc/passwd", dir.resolve("x").toString());
         assertEquals(1, escape.exit());
         assertTrue(escape.err().contains("FAILED_PRECONDITION: path '../../etc/passwd' refused"), escape.err());
         assertTrue(Files.notExists(dir.resolve("x")) && Files.notExists(dir.resolve("x.part")), "nothing left behind locally");
 
-        Run pause = cp("pause", "cli-box");
+        CliRun pause = cp("pause", "cli-box");
         assertEquals(1, pause.exit(), "bubblewrap cannot pause");
         assertTrue(pause.err().contains("UNIMPLEMENTED: the bubblewrap driver cannot pause sandboxes"), pause.err());
 
