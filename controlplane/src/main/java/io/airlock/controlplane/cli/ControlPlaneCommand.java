@@ -87,7 +87,7 @@ public final class ControlPlaneCommand {
         boolean json;
 
         @Option(names = "--wait", paramLabel = "DURATION",
-                description = "How long a command waits for an offline agent before it is given up, never sent (e.g. 0, 30s, 5m). "
+                description = "How long a command waits for an offline agent before it is given up, never sent (e.g. 0s, 30s, 5m). "
                         + "Default: ${DEFAULT-VALUE}")
         String wait = "10s";
     }
@@ -148,7 +148,7 @@ public final class ControlPlaneCommand {
             admin.blocking.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsList().stream()
                     .filter(a -> a.getAgentId().equals(opts.agent) && !a.getConnected()).findFirst()
                     .ifPresent(a -> System.err.println("agent " + opts.agent + " is offline; "
-                            + (wait.isZero() ? "not waiting for it (--wait 0)" : "waiting up to " + opts.wait + " for it to connect (--wait)")));
+                            + (wait.isZero() ? "not waiting for it (--wait 0s)" : "waiting up to " + opts.wait + " for it to connect (--wait)")));
         }
 
         /** One line naming what failed, and an exit status that tells a refusal from a transport failure. */

@@ -46,7 +46,7 @@ final class AuditKey {
 
     /**
      * A key for another purpose, derived from this one (HMAC of the purpose's name): the sealed
-     * head is MAC'd under {@code derive("audit.head")}, so no record line, whose MAC is under the
+     * head is MAC'd under such a key ({@link SealedHead#key}), so no record line, whose MAC is under the
      * log key itself, can ever pass as a head.
      */
     AuditKey derive(String purpose) {

@@ -48,6 +48,7 @@ public final class AuditLog implements AutoCloseable {
 
     private final Path dir;
     private final AuditKey key;
+    private final AuditKey headKey;
     private final long maxFileBytes;
     private final Durability durability;
     private final ScheduledExecutorService flusher;
@@ -71,6 +72,7 @@ public final class AuditLog implements AutoCloseable {
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
         this.dir = dir;
         this.key = key;
+        this.headKey = SealedHead.key(key);
         this.maxFileBytes = maxFileBytes;
         this.durability = durability;
         this.flusher = durability == Durability.GROUP ? Executors.newSingleThreadScheduledExecutor(r -> {
@@ -290,7 +292,7 @@ public final class AuditLog implements AutoCloseable {
 
     /** The sealed head: where the chain ends now. Replaced atomically; the verifier requires the log to reach it. */
     private void writeHead() throws IOException {
-        new SealedHead(fileName(fileIndex), seq, lastHash).write(dir, key);
+        new SealedHead(fileName(fileIndex), seq, lastHash).write(dir, headKey);
     }
 
     /**

@@ -82,7 +82,7 @@ public final class AuditVerifier {
 
         Result run(Path dir, List<AuditFiles.Numbered> files) throws IOException {
             try {
-                head = SealedHead.read(dir, key);
+                head = SealedHead.read(dir, SealedHead.key(key));
             } catch (IOException e) {
                 headProblem = e.getMessage(); // records first: a bad record is the more precise finding
             }
@@ -119,13 +119,13 @@ public final class AuditVerifier {
                 try {
                     r = AuditRecord.parse(line, key);
                 } catch (IOException | RuntimeException e) {
-                    // Acceptable only as a crash's torn line that the next record seals.
-                    String torn = TornTail.problem(raw, expected);
-                    if (torn != null) {
-                        return where + ": " + e.getMessage() + "; and it is " + torn;
-                    }
+                    // Acceptable only as a crash's torn line that the next record seals, and that can be one.
                     if (!sealsTorn(new String(lines.get(i + 1), StandardCharsets.UTF_8), raw)) {
                         return where + ": " + e.getMessage();
+                    }
+                    String torn = TornTail.problem(raw, expected);
+                    if (torn != null) {
+                        return where + ": sealed as a crash's torn write, but it is " + torn;
                     }
                     notes.add(where + ": a torn record from a crash, sealed by the next record");
                     continue;

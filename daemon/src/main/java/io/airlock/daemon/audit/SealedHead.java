@@ -21,13 +21,19 @@ record SealedHead(String file, long seq, String hash) {
     static final String FILE = "audit.head";
     private static final String PURPOSE = "airlock audit.head v2";
 
-    void write(Path dir, AuditKey key) throws IOException {
+    /** The head's own key, derived from the log's. */
+    static AuditKey key(AuditKey logKey) {
+        return logKey.derive(PURPOSE);
+    }
+
+    /** @param headKey {@link #key} of the log's key */
+    void write(Path dir, AuditKey headKey) throws IOException {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("file", file);
         fields.put("seq", seq);
         fields.put("hash", hash);
         String body = AuditLog.JSON.writeValueAsString(fields);
-        String line = body.substring(0, body.length() - 1) + ",\"mac\":\"" + key.derive(PURPOSE).mac(body) + "\"}\n";
+        String line = body.substring(0, body.length() - 1) + ",\"mac\":\"" + headKey.mac(body) + "\"}\n";
         Path tmp = dir.resolve(FILE + ".tmp");
         try {
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
@@ -42,14 +48,14 @@ record SealedHead(String file, long seq, String hash) {
     }
 
     /** The head in {@code dir}; the message names what is wrong (missing, forged, unreadable). */
-    static SealedHead read(Path dir, AuditKey key) throws IOException {
+    static SealedHead read(Path dir, AuditKey headKey) throws IOException {
         String line;
         try {
             line = Files.readString(dir.resolve(FILE)).strip();
         } catch (NoSuchFileException e) {
             throw new IOException(FILE + " is missing: without it a log cut short cannot be told apart");
         }
-        AuditRecord.requireMac(line, key.derive(PURPOSE), FILE);
+        AuditRecord.requireMac(line, headKey, FILE);
         JsonNode h = AuditLog.JSON.readTree(line);
         if (!h.path("seq").canConvertToLong() || !h.path("hash").isTextual() || !h.path("file").isTextual()) {
             throw new IOException(FILE + " lacks file, seq or hash");

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * (provision and destroy of a sandbox id, pause, resume, an allowlist, deleting a snapshot) is
  * forgotten, so the repeat finishes it. Read-only commands are not journalled (running one again
  * changes nothing). Lines older than the
- * retention are dropped when the file is rewritten: at start, and whenever it outgrows
- * {@link #COMPACT_BYTES}. The file is {@code state_dir/commands.journal} (0600).
+ * retention are dropped when the file is rewritten: at start, and whenever it has doubled since
+ * the last rewrite (at least {@link #COMPACT_BYTES}). The file is {@code state_dir/commands.journal} (0600).
  *
  * <p>Format, one line each: {@code S <epoch ms> <id> <action>} and {@code F <epoch ms> <id> <result>},
  * the id in URL-safe base64, the result a base64 {@code CommandResult} or {@code -CODE} when it
@@ -54,6 +54,8 @@ public final class CommandJournal implements AutoCloseable {
     private final Map<String, CommandResult> recovered;
     private FileOutputStream out;
     private long size;
+    /** The size at which the next rewrite happens: twice what the last one kept, so recent lines never cause a rewrite per line. */
+    private long compactAt = COMPACT_BYTES;
 
     private CommandJournal(Path file, Duration retention, Map<String, CommandResult> recovered) {
         this.file = file;
@@ -94,7 +96,7 @@ public final class CommandJournal implements AutoCloseable {
                 : "-" + (result.hasError() ? result.getError().getCode().name() : "OK");
         try {
             append("F " + System.currentTimeMillis() + " " + encodeId(command.getCommandId()) + " " + kept, false);
-            if (size > COMPACT_BYTES) {
+            if (size > compactAt) {
                 compact();
             }
         } catch (IOException e) {
@@ -141,6 +143,7 @@ public final class CommandJournal implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         out = new FileOutputStream(file.toFile(), true);
         size = kept;
+        compactAt = Math.max(COMPACT_BYTES, 2 * kept);
     }
 
     private static void read(Path file, long cutoff, Map<String, CommandResult> into) throws IOException {
