@@ -1,6 +1,7 @@
 package io.airlock.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -131,10 +132,21 @@ final class McpRawCaller {
             });
         }
 
+        /**
+         * Waits for the first progress notification. The server may send other notifications on the same stream
+         * first (server-everything announces {@code notifications/tools/list_changed} when it is ready); a response
+         * before any progress fails.
+         */
         void awaitProgress() throws InterruptedException {
-            JsonNode first = messages.poll(20, TimeUnit.SECONDS);
-            assertNotNull(first, "no progress notification arrived");
-            assertEquals("notifications/progress", first.path("method").asText(), first.toString());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (true) {
+                JsonNode next = messages.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                assertNotNull(next, "no progress notification arrived");
+                if (next.path("method").asText().equals("notifications/progress")) {
+                    return;
+                }
+                assertFalse(next.has("id"), "the call ended before any progress: " + next);
+            }
         }
 
         /** Everything up to the end of the response, which must come cleanly within 20 s. */
