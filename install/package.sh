@@ -87,6 +87,12 @@ cp "$lib"/*.jar "$tree/lib/"
 jvm_opts="-XX:+UseSerialGC -Xms16m"
 [ "$feature" -ge 22 ] && jvm_opts="$jvm_opts --enable-native-access=ALL-UNNAMED"
 [ "$feature" -ge 23 ] && jvm_opts="$jvm_opts --sun-misc-unsafe-memory-access=allow"
+# The application's class-data archive (AppCDS): the classes the short commands load, parsed and
+# verified here once instead of at every start. Made by this runtime, which is the only one that can
+# use it; the JVM accepts the tree moved elsewhere (/opt/airlock, an install.sh --prefix) as a whole.
+"$tree/runtime/bin/java" $jvm_opts -Xlog:cds=off -Xlog:cds+dynamic=off -XX:ArchiveClassesAtExit="$tree/lib/airlock.jsa" \
+  -cp "$tree/lib/*" io.airlock.launcher.CdsTraining >/dev/null 2>&1 \
+  || echo "package.sh: no class-data archive (the training run failed); commands start slower" >&2
 sed "s|@JVM_OPTS@|$jvm_opts|" "$here/dist/bin/airlock" > "$tree/bin/airlock"
 chmod 0755 "$tree/bin/airlock"
 install -m 0644 "$here/dist/etc/airlock.yaml" "$tree/etc/airlock.yaml"

@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
     /** The build's version (the Maven project's), sent in Hello and shown by status and --version. */
-    public static final String VERSION = buildVersion();
+    public static final String VERSION = BuildVersion.VERSION;
 
     private volatile DaemonConfig config;
     private final AgentIdentity identity;
@@ -470,17 +470,5 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         stop();
-    }
-
-    private static String buildVersion() {
-        try (java.io.InputStream in = Daemon.class.getResourceAsStream("version.properties")) {
-            java.util.Properties p = new java.util.Properties();
-            if (in != null) {
-                p.load(in);
-            }
-            return p.getProperty("version", "unknown");
-        } catch (java.io.IOException e) {
-            return "unknown";
-        }
     }
 }

@@ -51,7 +51,7 @@ public final class DevCommand implements Callable<Integer> {
     @Option(names = "--driver", description = "Sandbox driver: bubblewrap or docker (which builds a small local busybox image). Default: ${DEFAULT-VALUE}")
     String driver = "bubblewrap";
 
-    @Option(names = "--dir", description = "Where the session keeps its state. Default: a new directory under .airlock/dev")
+    @Option(names = "--dir", description = "Where the session keeps its state. Default: a new directory under .airlock/dev, removed at the end")
     Path dir;
 
     @Option(names = "--keep", description = "Keep the state directory afterwards")
@@ -92,8 +92,13 @@ public final class DevCommand implements Callable<Integer> {
         try (EmbeddedStack stack = EmbeddedStack.start(state, driver, driverOptions, "{}", privateMcpServer(state))) {
             return session(stack, started);
         } finally {
-            if (!keep && dir == null) {
+            if (keep) {
+                out.println("the session's state stays in " + state.toAbsolutePath() + " (--keep)");
+            } else if (dir == null) {
                 deleteTree(state);
+                // Nothing of the session is left behind in the working directory, not even empty parents.
+                removeIfEmpty(state.getParent());
+                removeIfEmpty(state.getParent().getParent());
             }
         }
     }
@@ -103,8 +108,8 @@ public final class DevCommand implements Callable<Integer> {
         String agent = stack.identity.agentId();
         out.printf("airlock dev: control plane on %s (CA pin %s...), agent %s enrolled and connected over mTLS, driver %s%n",
                 stack.cp.address(), stack.cp.ca().pin().substring(0, 16), agent, driver);
-        out.printf("             drive it meanwhile from another terminal: ./airlock cp ls --state-dir %s%n%n",
-                stack.dir.resolve("controlplane"));
+        out.printf("             drive it meanwhile from another terminal: %s cp ls --state-dir %s%n%n",
+                System.getProperty("airlock.launcher", "airlock"), stack.dir.resolve("controlplane").toAbsolutePath());
 
         String box = "dev-" + UUID.randomUUID().toString().substring(0, 8);
         step(1, "provision sandbox " + box);
@@ -232,6 +237,16 @@ public final class DevCommand implements Callable<Integer> {
         // JSON is YAML flow style, and a writer quotes the class path and paths correctly whatever they hold.
         return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of("servers", Map.of(DevInventoryServer.NAME,
                 Map.of("command", command, "tools", Map.of("deny", List.of(DevInventoryServer.DENIED_TOOL))))));
+    }
+
+    private static void removeIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            // it holds more than this session: it stays
+        } catch (java.io.IOException e) {
+            System.err.println("note: could not remove " + dir + ": " + e.getMessage());
+        }
     }
 
     private static void deleteTree(Path root) {

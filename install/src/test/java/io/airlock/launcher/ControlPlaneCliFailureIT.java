@@ -40,7 +40,8 @@ class ControlPlaneCliFailureIT {
         List<String> full = new ArrayList<>(List.of(sub.split(" ")));
         full.addAll(List.of("--state-dir", state.toString()));
         full.addAll(List.of(args));
-        return CliRun.of(new ControlPlaneCommand(), full.toArray(String[]::new));
+        String[] argv = full.toArray(String[]::new);
+        return CliRun.of(ControlPlaneCommand.commandLine(argv), argv);
     }
 
     @Test
@@ -58,7 +59,7 @@ class ControlPlaneCliFailureIT {
         assertTrue(r.err().startsWith("error: cannot reach the control plane's admin API at 127.0.0.1:" + closed)
                 && r.err().contains("Nothing was sent"), r.err());
         for (String[] sub : List.of(new String[0], new String[] {"exec"}, new String[] {"ls"})) {
-            CommandLine cli = new CommandLine(new ControlPlaneCommand());
+            CommandLine cli = ControlPlaneCommand.commandLine();
             for (String name : sub) {
                 cli = cli.getSubcommands().get(name);
             }

@@ -1,6 +1,7 @@
 package io.airlock.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.cli.ControlPlaneCommand;
@@ -43,7 +44,7 @@ class ControlPlaneCliIT {
         full[1] = "--state-dir";
         full[2] = stateDir;
         System.arraycopy(args, 1, full, 3, args.length - 1);
-        return CliRun.of(new ControlPlaneCommand(), full);
+        return CliRun.of(ControlPlaneCommand.commandLine(full), full);
     }
 
     @Test
@@ -52,9 +53,11 @@ class ControlPlaneCliIT {
         assertEquals(0, agents.exit(), agents.err());
         assertTrue(agents.out().contains(stack.identity.agentId()), agents.out());
 
+        int before = awaitLiveSandboxes(-1);
         assertEquals(0, cp("create", "cli-box").exit());
         CliRun ls = cp("ls");
         assertTrue(ls.out().contains("cli-box"), ls.out());
+        assertEquals(before + 1, awaitLiveSandboxes(before + 1), "cp agents counts the live sandbox");
 
         CliRun exec = cp("exec", "cli-box", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
         assertEquals(7, exec.exit(), "exec exits with the command's exit code; stderr: " + exec.err());
@@ -106,11 +109,35 @@ class ControlPlaneCliIT {
         assertEquals(0, cp("rm", "cli-box").exit());
         assertTrue(!cp("ls").out().contains("cli-box"));
         assertTrue(cp("events").out().contains("cli-box DESTROYED"));
+        assertEquals(before, awaitLiveSandboxes(before), "and no longer once it is destroyed");
+    }
+
+    /** The agent's live sandbox count in `cp agents`, once it is {@code expected} (or, for -1, at once); 20 s at most. */
+    private static int awaitLiveSandboxes(int expected) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            CliRun agents = cp("agents", "--json");
+            assertEquals(0, agents.exit(), agents.err());
+            int live = new com.fasterxml.jackson.databind.ObjectMapper().readTree(agents.out()).path("agents").path(0).path("liveSandboxes").asInt();
+            if (expected < 0 || live == expected || System.nanoTime() > deadline) {
+                return live;
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void tokenCreationAndTheAgentListTakeNoAgentOptions() {
+        CliRun help = CliRun.of(ControlPlaneCommand.commandLine("token"), "token", "create", "--help");
+        assertFalse(help.out().contains("--agent") || help.out().contains("--wait"), help.out());
+        CliRun wrong = cp("agents", "--agent", "x");
+        assertEquals(2, wrong.exit(), wrong.out() + wrong.err());
+        assertTrue(wrong.err().contains("Unknown option") && wrong.err().contains("'--agent'"), wrong.err());
     }
 
     @Test
     void aWrongStateDirectorySaysWhereItLooked() {
-        int exit = new CommandLine(new ControlPlaneCommand()).execute("ls", "--state-dir", dir.resolve("nowhere").toString());
+        int exit = ControlPlaneCommand.commandLine("ls").execute("ls", "--state-dir", dir.resolve("nowhere").toString());
         assertEquals(125, exit, "no control plane to reach: a transport failure, not a refusal");
     }
 }

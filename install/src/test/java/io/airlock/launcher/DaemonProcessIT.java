@@ -1,6 +1,7 @@
 package io.airlock.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ControlPlaneServer;
@@ -260,6 +261,8 @@ class DaemonProcessIT {
                 throw new AssertionError("not a JSON line: " + line, e);
             }
             assertTrue(node.hasNonNull("level") && node.hasNonNull("formattedMessage") && node.hasNonNull("timestamp"), line);
+            java.time.Instant.parse(node.path("timestamp").asText()); // ISO-8601, not epoch milliseconds
+            assertFalse(node.has("throwable") && node.get("throwable").isNull(), "no throwable:null: " + line);
         }
 
         String[] reloads = audit("query", "--type", "config.reloaded", "--json", dir.resolve("agent/audit").toString());

@@ -49,6 +49,7 @@ class DebianInstallIT {
 
     @BeforeAll
     static void boot() throws Exception {
+        TestMachines.requireNotNested();
         work = Files.createDirectories(Path.of("target/debian-install-it").toAbsolutePath());
         Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", work.resolve("root").toString());
         // The package the build made, and a rebuild of the same class path one revision later.

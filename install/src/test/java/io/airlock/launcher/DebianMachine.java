@@ -133,7 +133,7 @@ final class DebianMachine implements AutoCloseable {
      * ones this host's apt uses (AIRLOCK_DEBIAN_MIRROR and AIRLOCK_DEBIAN_SUITE override them),
      * so no registry's address is written into the project.
      */
-    private static synchronized Path cachedRoot(Path cache) throws Exception {
+    static synchronized Path cachedRoot(Path cache) throws Exception {
         String[] source = aptSource();
         Path root = cache.resolve(source[1] + "-minbase");
         if (Files.exists(root.resolve(".complete"))) {

@@ -10,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +58,24 @@ class DevCommandIT {
                 && l.contains("\"caller_user\":\"dev@localhost\"")), mcp.toString());
         assertTrue(mcp.stream().anyMatch(l -> l.contains("\"tool\":\"drop_inventory\"") && l.contains("\"outcome\":\"denied\"")), mcp.toString());
         assertTrue(AuditVerifier.verify(audit).ok(), "the audit chain verifies");
+    }
+
+    /** Issue 18: run where a user stands, the session leaves nothing in the working directory, and its hint named a real path. */
+    @Test
+    void aSessionLeavesNothingBehindInTheWorkingDirectory() throws Exception {
+        Path cwd = Files.createDirectories(dir.resolve("elsewhere"));
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(javaBin, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "dev")
+                .directory(cwd.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(3, TimeUnit.MINUTES), out);
+        assertEquals(0, p.exitValue(), out);
+        Matcher hint = Pattern.compile("from another terminal: airlock cp ls --state-dir (\\S+)").matcher(out);
+        assertTrue(hint.find(), out);
+        assertTrue(Path.of(hint.group(1)).isAbsolute() && Path.of(hint.group(1)).startsWith(cwd.toRealPath()), hint.group(1));
+        try (Stream<Path> left = Files.list(cwd)) {
+            assertEquals(List.of(), left.toList(), "nothing left in the working directory");
+        }
     }
 
     private static Stream<String> lines(Path p) {

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** `airlock enroll --if-needed`, as the systemd unit's ExecStartPre runs it on every start. */
 class EnrollIfNeededIT {
@@ -20,7 +19,7 @@ class EnrollIfNeededIT {
     Path dir;
 
     private int enroll(String... args) {
-        return new CommandLine(new Airlock()).execute(args);
+        return Airlock.commandLine(args).execute(args);
     }
 
     @Test
@@ -31,6 +30,14 @@ class EnrollIfNeededIT {
             Files.writeString(token, cp.createJoinToken(Duration.ofMinutes(5)).encode());
             assertEquals(0, enroll("enroll", "--if-needed", "--state-dir", state.toString(), "--token-file", token.toString(), "--name", "svc"));
             String agentId = AgentIdentity.load(state).agentId();
+            // As the README says: the key and the certificate (and the rest of identity/) are 0600, in a 0700 directory.
+            Path identity = AgentIdentity.dir(state);
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(identity)));
+            try (var files = Files.list(identity)) {
+                for (Path f : files.toList()) {
+                    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+                }
+            }
 
             // Next start: the token was used (or removed, and systemd hands over an empty credential).
             Files.writeString(token, "");

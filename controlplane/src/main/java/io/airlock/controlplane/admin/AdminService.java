@@ -150,7 +150,8 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
         async(out, () -> {
             ListAgentsResponse.Builder r = ListAgentsResponse.newBuilder();
             for (AgentRegistry.AgentView a : cp.registry().agents()) {
-                Agent.Builder b = r.addAgentsBuilder().setAgentId(a.agentId()).setConnected(a.connected()).setDraining(a.drainNotice() != null);
+                Agent.Builder b = r.addAgentsBuilder().setAgentId(a.agentId()).setConnected(a.connected()).setDraining(a.drainNotice() != null)
+                        .setLiveSandboxes(a.liveSandboxes());
                 if (a.hello() != null) {
                     b.setHello(a.hello());
                 }

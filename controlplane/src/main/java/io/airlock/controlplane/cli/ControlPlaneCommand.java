@@ -58,15 +58,27 @@ import picocli.CommandLine.Parameters;
 /** {@code airlock cp}: the reference control plane and its admin CLI. */
 @Command(name = "cp", mixinStandardHelpOptions = true,
         description = "Run the reference control plane, or drive agents connected to a running one.",
-        footer = {"", ControlPlaneCommand.EXIT_HELP},
-        subcommands = {ControlPlaneCommand.Serve.class, ControlPlaneCommand.Token.class, ControlPlaneCommand.Agents.class,
-            ControlPlaneCommand.AuditAnchorCommand.class,
-            ControlPlaneCommand.Create.class, ControlPlaneCommand.Egress.class, ControlPlaneCommand.Ls.class, ControlPlaneCommand.Rm.class, ControlPlaneCommand.Pause.class,
-            ControlPlaneCommand.Resume.class, ControlPlaneCommand.Exec.class,
-            ControlPlaneCommand.Copy.class, ControlPlaneCommand.ListWorkspace.class, ControlPlaneCommand.Stat.class,
-            ControlPlaneCommand.Snapshot.class, ControlPlaneCommand.Snapshots.class, ControlPlaneCommand.SnapshotRm.class,
-            ControlPlaneCommand.Events.class, ControlPlaneCommand.Ca.class})
+        footer = {"", ControlPlaneCommand.EXIT_HELP})
 public final class ControlPlaneCommand {
+    /** The subcommands, in the order --help lists them; {@link #commandLine} adds them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Serve.class, Token.class, Agents.class, AuditAnchorCommand.class,
+            Create.class, Egress.class, Ls.class, Rm.class, Pause.class, Resume.class, Exec.class,
+            Copy.class, ListWorkspace.class, Stat.class, Snapshot.class, Snapshots.class, SnapshotRm.class, Events.class, Ca.class);
+
+    /**
+     * {@code airlock cp} for the arguments that follow it. Picocli reflects over every subcommand it
+     * is given before it parses: arguments that name one get only that one (an admin command starts
+     * about 60 ms sooner); anything else (--help, a typo) gets them all.
+     */
+    public static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new ControlPlaneCommand());
+        Class<?> named = args.length == 0 ? null : SUBCOMMANDS.stream()
+                .filter(c -> c.getAnnotation(Command.class).name().equals(args[0])).findFirst().orElse(null);
+        for (Class<?> c : named != null ? List.of(named) : SUBCOMMANDS) {
+            cli.addSubcommand(c);
+        }
+        return cli;
+    }
     static final String STATE_HELP = "Control plane state directory (CA, admin token and address). "
             + "Default: $AIRLOCK_CP_STATE_DIR, else .airlock/controlplane";
 
@@ -76,15 +88,18 @@ public final class ControlPlaneCommand {
     }
 
     /** Options every admin subcommand shares. */
-    static class AdminOptions {
+    static class StateOptions {
         @Option(names = "--state-dir", description = STATE_HELP)
         Path stateDir = defaultStateDir();
 
-        @Option(names = "--agent", description = "Agent id; default: the only connected agent")
-        String agent = "";
-
         @Option(names = "--json", description = "Print JSON instead of a table")
         boolean json;
+    }
+
+    /** Options of the admin subcommands addressed to an agent. */
+    static class AdminOptions extends StateOptions {
+        @Option(names = "--agent", description = "Agent id; default: the only connected agent")
+        String agent = "";
 
         @Option(names = "--wait", paramLabel = "DURATION",
                 description = "How long a command waits for an offline agent before it is given up, never sent (e.g. 0s, 30s, 5m). "
@@ -108,32 +123,58 @@ public final class ControlPlaneCommand {
         }
     }
 
-    /** Runs an admin call, turning a failure into one line on stderr and an exit status that says what kind it was. */
-    @Command(footer = {"", EXIT_HELP})
-    abstract static class AdminCall implements java.util.concurrent.Callable<Integer> {
+    /** An admin call addressed to an agent: --agent and --wait beside the state directory. */
+    abstract static class AdminCall extends ControlPlaneCall {
         @CommandLine.Mixin
         AdminOptions opts = new AdminOptions();
+
+        @Override
+        AdminOptions options() {
+            return opts;
+        }
+    }
+
+    /** An admin call about the control plane itself (join tokens, the agent list): no --agent, no --wait. */
+    abstract static class StateCall extends ControlPlaneCall {
+        @CommandLine.Mixin
+        StateOptions opts = new StateOptions();
+
+        @Override
+        StateOptions options() {
+            return opts;
+        }
+    }
+
+    /** Runs an admin call, turning a failure into one line on stderr and an exit status that says what kind it was. */
+    @Command(footer = {"", EXIT_HELP})
+    abstract static class ControlPlaneCall implements java.util.concurrent.Callable<Integer> {
+        abstract StateOptions options();
 
         abstract int run(AdminConnection admin) throws Exception;
 
         @Override
         public Integer call() throws Exception {
-            Duration wait;
+            AdminOptions agentOptions = options() instanceof AdminOptions a ? a : null;
+            Duration wait = Duration.ZERO;
             try {
-                wait = parseDuration(opts.wait);
+                if (agentOptions != null) {
+                    wait = parseDuration(agentOptions.wait);
+                }
             } catch (IllegalArgumentException e) {
                 System.err.println("error: --wait: " + e.getMessage());
                 return 2;
             }
             AdminConnection admin;
             try {
-                admin = new AdminConnection(opts.stateDir, wait);
+                admin = new AdminConnection(options().stateDir, wait);
             } catch (java.io.IOException e) {
                 System.err.println("error: " + e.getMessage());
                 return EXIT_TRANSPORT;
             }
             try (admin) {
-                warnIfOffline(admin, wait);
+                if (agentOptions != null) {
+                    warnIfOffline(admin, agentOptions, wait);
+                }
                 return run(admin);
             } catch (StatusRuntimeException e) {
                 return failed(admin, e);
@@ -141,7 +182,7 @@ public final class ControlPlaneCommand {
         }
 
         /** Says at once when the named agent is offline, and how long the command will wait for it. */
-        private void warnIfOffline(AdminConnection admin, Duration wait) {
+        private static void warnIfOffline(AdminConnection admin, AdminOptions opts, Duration wait) {
             if (opts.agent.isEmpty()) {
                 return;
             }
@@ -277,7 +318,7 @@ public final class ControlPlaneCommand {
     static final class Token {}
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a one-time join token for 'airlock enroll'.")
-    static final class TokenCreate extends AdminCall {
+    static final class TokenCreate extends StateCall {
         @Option(names = "--ttl", description = "How long the token stays valid, e.g. 15m. Default: ${DEFAULT-VALUE}")
         String ttl = "1h";
 
@@ -299,7 +340,7 @@ public final class ControlPlaneCommand {
     }
 
     @Command(name = "agents", mixinStandardHelpOptions = true, description = "List agents that have connected.")
-    static final class Agents extends AdminCall {
+    static final class Agents extends StateCall {
         @Override
         int run(AdminConnection admin) {
             ListAgentsResponse r = admin.blocking.listAgents(ListAgentsRequest.getDefaultInstance());
@@ -311,7 +352,7 @@ public final class ControlPlaneCommand {
             for (Agent a : r.getAgentsList()) {
                 System.out.printf("%-22s %-10s %-8s %-9d %-10s %s%n", a.getAgentId(),
                         a.getDraining() ? "draining" : a.getConnected() ? "connected" : "offline", a.getHello().getVersion(),
-                        a.getHello().getInventoryCount(), a.hasAuditAnchor() ? a.getAuditAnchor().getSeq() + (a.getAuditWarning().isEmpty() ? "" : "!") : "-",
+                        a.getLiveSandboxes(), a.hasAuditAnchor() ? a.getAuditAnchor().getSeq() + (a.getAuditWarning().isEmpty() ? "" : "!") : "-",
                         String.join(",", a.getHello().getDriversList().stream().map(d -> d.getName()).toList()));
             }
             for (Agent a : r.getAgentsList()) {

@@ -8,6 +8,8 @@ import io.airlock.proto.v1.DrainNotice;
 import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.Event;
 import io.airlock.proto.v1.Hello;
+import io.airlock.proto.v1.SandboxEvent;
+import io.airlock.proto.v1.SandboxState;
 import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -35,7 +38,10 @@ public final class AgentRegistry implements AutoCloseable {
     static final int MAX_EVENTS_PER_AGENT = 1_000;
 
     /** What an operator sees of an agent. */
-    public record AgentView(String agentId, boolean connected, Hello hello, Instant connectedAt, DrainNotice drainNotice) {}
+    public record AgentView(String agentId, boolean connected, Hello hello, Instant connectedAt, DrainNotice drainNotice, int liveSandboxes) {}
+
+    /** Sandboxes tracked per agent at most: an agent's ids beyond it are not counted (its policy caps far lower). */
+    static final int MAX_TRACKED_SANDBOXES = 100_000;
 
     /** An event or a notable session change, as recorded. */
     public record RecordedEvent(String agentId, Instant at, String kind, String detail) {}
@@ -45,6 +51,8 @@ public final class AgentRegistry implements AutoCloseable {
     private final Map<String, AgentSession> sessions = new ConcurrentHashMap<>();
     private final Map<String, Hello> lastHello = new ConcurrentHashMap<>();
     private final Map<String, DrainNotice> draining = new ConcurrentHashMap<>();
+    /** The sandboxes each agent holds now: its Hello's inventory, then its sandbox events. */
+    private final Map<String, Set<String>> liveSandboxes = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     private final Map<String, DataStreamHandler> dataHandlers = new ConcurrentHashMap<>();
     private final Map<String, String> dataHandlerAgent = new ConcurrentHashMap<>();
@@ -72,6 +80,10 @@ public final class AgentRegistry implements AutoCloseable {
         }
         AgentSession previous = sessions.put(session.agentId(), session);
         lastHello.put(session.agentId(), session.hello());
+        Set<String> live = ConcurrentHashMap.newKeySet();
+        session.hello().getInventoryList().stream().filter(i -> isLive(i.getState())).limit(MAX_TRACKED_SANDBOXES)
+                .forEach(i -> live.add(i.getSandboxId()));
+        liveSandboxes.put(session.agentId(), live);
         draining.remove(session.agentId());
         if (previous != null && previous != session) {
             previous.close(Status.ABORTED.withDescription("superseded by a newer control stream from the same agent"));
@@ -109,7 +121,12 @@ public final class AgentRegistry implements AutoCloseable {
                     p.result().complete(r);
                 }
             }
-            case EVENT -> record(session.agentId(), "event", describe(message.getEvent()));
+            case EVENT -> {
+                if (message.getEvent().hasSandbox()) {
+                    track(session.agentId(), message.getEvent().getSandbox());
+                }
+                record(session.agentId(), "event", describe(message.getEvent()));
+            }
             case DRAIN_NOTICE -> {
                 draining.put(session.agentId(), message.getDrainNotice());
                 record(session.agentId(), "draining", message.getDrainNotice().getReason());
@@ -123,6 +140,19 @@ public final class AgentRegistry implements AutoCloseable {
             }
             default -> { }
         }
+    }
+
+    private void track(String agentId, SandboxEvent e) {
+        Set<String> live = liveSandboxes.computeIfAbsent(agentId, k -> ConcurrentHashMap.newKeySet());
+        if (!isLive(e.getState())) {
+            live.remove(e.getSandboxId());
+        } else if (live.size() < MAX_TRACKED_SANDBOXES) {
+            live.add(e.getSandboxId());
+        }
+    }
+
+    private static boolean isLive(SandboxState state) {
+        return state != SandboxState.DESTROYED && state != SandboxState.FAILED;
     }
 
     private static String describe(Event e) {
@@ -167,7 +197,7 @@ public final class AgentRegistry implements AutoCloseable {
         for (var e : lastHello.entrySet()) {
             AgentSession s = sessions.get(e.getKey());
             out.add(new AgentView(e.getKey(), s != null, s != null ? s.hello() : e.getValue(),
-                    s != null ? s.connectedAt() : null, draining.get(e.getKey())));
+                    s != null ? s.connectedAt() : null, draining.get(e.getKey()), liveSandboxes.getOrDefault(e.getKey(), Set.of()).size()));
         }
         out.sort(java.util.Comparator.comparing(AgentView::agentId));
         return out;

@@ -29,7 +29,7 @@ class SizeConverterTest {
 
     @Test
     void createsOptionUsesIt() {
-        CommandLine cli = new CommandLine(new ControlPlaneCommand());
+        CommandLine cli = ControlPlaneCommand.commandLine();
         var parsed = cli.parseArgs("create", "box", "--memory", "512MiB", "--workspace-size", "1GiB");
         var create = (ControlPlaneCommand.Create) parsed.subcommand().commandSpec().userObject();
         assertEquals(512L << 20, create.memory);

@@ -25,8 +25,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 
 /**
- * The files enrollment leaves in the state directory's {@code identity/}: {@code agent.key}
- * (0600), {@code agent.crt}, {@code ca.pem} and {@code agent.properties} (agent id and
+ * The files enrollment leaves in the state directory's {@code identity/} (0700), each 0600:
+ * {@code agent.key}, {@code agent.crt}, {@code ca.pem} and {@code agent.properties} (agent id and
  * control-plane address).
  */
 public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateKey key, List<X509Certificate> certificateChain,
@@ -112,10 +112,11 @@ public record AgentIdentity(String agentId, String controlPlaneAddress, PrivateK
         Path tmp = dir.resolve("next.tmp");
         Files.createDirectory(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         writePrivate(tmp.resolve("agent.key"), keyPem);
-        Files.writeString(tmp.resolve("agent.crt"), certPem);
-        Files.writeString(tmp.resolve("ca.pem"), caPem);
+        // Not secret, but private to the agent like the rest of identity/: every file 0600, as the README says.
+        writePrivate(tmp.resolve("agent.crt"), certPem);
+        writePrivate(tmp.resolve("ca.pem"), caPem);
         if (properties != null) {
-            Files.writeString(tmp.resolve("agent.properties"), properties);
+            writePrivate(tmp.resolve("agent.properties"), properties);
         }
         for (String f : FILES) {
             sync(tmp.resolve(f));

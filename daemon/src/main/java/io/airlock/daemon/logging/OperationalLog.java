@@ -2,7 +2,6 @@ package io.airlock.daemon.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
@@ -12,13 +11,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Points the root logger of {@code airlock run} at stdout, as JSON lines (logback's own
- * {@link JsonEncoder}: timestamp, level, thread, logger, message, key-value pairs, throwable)
+ * Points the root logger of {@code airlock run} at stdout, as JSON lines ({@link JsonLineEncoder}:
+ * ISO-8601 timestamp, level, thread, logger, key-value pairs, message, throwable when there is one)
  * or as text, at the configured level. Applied at start and again on SIGHUP; the new appender
  * is attached before the old one is detached, so no line is lost in between. Other commands
- * keep logback.xml's stderr output, so their own stdout stays clean for pipes.
+ * keep the stderr output {@link StderrLogConfigurator} sets up, so their own stdout stays clean for pipes.
  */
 public final class OperationalLog {
+    /** The text format, on stderr for every command and on stdout for {@code airlock run} with log.format text. */
+    static final String TEXT_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{20} - %msg %kvp%n";
     private static final String APPENDER = "airlock-stdout-";
     private static String format;
 
@@ -53,22 +54,14 @@ public final class OperationalLog {
 
     private static Encoder<ILoggingEvent> encoder(String format, LoggerContext context) {
         if (format.equals("json")) {
-            JsonEncoder json = new JsonEncoder();
+            JsonLineEncoder json = new JsonLineEncoder();
             json.setContext(context);
-            // What a reader of journald needs; the context block, sequence numbers and the unformatted message are noise.
-            json.setWithContext(false);
-            json.setWithSequenceNumber(false);
-            json.setWithNanoseconds(false);
-            json.setWithMessage(false);
-            json.setWithArguments(false);
-            json.setWithMDC(false);
-            json.setWithFormattedMessage(true);
             json.start();
             return json;
         }
         PatternLayoutEncoder text = new PatternLayoutEncoder();
         text.setContext(context);
-        text.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{20} - %msg %kvp%n");
+        text.setPattern(TEXT_PATTERN);
         text.start();
         return text;
     }

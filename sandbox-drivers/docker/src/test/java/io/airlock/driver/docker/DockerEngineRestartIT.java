@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Restarts this machine's dockerd while a driver is live. Because that disturbs the engine, it
- * runs under CI (which starts dockerd itself) or when AIRLOCK_TEST_RESTART_DOCKERD=1.
+ * runs under CI (which starts dockerd itself) or when AIRLOCK_TEST_RESTART_DOCKERD=1 (`./airlock test`
+ * sets it unless it is set otherwise).
  */
 class DockerEngineRestartIT {
     @TempDir

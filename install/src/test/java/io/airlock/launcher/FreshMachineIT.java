@@ -1,0 +1,133 @@
+package io.airlock.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.airlock.driver.Prerequisites;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's promise, kept on a fresh machine of this kind: Debian 12 with its own Java 17, a JDK
+ * 25 under /usr/lib/jvm, Maven and Node.js, and none of what Airlock needs (no bubblewrap, Docker,
+ * busybox-static, runsc, socat, MCP peers). There the README's two commands, run as written, install
+ * and start what they need and succeed: {@code ./airlock dev} (and its Docker variant) and
+ * {@code ./airlock test}, the whole suite in the mode where a missing prerequisite fails.
+ *
+ * <p>The machine is a privileged container (it runs its own dockerd and bubblewrap sandboxes) made
+ * from the install test's cached debootstrap root, with this checkout's files copied in (what git
+ * tracks or would track; no build output). Its network reaches what the host's does: the package
+ * mirror and registries. The host's JDK 25 is mounted read-only where a machine of this kind has it,
+ * and it gets a copy of the host's Maven repository, without Airlock's own artifacts, only so that
+ * 500 MB are not downloaded again.
+ *
+ * <p>Inside, AIRLOCK_IN_TEST_MACHINE is set: the tests that boot machines themselves (this one and
+ * the install test) do not nest, and say so in the build's list of skipped tests.
+ */
+class FreshMachineIT {
+    static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    static final String JDK = "/usr/lib/jvm/temurin-25-jdk-amd64";
+    /** What a machine of this kind has beyond the debootstrap root. */
+    static final String MACHINE_PACKAGES = "openjdk-17-jdk-headless maven nodejs npm git ca-certificates";
+
+    @Test
+    void theReadmesTwoCommandsSetUpAFreshMachineAndSucceed() throws Exception {
+        TestMachines.requireNotNested();
+        Prerequisites.requireExecutable("docker", "apt-get install docker.io");
+        Prerequisites.require("a Docker Engine", Command.run(Duration.ofSeconds(30), "docker", "info").exit() == 0 ? Optional.empty()
+                : Optional.of("'docker info' fails; start dockerd"));
+        Prerequisites.require("a JDK 25 at " + JDK, Files.isExecutable(Path.of(JDK, "bin/javac")) ? Optional.empty()
+                : Optional.of("the machine of this kind has Temurin 25 there"));
+        Path work = Files.createDirectories(Path.of("target/fresh-machine-it").toAbsolutePath());
+        Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", work.resolve("src").toString(), work.resolve("m2").toString());
+        String image = freshImage(work);
+
+        // The checkout as a fresh clone has it (with uncommitted changes: the test is of this tree).
+        Path src = Files.createDirectories(work.resolve("src"));
+        Command.Result listed = Command.run(Duration.ofMinutes(1), "git", "-C", REPO.toString(), "ls-files", "--cached", "--others", "--exclude-standard");
+        assertEquals(0, listed.exit(), listed.out());
+        Path list = work.resolve("files");
+        Files.write(list, listed.out().lines().filter(f -> Files.isRegularFile(REPO.resolve(f), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                || Files.isSymbolicLink(REPO.resolve(f))).toList());
+        Command.Result copy = Command.run(Duration.ofMinutes(5), "bash", "-c",
+                "tar -C '" + REPO + "' -T '" + list + "' -cf - | tar -C '" + src + "' -xf -");
+        assertEquals(0, copy.exit(), copy.out());
+        assertFalse(Files.exists(src.resolve("install/target")), "no build output copied");
+        Path m2 = work.resolve("m2");
+        Path hostRepository = Path.of(System.getProperty("user.home"), ".m2/repository");
+        Command.Result repo = Command.run(Duration.ofMinutes(5), "bash", "-c", "mkdir -p '" + m2 + "' && cp -a '" + hostRepository + "/.' '" + m2
+                + "/' && rm -rf '" + m2 + "/io/airlock'");
+        assertEquals(0, repo.exit(), repo.out());
+
+        // dev first: it must install bubblewrap itself; then docker (docker.io, dockerd, busybox-static); then the tests.
+        String script = "set -e; cd /src; "
+                + "for c in bwrap dockerd socat runsc; do ! command -v $c >/dev/null || { echo \"machine not fresh: $c\"; exit 90; }; done; "
+                + "echo '== ./airlock dev'; ./airlock dev; "
+                + "echo '== ./airlock dev --driver docker'; ./airlock dev --driver docker; "
+                + "echo '== ./airlock test'; ./airlock test";
+        Path log = work.resolve("run.log");
+        String name = "airlock-fresh-" + ProcessHandle.current().pid();
+        List<String> run = List.of("docker", "run", "--rm", "--privileged", "--name", name,
+                "-e", "AIRLOCK_IN_TEST_MACHINE=1", "-e", "LANG=C.UTF-8",
+                "-v", src + ":/src", "-v", m2 + ":/root/.m2/repository", "-v", JDK + ":" + JDK + ":ro",
+                // dockerd's storage on the host's file system: overlay2 cannot stack on the container's own overlay.
+                "-v", "/var/lib/docker",
+                image, "bash", "-c", script);
+        Process p = new ProcessBuilder(run).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        boolean ended;
+        try {
+            ended = p.waitFor(75, TimeUnit.MINUTES);
+        } finally {
+            Command.run(Duration.ofMinutes(2), "docker", "rm", "-f", "-v", name);
+        }
+        String out = Files.readString(log);
+        String end = out.substring(Math.max(0, out.length() - 6000));
+        assertTrue(ended, "the commands did not end within 75 minutes; " + log + " ends:\n" + end);
+        assertEquals(0, p.exitValue(), "exit " + p.exitValue() + "; " + log + " ends:\n" + end);
+
+        // dev installed its driver's packages itself, saying what and why, and both sessions succeeded.
+        assertTrue(out.contains("airlock: installing from Debian's packages: bubblewrap ("), out.substring(0, Math.min(out.length(), 4000)));
+        assertTrue(out.contains("airlock: installing from Debian's packages: docker.io (") && out.contains("airlock: starting dockerd"), end);
+        assertEquals(2, out.lines().filter(l -> l.startsWith("summary: ok:")).count(), "both dev sessions: " + log);
+        assertTrue(out.contains("] Airlock distribution"), "the first build shows its modules as it reaches them");
+        // The suite ran whole, with every prerequisite present.
+        assertTrue(out.contains("BUILD SUCCESS"), end);
+        assertTrue(out.contains("Skipped tests: "), end);
+        Command.run(Duration.ofMinutes(5), "rm", "-rf", "--one-file-system", src.toString(), m2.toString());
+    }
+
+    /** The fresh machine's image: the cached debootstrap root without bubblewrap, with what a machine of this kind has. */
+    private static String freshImage(Path work) throws Exception {
+        Path root = DebianMachine.cachedRoot(REPO.resolve(".airlock/debian-root"));
+        String image = "airlock-it/fresh-debian:" + root.getFileName().toString().replace("-minbase", "");
+        if (Command.run(Duration.ofSeconds(30), "docker", "image", "inspect", image).exit() == 0) {
+            return image;
+        }
+        String base = image + "-base";
+        Command.Result imported = Command.run(Duration.ofMinutes(10), "bash", "-c",
+                "tar -C '" + root + "' --exclude=./.complete -cf - . | docker import - " + base);
+        assertEquals(0, imported.exit(), imported.out());
+        String builder = "airlock-fresh-build-" + ProcessHandle.current().pid();
+        Command.Result made = Command.run(Duration.ofMinutes(20), "docker", "run", "--name", builder, base, "bash", "-c",
+                "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; "
+                        + "apt-get install -y -qq --no-install-recommends " + MACHINE_PACKAGES + " >/dev/null; "
+                        + "dpkg --purge bubblewrap; apt-get clean; rm -rf /var/lib/apt/lists/*");
+        try {
+            assertEquals(0, made.exit(), made.out());
+            Command.Result committed = Command.run(Duration.ofMinutes(5), "docker", "commit", builder, image);
+            assertEquals(0, committed.exit(), committed.out());
+        } finally {
+            Command.run(Duration.ofMinutes(2), "docker", "rm", "-f", builder);
+            Command.run(Duration.ofMinutes(2), "docker", "rmi", base);
+        }
+        return image;
+    }
+}
