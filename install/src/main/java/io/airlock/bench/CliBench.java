@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -43,21 +45,21 @@ public final class CliBench implements Callable<Integer> {
             System.err.println("error: no launcher at " + command + " (pass --launcher PATH)");
             return 2;
         }
-        String java = ProcessHandle.current().info().command().orElseThrow();
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
         Path dir = Files.createTempDirectory("airlock-bench-cli-");
         try (EmbeddedStack stack = EmbeddedStack.start(dir, "bubblewrap")) {
             stack.cp.agents().provision(stack.identity.agentId(), ProvisionSandbox.newBuilder().setSandboxId("bench-cli").build(),
                     Duration.ofSeconds(30));
             String launcherPath = command.toString();
-            Map<String, List<String>> commands = new java.util.LinkedHashMap<>();
-            commands.put("java -version (reference)", List.of(java, "-version"));
+            Map<String, List<String>> commands = new LinkedHashMap<>();
+            commands.put("java -version (reference)", List.of(javaBin, "-version"));
             commands.put("airlock --version", List.of(launcherPath, "--version"));
             commands.put("airlock status", List.of(launcherPath, "status", "--state-dir", dir.resolve("agent").toString()));
             commands.put("airlock audit query", List.of(launcherPath, "audit", "query", dir.resolve("agent/audit").toString()));
             commands.put("airlock cp ls", List.of(launcherPath, "cp", "ls", "--state-dir", dir.resolve("controlplane").toString()));
 
-            Map<String, long[]> wall = new java.util.LinkedHashMap<>();
-            Map<String, long[]> cpu = new java.util.LinkedHashMap<>();
+            Map<String, long[]> wall = new LinkedHashMap<>();
+            Map<String, long[]> cpu = new LinkedHashMap<>();
             commands.keySet().forEach(k -> {
                 wall.put(k, new long[runs]);
                 cpu.put(k, new long[runs]);
@@ -83,7 +85,7 @@ public final class CliBench implements Callable<Integer> {
             }
         } finally {
             try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
         return 0;
