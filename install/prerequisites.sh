@@ -84,9 +84,16 @@ if [ ${#packages[@]} -gt 0 ]; then
     exit 2
   fi
   printf 'airlock: installing from Debian'"'"'s packages: %s\n' "${reasons[@]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+  apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)  # sudo would drop an exported variable
+  apt_log=$(mktemp)
+  # apt's chatter (debconf notes, progress) only when it fails.
+  if ! { "${apt[@]}" update -qq && "${apt[@]}" install -y -qq "${packages[@]}"; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "airlock: apt-get could not install ${packages[*]} (its output is above)" >&2
+    rm -f "$apt_log"
+    exit 2
+  fi
+  rm -f "$apt_log"
   has_jdk21 || { echo "airlock: still no JDK >= 21 under /usr/lib/jvm; install one (a JDK, not a JRE) or set AIRLOCK_JAVA_HOME" >&2; exit 2; }
   if { [ "$mode" = test ] || [ "$driver" = docker ]; } && ! docker_answers; then
     missing_docker_engine=true

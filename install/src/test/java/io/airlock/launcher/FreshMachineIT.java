@@ -21,12 +21,13 @@ import org.junit.jupiter.api.Test;
  * and start what they need and succeed: {@code ./airlock dev} (and its Docker variant) and
  * {@code ./airlock test}, the whole suite in the mode where a missing prerequisite fails.
  *
- * <p>The machine is a privileged container (it runs its own dockerd and bubblewrap sandboxes) made
- * from the install test's cached debootstrap root, with this checkout's files copied in (what git
- * tracks or would track; no build output). Its network reaches what the host's does: the package
- * mirror and registries. The host's JDK 25 is mounted read-only where a machine of this kind has it,
- * and it gets a copy of the host's Maven repository, without Airlock's own artifacts, only so that
- * 500 MB are not downloaded again.
+ * <p>The machine is a container with every capability the host gives (it runs its own dockerd and
+ * bubblewrap sandboxes) made from the install test's cached debootstrap root, with this checkout's
+ * files copied in (what git tracks or would track; no build output). Its network reaches what the
+ * host's does: the package mirror and registries, through the certificate authorities the host
+ * trusts. The host's JDK 25 and Node.js 20 (with npm) are mounted read-only where a machine of this
+ * kind has them, and it gets a copy of the host's Maven repository, without Airlock's own
+ * artifacts, only so that 500 MB are not downloaded again.
  *
  * <p>Inside, AIRLOCK_IN_TEST_MACHINE is set: the tests that boot machines themselves (this one and
  * the install test) do not nest, and say so in the build's list of skipped tests.
@@ -35,7 +36,13 @@ class FreshMachineIT {
     static final Path REPO = Path.of("..").toAbsolutePath().normalize();
     static final String JDK = "/usr/lib/jvm/temurin-25-jdk-amd64";
     /** What a machine of this kind has beyond the debootstrap root. */
-    static final String MACHINE_PACKAGES = "openjdk-17-jdk-headless maven nodejs npm git ca-certificates";
+    static final String MACHINE_PACKAGES = "openjdk-17-jdk-headless maven git ca-certificates";
+    /** Node.js 20 with its npm, mounted read-only where this host has it (its own package, not Debian's Node.js 18). */
+    static final List<String> NODE = List.of("/usr/bin/node", "/usr/lib/node_modules", "/usr/etc/npmrc");
+    /** Bumped when the image's recipe changes: a cached image of an older recipe is not used. */
+    static final int IMAGE_REVISION = 3;
+    /** The host's environment that names its trusted certificates, which a machine of this kind has too. */
+    static final List<String> CA_ENVIRONMENT = List.of("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE");
 
     @Test
     void theReadmesTwoCommandsSetUpAFreshMachineAndSucceed() throws Exception {
@@ -45,6 +52,9 @@ class FreshMachineIT {
                 : Optional.of("'docker info' fails; start dockerd"));
         Prerequisites.require("a JDK 25 at " + JDK, Files.isExecutable(Path.of(JDK, "bin/javac")) ? Optional.empty()
                 : Optional.of("the machine of this kind has Temurin 25 there"));
+        Command.Result node = Command.run(Duration.ofSeconds(30), "/bin/sh", "-c", "/usr/bin/node --version || true");
+        Prerequisites.require("Node.js 20 at /usr/bin/node", node.out().startsWith("v2") ? Optional.empty()
+                : Optional.of("the machine of this kind has Node.js 20 there (found: " + node.out().strip() + ")"));
         Path work = Files.createDirectories(Path.of("target/fresh-machine-it").toAbsolutePath());
         Command.run(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", work.resolve("src").toString(), work.resolve("m2").toString());
         String image = freshImage(work);
@@ -74,12 +84,28 @@ class FreshMachineIT {
                 + "echo '== ./airlock test'; ./airlock test";
         Path log = work.resolve("run.log");
         String name = "airlock-fresh-" + ProcessHandle.current().pid();
-        List<String> run = List.of("docker", "run", "--rm", "--privileged", "--name", name,
+        // Every capability the host may give (--privileged asks for all, and where this process lacks one, such as
+        // CAP_SYS_RESOURCE, the engine refuses it), no seccomp or AppArmor filter, every device, and the cgroup
+        // hierarchy writable: what its own dockerd and bubblewrap need.
+        List<String> caEnvironment = CA_ENVIRONMENT.stream().filter(e -> System.getenv(e) != null)
+                .flatMap(e -> java.util.stream.Stream.of("-e", e + "=" + System.getenv(e))).toList();
+        // --init: an init as PID 1 that reaps orphans, as a machine has (dockerd started in the background and stopped
+        // by the engine-restart test would otherwise stay a zombie, alive to whoever waits for it to end).
+        List<String> run = new java.util.ArrayList<>(List.of("docker", "run", "--rm", "--init", "--name", name,
+                "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+                "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
+                "--device-cgroup-rule", "a *:* rwm", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
                 "-e", "AIRLOCK_IN_TEST_MACHINE=1", "-e", "LANG=C.UTF-8",
                 "-v", src + ":/src", "-v", m2 + ":/root/.m2/repository", "-v", JDK + ":" + JDK + ":ro",
                 // dockerd's storage on the host's file system: overlay2 cannot stack on the container's own overlay.
-                "-v", "/var/lib/docker",
-                image, "bash", "-c", script);
+                "-v", "/var/lib/docker"));
+        run.addAll(caEnvironment);
+        for (String path : NODE) {
+            if (Files.exists(Path.of(path))) {
+                run.addAll(List.of("-v", path + ":" + path + ":ro"));
+            }
+        }
+        run.addAll(List.of(image, "bash", "-c", script));
         Process p = new ProcessBuilder(run).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         boolean ended;
@@ -107,7 +133,7 @@ class FreshMachineIT {
     /** The fresh machine's image: the cached debootstrap root without bubblewrap, with what a machine of this kind has. */
     private static String freshImage(Path work) throws Exception {
         Path root = DebianMachine.cachedRoot(REPO.resolve(".airlock/debian-root"));
-        String image = "airlock-it/fresh-debian:" + root.getFileName().toString().replace("-minbase", "");
+        String image = "airlock-it/fresh-debian:" + root.getFileName().toString().replace("-minbase", "") + "-" + IMAGE_REVISION;
         if (Command.run(Duration.ofSeconds(30), "docker", "image", "inspect", image).exit() == 0) {
             return image;
         }
@@ -116,9 +142,15 @@ class FreshMachineIT {
                 "tar -C '" + root + "' --exclude=./.complete -cf - . | docker import - " + base);
         assertEquals(0, imported.exit(), imported.out());
         String builder = "airlock-fresh-build-" + ProcessHandle.current().pid();
-        Command.Result made = Command.run(Duration.ofMinutes(20), "docker", "run", "--name", builder, base, "bash", "-c",
+        // The certificate authorities this host adds to Debian's (a machine of this kind reaches the registries
+        // through a proxy that presents them), trusted the same way: system store, npm's cafile.
+        Command.Result made = Command.run(Duration.ofMinutes(20), "docker", "run", "--name", builder,
+                "-v", "/usr/local/share/ca-certificates:/host-ca:ro", base, "bash", "-c",
                 "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; "
                         + "apt-get install -y -qq --no-install-recommends " + MACHINE_PACKAGES + " >/dev/null; "
+                        + "cp -r /host-ca/. /usr/local/share/ca-certificates/; update-ca-certificates >/dev/null; "
+                        + "echo cafile=/etc/ssl/certs/ca-certificates.crt > /etc/npmrc; "
+                        + "ln -sf ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm; ln -sf ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx; "
                         + "dpkg --purge bubblewrap; apt-get clean; rm -rf /var/lib/apt/lists/*");
         try {
             assertEquals(0, made.exit(), made.out());

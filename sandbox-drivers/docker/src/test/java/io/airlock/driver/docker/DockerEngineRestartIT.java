@@ -101,18 +101,19 @@ class DockerEngineRestartIT {
         String pids = new String(pidof.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         pidof.waitFor();
         assertTrue(!pids.isEmpty(), "dockerd is not running as a process this test can see");
-        for (String pid : pids.split("\\s+")) {
-            ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroy);
-        }
-        for (String pid : pids.split("\\s+")) {
-            var h = ProcessHandle.of(Long.parseLong(pid));
-            if (h.isPresent()) {
-                h.get().onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
-            }
-        }
         try {
+            for (String pid : pids.split("\\s+")) {
+                ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroy);
+            }
+            for (String pid : pids.split("\\s+")) {
+                var h = ProcessHandle.of(Long.parseLong(pid));
+                if (h.isPresent()) {
+                    h.get().onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
             during.run();
         } finally {
+            // Whatever happened above, the engine comes back: every test after this one needs it.
             String dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) ? "/usr/sbin/dockerd" : "dockerd";
             new ProcessBuilder("setsid", dockerd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("/tmp/airlock-test-dockerd.log").toFile())).start();
