@@ -330,16 +330,14 @@ public final class McpBench implements Callable<Integer> {
         return s[s.length / 2];
     }
 
-    /** mcp-peers of the checkout this launcher was built in (install/target/airlock/lib/THE.jar), else of the working directory. */
+    /** mcp-peers of the checkout whose ./airlock started this (it passes itself as airlock.launcher), else of the working directory. */
     private static Path checkoutPeers() {
-        try {
-            Path jar = Path.of(McpBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path candidate = jar.getParent().getParent().getParent().getParent().getParent().resolve("mcp-peers");
+        String launcher = System.getProperty("airlock.launcher");
+        if (launcher != null) {
+            Path candidate = Path.of(launcher).toAbsolutePath().getParent().resolve("mcp-peers");
             if (Files.isDirectory(candidate)) {
                 return candidate;
             }
-        } catch (Exception e) {
-            // not run from a built checkout
         }
         return Path.of("mcp-peers");
     }

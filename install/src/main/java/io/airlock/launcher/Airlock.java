@@ -13,6 +13,9 @@ import io.airlock.daemon.cli.StatusCommand;
 import io.airlock.daemon.config.ConfigException;
 import io.airlock.daemon.identity.EnrollmentException;
 import io.airlock.driver.DriverException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine;
@@ -70,13 +73,20 @@ public final class Airlock {
                     + "protocol airlock.v1, Java " + Runtime.version() + ")"};
         }
 
-        /** An installed tree (tarball or .deb) names its package version in PACKAGE_VERSION beside lib/; a build has none. */
+        /**
+         * An installed tree (tarball or .deb) names its package version in PACKAGE_VERSION; its launcher
+         * passes the tree as airlock.home. (Not found through the jar's code source: for a class from the
+         * class-data archive that is where the archive was made, not where the tree is now.) A build has none.
+         */
         private static String installedPackage() {
+            String home = System.getProperty("airlock.home");
+            if (home == null) {
+                return null;
+            }
             try {
-                java.nio.file.Path jar = java.nio.file.Path.of(Airlock.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-                java.nio.file.Path file = jar.getParent().resolveSibling("PACKAGE_VERSION");
-                return java.nio.file.Files.isRegularFile(file) ? java.nio.file.Files.readString(file).strip() : null;
-            } catch (java.io.IOException | java.net.URISyntaxException | RuntimeException e) {
+                Path file = Path.of(home, "PACKAGE_VERSION");
+                return Files.isRegularFile(file) ? Files.readString(file).strip() : null;
+            } catch (IOException | RuntimeException e) {
                 return null;
             }
         }

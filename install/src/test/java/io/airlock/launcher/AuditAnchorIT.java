@@ -51,7 +51,7 @@ class AuditAnchorIT {
     }
 
     static CliRun airlock(String... args) {
-        return CliRun.of(new Airlock(), args);
+        return CliRun.of(Airlock.commandLine(args), args);
     }
 
     private DaemonProcess startDaemon(Path config, String agentId, long seqAbove) throws Exception {
