@@ -124,6 +124,11 @@ fi
 # gVisor for the Docker template tests: runsc registered with the engine. It runs with
 # --network=none, which is all sandboxes get anyway. SIGHUP makes a running dockerd reload it.
 if ! docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+  if [ "${as_root[*]}" = none ]; then
+    echo "airlock: runsc is not registered with dockerd; as root, add it to /etc/docker/daemon.json (runtimes.runsc:" \
+      "{path: /usr/bin/runsc, runtimeArgs: [--network=none]}) and send dockerd SIGHUP" >&2
+    exit 2
+  fi
   echo "airlock: registering runsc (gVisor) with dockerd, for the Docker template tests" >&2
   "${as_root[@]}" mkdir -p /etc/docker
   "${as_root[@]}" python3 - <<'PY'

@@ -47,6 +47,23 @@ public final class SkippedTests {
         System.out.println(rule);
     }
 
+    /**
+     * Why: the message attribute, or (Surefire 3 writes an aborted test so) the first line of the
+     * element's text, the exception's "type: message", without the type.
+     */
+    static String reason(Element skipped) {
+        String message = skipped.getAttribute("message").strip();
+        if (message.isEmpty()) {
+            String text = skipped.getTextContent().strip();
+            message = text.isEmpty() ? "" : text.lines().findFirst().orElse("");
+            String type = skipped.getAttribute("type");
+            if (!type.isEmpty() && message.startsWith(type + ": ")) {
+                message = message.substring(type.length() + 2);
+            }
+        }
+        return message.isBlank() ? "(no reason given: @Disabled or an assumption without a message)" : message.strip();
+    }
+
     private static boolean isReport(Path f) {
         String name = f.getFileName().toString();
         String dir = f.getParent() == null ? "" : f.getParent().getFileName().toString();
@@ -69,10 +86,8 @@ public final class SkippedTests {
             if (skip.getLength() == 0) {
                 continue;
             }
-            String message = ((Element) skip.item(0)).getAttribute("message");
             String cls = c.getAttribute("classname");
-            into.add(new Skipped(cls.substring(cls.lastIndexOf('.') + 1) + "." + c.getAttribute("name"),
-                    message.isBlank() ? "(no reason given: @Disabled or an assumption without a message)" : message.strip()));
+            into.add(new Skipped(cls.substring(cls.lastIndexOf('.') + 1) + "." + c.getAttribute("name"), reason((Element) skip.item(0))));
         }
     }
 }
