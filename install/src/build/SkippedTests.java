@@ -65,8 +65,10 @@ public final class SkippedTests {
     }
 
     private static boolean isReport(Path f) {
-        String name = f.getFileName().toString();
-        String dir = f.getParent() == null ? "" : f.getParent().getFileName().toString();
+        // The walk starts with the root itself, and a root one level below / (/src, say) has a parent without a name.
+        Path parent = f.getParent();
+        String name = f.getFileName() == null ? "" : f.getFileName().toString();
+        String dir = parent == null || parent.getFileName() == null ? "" : parent.getFileName().toString();
         return name.startsWith("TEST-") && name.endsWith(".xml") && (dir.equals("surefire-reports") || dir.equals("failsafe-reports"))
                 && !f.toString().contains("/node_modules/");
     }
