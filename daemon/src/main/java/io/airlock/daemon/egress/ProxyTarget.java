@@ -27,7 +27,12 @@ record ProxyTarget(String host, int port, String path) {
             if (colon <= 0 || uri.contains("/")) {
                 throw new BadTarget("CONNECT '" + uri + "' (expected host:port, e.g. CONNECT pypi.org:443)");
             }
-            return new ProxyTarget(unbracket(uri.substring(0, colon)), port(uri.substring(colon + 1), uri), "");
+            String host = unbracket(uri.substring(0, colon));
+            if (host.isEmpty()) {
+                // "CONNECT []:443" names no host once unbracketed (found by ProxyRequestFuzzTest).
+                throw new BadTarget("CONNECT '" + uri + "' names no host (expected host:port, e.g. CONNECT pypi.org:443)");
+            }
+            return new ProxyTarget(host, port(uri.substring(colon + 1), uri), "");
         }
         URI u;
         try {
