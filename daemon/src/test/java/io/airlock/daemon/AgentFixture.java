@@ -1,8 +1,8 @@
 package io.airlock.daemon;
 
 import io.airlock.controlplane.ControlPlaneServer;
-import io.airlock.daemon.config.ConfigLoader;
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.daemon.connector.ConnectionListener;
 import io.airlock.daemon.identity.Enroller;
 import io.airlock.driver.Prerequisites;

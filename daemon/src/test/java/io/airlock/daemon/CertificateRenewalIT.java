@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.core.audit.AuditVerifier;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.CertificateRenewer;
 import io.airlock.proto.v1.ExecResult;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.daemon.cli.Doctor;
-import io.airlock.daemon.config.ConfigException;
-import io.airlock.daemon.config.ConfigLoader;
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.ConfigException;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.core.config.DaemonConfig;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

@@ -3,11 +3,11 @@ package io.airlock.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.airlock.daemon.config.DaemonConfig;
-import io.airlock.daemon.egress.EgressOutcome;
-import io.airlock.daemon.egress.EgressPolicy;
-import io.airlock.daemon.egress.EgressProxy;
-import io.airlock.daemon.egress.EgressRule;
+import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.egress.EgressOutcome;
+import io.airlock.core.egress.EgressPolicy;
+import io.airlock.core.egress.EgressProxy;
+import io.airlock.core.egress.EgressRule;
 import io.airlock.driver.EgressPort;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -3,8 +3,8 @@ package io.airlock.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.airlock.daemon.config.ConfigLoader;
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.StartExec;
 import java.nio.file.Path;

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.CommandFailedException;
-import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.core.audit.AuditVerifier;
 import io.airlock.proto.v1.EgressPolicy;
 import io.airlock.proto.v1.EgressRule;
 import io.airlock.proto.v1.ErrorCode;

@@ -156,7 +156,7 @@ class TunnelledSandboxIT {
                 ProvisionSandbox.newBuilder().setSandboxId("audited-denial").setLimits(ResourceLimits.newBuilder().setMemoryBytes(1L << 41)).build(), T));
         Path auditDir = dir.resolve("agent").resolve("audit");
         List<com.fasterxml.jackson.databind.JsonNode> records = new CopyOnWriteArrayList<>();
-        var result = io.airlock.daemon.audit.AuditVerifier.verify(auditDir, r -> records.add(r.record()));
+        var result = io.airlock.core.audit.AuditVerifier.verify(auditDir, r -> records.add(r.record()));
         assertTrue(result.ok(), result.problem());
         var command = records.stream().filter(r -> r.path("type").asText().equals("command") && r.path("argv").toString().contains("exit 4"))
                 .findFirst().orElseThrow(() -> new AssertionError("no command record for the exec in " + records));

@@ -10,7 +10,7 @@ import io.airlock.daemon.cli.DoctorCommand;
 import io.airlock.daemon.cli.EnrollCommand;
 import io.airlock.daemon.cli.RunCommand;
 import io.airlock.daemon.cli.StatusCommand;
-import io.airlock.daemon.config.ConfigException;
+import io.airlock.core.config.ConfigException;
 import io.airlock.daemon.identity.EnrollmentException;
 import io.airlock.driver.DriverException;
 import java.io.IOException;

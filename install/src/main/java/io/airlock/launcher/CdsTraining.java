@@ -2,7 +2,7 @@ package io.airlock.launcher;
 
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;
-import io.airlock.daemon.audit.AuditLog;
+import io.airlock.core.audit.AuditLog;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;

@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.AgentRegistry;
 import io.airlock.controlplane.gateway.CommandFailedException;
-import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.docker.BusyboxImage;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.ExecResult;

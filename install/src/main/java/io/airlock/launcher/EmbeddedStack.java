@@ -6,7 +6,7 @@ import io.airlock.controlplane.admin.AdminToken;
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.daemon.Daemon;
-import io.airlock.daemon.config.ConfigLoader;
+import io.airlock.core.config.ConfigLoader;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.Enroller;
 import java.net.InetSocketAddress;

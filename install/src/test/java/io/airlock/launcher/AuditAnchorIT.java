@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;
 import io.airlock.controlplane.gateway.AuditAnchors;
-import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.core.audit.AuditVerifier;
 import io.airlock.daemon.identity.Enroller;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;

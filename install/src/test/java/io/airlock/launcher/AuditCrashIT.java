@@ -2,8 +2,8 @@ package io.airlock.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.airlock.daemon.audit.AuditLog;
-import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.core.audit.AuditLog;
+import io.airlock.core.audit.AuditVerifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

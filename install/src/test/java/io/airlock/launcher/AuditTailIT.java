@@ -3,7 +3,7 @@ package io.airlock.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.airlock.daemon.audit.AuditLog;
+import io.airlock.core.audit.AuditLog;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package io.airlock.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.airlock.daemon.audit.AuditVerifier;
+import io.airlock.core.audit.AuditVerifier;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

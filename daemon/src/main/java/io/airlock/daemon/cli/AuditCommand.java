@@ -2,9 +2,9 @@ package io.airlock.daemon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.airlock.daemon.audit.AuditAnchor;
-import io.airlock.daemon.audit.AuditVerifier;
-import io.airlock.daemon.config.ConfigException;
+import io.airlock.core.audit.AuditAnchor;
+import io.airlock.core.audit.AuditVerifier;
+import io.airlock.core.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

@@ -1,6 +1,6 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.DaemonConfig;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;

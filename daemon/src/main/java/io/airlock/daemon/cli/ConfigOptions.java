@@ -1,9 +1,9 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.config.ConfigException;
-import io.airlock.daemon.config.ConfigLoader;
-import io.airlock.daemon.config.DaemonConfig;
-import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.core.config.ConfigException;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.DriverException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.audit.AuditVerifier;
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.audit.AuditVerifier;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.LiveCredentials;
-import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.CertificatesGrpc;
 import io.airlock.proto.v1.ServerTimeRequest;

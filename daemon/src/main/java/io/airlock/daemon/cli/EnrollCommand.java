@@ -1,7 +1,7 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.audit.AuditLog;
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.audit.AuditLog;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.daemon.identity.AgentIdentity;
 import io.airlock.daemon.identity.Enroller;
 import io.airlock.daemon.identity.EnrollmentException;

@@ -1,10 +1,10 @@
 package io.airlock.daemon.cli;
 
 import io.airlock.daemon.Daemon;
-import io.airlock.daemon.config.ConfigException;
-import io.airlock.daemon.config.ConfigReload;
-import io.airlock.daemon.config.DaemonConfig;
-import io.airlock.daemon.logging.OperationalLog;
+import io.airlock.core.config.ConfigException;
+import io.airlock.core.config.ConfigReload;
+import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.logging.OperationalLog;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;

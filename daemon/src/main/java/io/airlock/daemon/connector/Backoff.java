@@ -1,6 +1,6 @@
 package io.airlock.daemon.connector;
 
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.DaemonConfig;
 import java.time.Duration;
 import java.util.random.RandomGenerator;
 

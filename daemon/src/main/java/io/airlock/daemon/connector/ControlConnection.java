@@ -1,6 +1,6 @@
 package io.airlock.daemon.connector;
 
-import io.airlock.daemon.config.DaemonConfig;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.Command;

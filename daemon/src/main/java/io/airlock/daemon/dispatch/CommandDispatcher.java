@@ -1,8 +1,8 @@
 package io.airlock.daemon.dispatch;
 
 import io.airlock.daemon.connector.ControlConnection;
-import io.airlock.daemon.policy.PolicyDeniedException;
-import io.airlock.daemon.sandbox.SandboxService;
+import io.airlock.core.policy.PolicyDeniedException;
+import io.airlock.core.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.SandboxDriver;
@@ -21,7 +21,7 @@ import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileList;
 import io.airlock.proto.v1.FileType;
 import io.airlock.proto.v1.PolicyDenied;
-import io.airlock.daemon.egress.EgressRule;
+import io.airlock.core.egress.EgressRule;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.SandboxState;
@@ -44,7 +44,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     private static final Logger log = LoggerFactory.getLogger(CommandDispatcher.class);
 
     private final SandboxService sandboxes;
-    private volatile io.airlock.daemon.audit.CommandAudit audit;
+    private volatile io.airlock.daemon.dispatch.CommandAudit audit;
     /** How long a command id is remembered (here and, for commands with effects, across restarts in the journal). */
     public static final Duration LEDGER_RETENTION = Duration.ofHours(1);
     private final CommandLedger ledger = new CommandLedger(10_000, LEDGER_RETENTION);
@@ -118,7 +118,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         if (earlier == null && audit != null && !mcp) {
             try {
                 audit.received(command);
-            } catch (io.airlock.daemon.audit.AuditException e) {
+            } catch (io.airlock.core.audit.AuditException e) {
                 // Nothing runs unrecorded.
                 log.error("refusing command {}: {}", id, e.getMessage());
                 ledger.forget(id);
@@ -192,7 +192,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
         try {
             audit.finished(command, result, java.time.Duration.ofNanos(System.nanoTime() - startedNanos));
-        } catch (io.airlock.daemon.audit.AuditException e) {
+        } catch (io.airlock.core.audit.AuditException e) {
             log.error("the outcome of command {} could not be audited: {}", command.getCommandId(), e.getMessage());
         }
     }
@@ -206,7 +206,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
     }
 
     /** Where commands and their outcomes are recorded; set once at start. */
-    public void audit(io.airlock.daemon.audit.CommandAudit audit) {
+    public void audit(io.airlock.daemon.dispatch.CommandAudit audit) {
         this.audit = audit;
     }
 
@@ -217,7 +217,7 @@ public final class CommandDispatcher implements ControlConnection.CommandSink {
         }
         try {
             audit.log().append(type, fields);
-        } catch (io.airlock.daemon.audit.AuditException e) {
+        } catch (io.airlock.core.audit.AuditException e) {
             if (audit.log().isClosed()) {
                 log.debug("not audited after the stop: {} {}", type, fields);
             } else {

@@ -3,9 +3,9 @@ package io.airlock.daemon.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.airlock.daemon.config.ConfigException;
-import io.airlock.daemon.config.ConfigLoader;
-import io.airlock.daemon.sandbox.DriverRegistry;
+import io.airlock.core.config.ConfigException;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.DriverException;
 import java.nio.file.Files;
 import java.nio.file.Path;

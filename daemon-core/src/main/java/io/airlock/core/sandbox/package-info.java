@@ -1,0 +1,2 @@
+/** Sandboxes across drivers: driver discovery and choice, and policy-checked sandbox operations. */
+package io.airlock.core.sandbox;

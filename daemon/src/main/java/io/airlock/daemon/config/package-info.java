@@ -1,2 +1,0 @@
-/** The daemon's YAML configuration: typed records, defaults, and validation that names the field at fault. */
-package io.airlock.daemon.config;

@@ -1,2 +1,0 @@
-/** The operational log of {@code airlock run}: structured lines on stdout, level and format from the configuration. */
-package io.airlock.daemon.logging;

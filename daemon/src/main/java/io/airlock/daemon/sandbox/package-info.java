@@ -1,2 +1,0 @@
-/** Sandboxes across drivers: driver discovery and choice, and policy-checked sandbox operations. */
-package io.airlock.daemon.sandbox;
