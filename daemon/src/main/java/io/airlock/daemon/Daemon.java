@@ -3,21 +3,24 @@ package io.airlock.daemon;
 import io.airlock.daemon.admin.AdminEndpoint;
 import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.core.audit.AuditLog;
-import io.airlock.daemon.dispatch.CommandAudit;
 import io.airlock.core.config.ConfigReload;
 import io.airlock.core.config.DaemonConfig;
-import io.airlock.daemon.connector.ConnectionListener;
-import io.airlock.daemon.connector.ConnectionListeners;
-import io.airlock.daemon.connector.ControlConnection;
-import io.airlock.daemon.dispatch.CommandDispatcher;
-import io.airlock.daemon.dispatch.CommandJournal;
+import io.airlock.connector.grpc.ConnectionListener;
+import io.airlock.connector.grpc.ConnectionListeners;
+import io.airlock.connector.grpc.ControlConnection;
+import io.airlock.connector.grpc.GrpcConnector;
+import io.airlock.connector.grpc.ProtoCodec;
+import io.airlock.core.work.AgentEvents;
+import io.airlock.core.work.Outcome;
+import io.airlock.core.work.WorkJournal;
+import io.airlock.core.work.WorkRunner;
 import io.airlock.core.egress.EgressOutcome;
 import io.airlock.core.egress.EgressPolicy;
 import io.airlock.core.egress.EgressProxy;
 import io.airlock.core.egress.SandboxEgress;
-import io.airlock.daemon.identity.AgentIdentity;
-import io.airlock.daemon.identity.CertificateRenewer;
-import io.airlock.daemon.identity.LiveCredentials;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.CertificateRenewer;
+import io.airlock.connector.grpc.identity.LiveCredentials;
 import io.airlock.core.policy.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.SandboxReaper;
@@ -40,8 +43,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The composition root and lifecycle of the agent: identity, drivers (reconciled on start),
- * policy, dispatcher and the outbound connection; {@link #drain} is the first SIGTERM.
+ * The composition root and lifecycle of the agent: the audit log, drivers (reconciled on start),
+ * policy, the sandbox service and work runner of daemon-core, and the airlock.v1 connector with
+ * the agent's identity; {@link #drain} is the first SIGTERM.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
@@ -59,11 +63,13 @@ public final class Daemon implements AutoCloseable {
     private final SystemdNotifier systemd = SystemdNotifier.from(System.getenv());
     private volatile AdminEndpoint admin;
     private final SandboxService sandboxes;
-    private final CommandDispatcher dispatcher;
-    private final CommandJournal journal;
+    private final AgentEvents events;
+    private final WorkRunner runner;
+    private final WorkJournal journal;
     /** Null when mcp.servers is empty. */
     private final io.airlock.tunnel.mcp.McpTunnel tunnel;
     private io.airlock.tunnel.mcp.CallerTokens callerTokens;
+    private final GrpcConnector connector;
     private final ControlConnection connection;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
     private final ConnectionListeners listeners = new ConnectionListeners();
@@ -73,18 +79,24 @@ public final class Daemon implements AutoCloseable {
     /** Null when policy.egress allows nothing. */
     private final Egress egress;
 
-    /** The egress proxy and the allowlists it enforces; outcomes are audited once the dispatcher exists. */
+    /**
+     * The egress proxy and the allowlists it enforces. Outcomes are audited from the start; they
+     * are counted in the metrics once those exist (the proxy starts before the drivers that use it).
+     */
     private record Egress(EgressProxy proxy, SandboxEgress allowlists,
-            java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>> outcomes) {
-        static Egress start(DaemonConfig config) {
+            java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>> counted) {
+        static Egress start(DaemonConfig config, AuditLog audit) {
             DaemonConfig.Egress settings = config.policy().egress();
             if (!settings.enabled()) {
                 return null;
             }
             SandboxEgress allowlists = new SandboxEgress(new EgressPolicy(settings.rules()), config.stateDir().resolve("egress"));
-            var outcomes = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>>(o -> { });
-            EgressProxy proxy = EgressProxy.start(settings, allowlists::policyOf, o -> outcomes.get().accept(o));
-            return new Egress(proxy, allowlists, outcomes);
+            var counted = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>>(o -> { });
+            EgressProxy proxy = EgressProxy.start(settings, allowlists::policyOf, o -> {
+                audit.record("egress", o.auditFields());
+                counted.get().accept(o);
+            });
+            return new Egress(proxy, allowlists, counted);
         }
     }
 
@@ -96,7 +108,7 @@ public final class Daemon implements AutoCloseable {
                 String now = d.unavailableReason().orElse("");
                 String before = last.put(d.name(), now);
                 if (before != null && !before.equals(now)) {
-                    dispatcher.driverChanged(d.name(), now.isEmpty(), now);
+                    events.driverChanged(d.name(), now.isEmpty(), now);
                 }
             }
             try {
@@ -107,39 +119,30 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit, CommandJournal journal, Egress egress)
-            throws Exception {
+    private Daemon(DaemonConfig config, AgentIdentity identity, DriverRegistry drivers, AuditLog audit, AgentEvents events,
+            WorkJournal journal, Egress egress) throws Exception {
         this.config = config;
         this.identity = identity;
         this.drivers = drivers;
         this.audit = audit;
+        this.events = events;
         this.egress = egress;
         LocalPolicy policy = new LocalPolicy(config.policy());
-        CommandDispatcher[] dispatcherRef = new CommandDispatcher[1];
-        this.sandboxes = new SandboxService(drivers, policy, (s, state, why) -> dispatcherRef[0].sandboxChanged(s, state, why),
-                egress == null ? null : egress.allowlists());
+        this.sandboxes = new SandboxService(drivers, policy, events::sandboxChanged, egress == null ? null : egress.allowlists());
         this.journal = journal;
-        this.dispatcher = new CommandDispatcher(sandboxes, journal);
-        dispatcher.audit(new CommandAudit(audit));
         this.metrics = new DaemonMetrics(() -> {
             java.util.Map<String, Long> byState = new java.util.TreeMap<>();
             sandboxes.list().forEach(s -> byState.merge(s.state().name(), 1L, Long::sum));
             return byState;
         }, this::mcpSessions, config.mcp().servers().keySet());
         audit.onAppend(metrics::auditAppend);
-        dispatcher.onResult((c, r) -> {
-            metrics.command(c.getActionCase().name().toLowerCase(java.util.Locale.ROOT), r.hasError() ? r.getError().getCode().name() : "OK");
-            if (r.hasExec()) {
-                metrics.exec(r.getExec().getDurationMs() / 1000.0);
-            }
-        });
         listeners.add(new ConnectionListener() {
             @Override
             public void connected(String sessionId) {
                 connected = true;
                 metrics.connected(true);
                 systemd.ready("connected to the control plane as agent " + identity.agentId() + "; " + sandboxes.list().size() + " sandbox(es)");
-                dispatcher.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
+                audit.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
             }
 
             @Override
@@ -147,7 +150,7 @@ public final class Daemon implements AutoCloseable {
                 connected = false;
                 metrics.connected(false);
                 systemd.status("control connection lost (" + reason + "); reconnecting");
-                dispatcher.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
+                audit.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
             }
 
             @Override
@@ -155,10 +158,15 @@ public final class Daemon implements AutoCloseable {
                 metrics.reconnect();
             }
         });
-        dispatcherRef[0] = dispatcher;
         this.tunnel = startTunnel(config, identity.agentId());
+        this.runner = new WorkRunner(sandboxes, journal, audit, events,
+                tunnel == null ? null : new WorkRunner.Mcp(tunnel, config.mcp().maxExchanges()), (item, outcome) -> {
+                    metrics.command(item.work().action(), outcome instanceof Outcome.Failed f ? f.error().name() : "OK");
+                    if (outcome instanceof Outcome.ExecDone x) {
+                        metrics.exec(x.durationMs() / 1000.0);
+                    }
+                });
         if (tunnel != null) {
-            dispatcher.mcp(tunnel, config.mcp().maxExchanges());
             listeners.add(new ConnectionListener() {
                 @Override
                 public void disconnected(String reason) {
@@ -168,19 +176,17 @@ public final class Daemon implements AutoCloseable {
             });
         }
         if (egress != null) {
-            egress.outcomes().set(o -> {
-                metrics.egress(o.decision().wireName());
-                dispatcher.record("egress", o.auditFields());
-            });
+            egress.counted().set(o -> metrics.egress(o.decision().wireName()));
         }
         int adopted = sandboxes.reconcile().size();
         log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
         this.credentials = new LiveCredentials(identity);
         metrics.certificate(identity.certificate().getNotAfter().toInstant());
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
-        this.connection = new ControlConnection(config.controlPlane(), () -> channel(address, credentials.tls()), this::hello,
-                this::auditAnchor, dispatcher, listeners);
-        dispatcher.attach(connection);
+        this.connector = new GrpcConnector(runner, config.controlPlane(), () -> channel(address, credentials.tls()), this::hello,
+                this::auditAnchor, listeners);
+        this.connection = connector.connection();
+        events.subscribe(connector);
         this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
         this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
     }
@@ -195,7 +201,7 @@ public final class Daemon implements AutoCloseable {
             @Override
             public void record(java.util.Map<String, Object> fields) {
                 metrics.mcp(String.valueOf(fields.get("server")), String.valueOf(fields.get("outcome")));
-                dispatcher.record("mcp", fields);
+                audit.record("mcp", fields);
             }
 
             @Override
@@ -216,7 +222,7 @@ public final class Daemon implements AutoCloseable {
             public void renewed(AgentIdentity before, AgentIdentity after) {
                 metrics.renewal(true);
                 metrics.certificate(after.certificate().getNotAfter().toInstant());
-                dispatcher.record("identity", java.util.Map.of("event", "certificate_renewed", "agent_id", after.agentId(),
+                audit.record("identity", java.util.Map.of("event", "certificate_renewed", "agent_id", after.agentId(),
                         "previous_serial", before.certificate().getSerialNumber().toString(16),
                         "serial", after.certificate().getSerialNumber().toString(16),
                         "not_after", after.certificate().getNotAfter().toInstant().toString(),
@@ -226,7 +232,7 @@ public final class Daemon implements AutoCloseable {
             @Override
             public void failed(String reason, java.time.Instant nextAttempt) {
                 metrics.renewal(false);
-                dispatcher.record("identity", java.util.Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
+                audit.record("identity", java.util.Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
                         "reason", reason, "next_attempt", nextAttempt.toString()));
             }
         };
@@ -248,18 +254,14 @@ public final class Daemon implements AutoCloseable {
         AgentIdentity identity;
         Egress egress = null;
         DriverRegistry drivers;
-        // Drivers exist before the dispatcher that reports their events: forward through a holder.
-        java.util.concurrent.atomic.AtomicReference<CommandDispatcher> dispatcher = new java.util.concurrent.atomic.AtomicReference<>();
+        // Events exist before the drivers that report to them; connectors subscribe as they are made.
+        AgentEvents events = new AgentEvents(audit);
         try {
             AgentIdentity.recover(config.stateDir());
             identity = AgentIdentity.load(config.stateDir());
-            egress = Egress.start(config);
-            drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), e -> {
-                CommandDispatcher d = dispatcher.get();
-                if (d != null) {
-                    d.driverEvent(e);
-                }
-            }, egress == null ? null : egress.proxy());
+            egress = Egress.start(config, audit);
+            drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), events::driverEvent,
+                    egress == null ? null : egress.proxy());
         } catch (Exception e) {
             if (egress != null) {
                 egress.proxy().close();
@@ -268,10 +270,10 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         Daemon daemon;
-        CommandJournal journal = null;
+        WorkJournal journal = null;
         try {
-            journal = CommandJournal.open(config.stateDir().resolve("commands.journal"), CommandDispatcher.LEDGER_RETENTION);
-            daemon = new Daemon(config, identity, drivers, audit, journal, egress);
+            journal = WorkJournal.open(config.stateDir().resolve("commands.journal"), WorkRunner.LEDGER_RETENTION);
+            daemon = new Daemon(config, identity, drivers, audit, events, journal, egress);
         } catch (Exception e) {
             if (journal != null) {
                 journal.close();
@@ -286,7 +288,6 @@ public final class Daemon implements AutoCloseable {
         for (ConnectionListener l : listeners) {
             daemon.listeners.add(l);
         }
-        dispatcher.set(daemon.dispatcher);
         try {
             daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir(),
                     daemon.callerTokens == null ? null : daemon.callerTokens.jwks());
@@ -330,7 +331,7 @@ public final class Daemon implements AutoCloseable {
         }
         List<io.airlock.driver.Sandbox> live = sandboxes.list();
         h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
-        live.forEach(s -> h.addInventory(dispatcher.info(s)));
+        live.forEach(s -> h.addInventory(ProtoCodec.sandbox(runner.view(s))));
         return h.build();
     }
 
@@ -360,7 +361,7 @@ public final class Daemon implements AutoCloseable {
         s.put("certificate", java.util.Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
                 "renew_at", CertificateRenewer.renewAt(cert).toString(), "trusted_cas", credentials.current().caBundle().size()));
         s.put("audit_dir", config.auditDir().toString());
-        s.put("in_flight_commands", dispatcher.inFlight());
+        s.put("in_flight_commands", runner.inFlight());
         return s;
     }
 
@@ -372,13 +373,13 @@ public final class Daemon implements AutoCloseable {
         ConfigReload.Result r = ConfigReload.merge(config, next);
         config = r.config();
         sandboxes.policy().update(r.config().policy());
-        dispatcher.record("config.reloaded", java.util.Map.of("applied", r.applied(), "restart_needed", r.restartNeeded()));
+        audit.record("config.reloaded", java.util.Map.of("applied", r.applied(), "restart_needed", r.restartNeeded()));
         return r;
     }
 
     /** A reload that could not be applied (the file did not load): the running configuration stays. Audited. */
     public void reloadRefused(String reason) {
-        dispatcher.record("config.reload_refused", java.util.Map.of("reason", reason));
+        audit.record("config.reload_refused", java.util.Map.of("reason", reason));
     }
 
     /** The admin endpoint's address (tests: it may be on a free port). */
@@ -401,7 +402,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Commands running now (for status and tests). */
     public int commandsInFlight() {
-        return dispatcher.inFlight();
+        return runner.inFlight();
     }
 
     public boolean isConnected() {
@@ -421,13 +422,13 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         Duration grace = config.drain().gracePeriod();
-        log.info("draining ({}): {} command(s) in flight, grace period {}", reason, dispatcher.inFlight(), grace);
-        systemd.stopping("draining (" + reason + "): " + dispatcher.inFlight() + " command(s) in flight, grace period " + grace);
-        dispatcher.startDraining();
+        log.info("draining ({}): {} command(s) in flight, grace period {}", reason, runner.inFlight(), grace);
+        systemd.stopping("draining (" + reason + "): " + runner.inFlight() + " command(s) in flight, grace period " + grace);
+        runner.startDraining();
         connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
         try {
-            if (!dispatcher.awaitIdle(grace)) {
-                log.warn("grace period over with {} command(s) still running; stopping anyway", dispatcher.inFlight());
+            if (!runner.awaitIdle(grace)) {
+                log.warn("grace period over with {} command(s) still running; stopping anyway", runner.inFlight());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -460,7 +461,7 @@ public final class Daemon implements AutoCloseable {
             tunnel.close(); // stdio servers stop, HTTP sessions are ended upstream
         }
         callbacks.shutdownNow();
-        dispatcher.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
+        audit.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
         audit.close();
         journal.close();
         systemd.close();

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.core.audit.AuditVerifier;
-import io.airlock.daemon.identity.AgentIdentity;
-import io.airlock.daemon.identity.CertificateRenewer;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.CertificateRenewer;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.OutputChunk;
 import io.airlock.proto.v1.ProvisionSandbox;

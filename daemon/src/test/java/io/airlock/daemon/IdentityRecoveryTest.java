@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.AgentIdentity;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;

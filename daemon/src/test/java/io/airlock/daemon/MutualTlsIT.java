@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.enrollment.JoinToken;
-import io.airlock.daemon.identity.AgentIdentity;
-import io.airlock.daemon.identity.EnrollmentException;
-import io.airlock.daemon.identity.Enroller;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.EnrollmentException;
+import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.ControlPlaneMessage;

@@ -113,9 +113,9 @@ class ReconnectIT {
     void theDaemonSurvivesAControlPlaneThatIsDownWhenItStarts() throws Exception {
         fx = new AgentFixture(dir);
         String token = fx.cp.createJoinToken(Duration.ofMinutes(5)).encode();
-        fx.agentId = new io.airlock.daemon.identity.Enroller(java.time.Clock.systemUTC()).enroll(token, dir.resolve("agent"), "late").agentId();
+        fx.agentId = new io.airlock.connector.grpc.identity.Enroller(java.time.Clock.systemUTC()).enroll(token, dir.resolve("agent"), "late").agentId();
         fx.stopControlPlane();
-        fx.daemon = Daemon.start(fx.config(""), new io.airlock.daemon.connector.ConnectionListener() {
+        fx.daemon = Daemon.start(fx.config(""), new io.airlock.connector.grpc.ConnectionListener() {
             @Override
             public void connected(String sessionId) {
                 fx.connections.offer("connected");

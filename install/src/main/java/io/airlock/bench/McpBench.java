@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.mcp.McpEndpoint;
-import io.airlock.daemon.identity.Enroller;
+import io.airlock.connector.grpc.identity.Enroller;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;

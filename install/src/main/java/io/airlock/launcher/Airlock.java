@@ -6,12 +6,13 @@ import io.airlock.daemon.BuildVersion;
 import io.airlock.daemon.StartupException;
 import io.airlock.daemon.cli.AuditCommand;
 import io.airlock.daemon.cli.ConfigCommand;
+import io.airlock.daemon.cli.ConformanceCommand;
 import io.airlock.daemon.cli.DoctorCommand;
 import io.airlock.daemon.cli.EnrollCommand;
 import io.airlock.daemon.cli.RunCommand;
 import io.airlock.daemon.cli.StatusCommand;
 import io.airlock.core.config.ConfigException;
-import io.airlock.daemon.identity.EnrollmentException;
+import io.airlock.connector.grpc.identity.EnrollmentException;
 import io.airlock.driver.DriverException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Command;
 public final class Airlock {
     /** Every subcommand, in the order --help lists them. */
     static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, EnrollCommand.class, StatusCommand.class, DoctorCommand.class,
-            ConfigCommand.class, AuditCommand.class, ControlPlaneCommand.class, DevCommand.class, BenchCommand.class);
+            ConfigCommand.class, AuditCommand.class, ConformanceCommand.class, ControlPlaneCommand.class, DevCommand.class, BenchCommand.class);
 
     public static void main(String[] args) {
         System.exit(commandLine(args).execute(args));

@@ -8,7 +8,7 @@ import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;
 import io.airlock.controlplane.gateway.AuditAnchors;
 import io.airlock.core.audit.AuditVerifier;
-import io.airlock.daemon.identity.Enroller;
+import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
 import io.airlock.proto.v1.ProvisionSandbox;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.gateway.CommandFailedException;
-import io.airlock.daemon.identity.Enroller;
+import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
 import io.airlock.proto.v1.ErrorCode;

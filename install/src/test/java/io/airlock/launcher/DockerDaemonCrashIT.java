@@ -10,7 +10,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.gateway.AgentClient;
-import io.airlock.daemon.identity.Enroller;
+import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.docker.BusyboxImage;
 import io.airlock.driver.docker.DockerDriverProvider;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ControlPlaneServer;
-import io.airlock.daemon.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.AgentIdentity;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;

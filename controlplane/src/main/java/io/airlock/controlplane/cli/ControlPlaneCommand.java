@@ -63,7 +63,7 @@ public final class ControlPlaneCommand {
     /** The subcommands, in the order --help lists them; {@link #commandLine} adds them. */
     static final List<Class<?>> SUBCOMMANDS = List.of(Serve.class, Token.class, Agents.class, AuditAnchorCommand.class,
             Create.class, Egress.class, Ls.class, Rm.class, Pause.class, Resume.class, Exec.class,
-            Copy.class, ListWorkspace.class, Stat.class, Snapshot.class, Snapshots.class, SnapshotRm.class, Events.class, Ca.class);
+            Copy.class, ListWorkspace.class, Stat.class, Snapshot.class, Snapshots.class, SnapshotRm.class, Events.class, Ca.class, Cert.class);
 
     /**
      * {@code airlock cp} for the arguments that follow it. Picocli reflects over every subcommand it
@@ -310,6 +310,55 @@ public final class ControlPlaneCommand {
             CertificateAuthority ca = CertificateAuthority.loadOrCreate(stateDir);
             System.out.println("CA rotation step '" + step + "' done; restart 'airlock cp serve' to apply it. Signing CA: "
                     + ca.certificate().getSubjectX500Principal().getName() + " (pin " + ca.pin() + "); trusted: " + ca.bundle().size());
+            return 0;
+        }
+    }
+
+    @Command(name = "cert", mixinStandardHelpOptions = true,
+            description = "Server certificates from this control plane's CA, for another control plane that serves its agents.",
+            subcommands = CertIssue.class)
+    static final class Cert {}
+
+    @Command(name = "issue", mixinStandardHelpOptions = true,
+            description = {"Write a TLS server certificate signed by this control plane's CA (serverAuth, the names given as",
+                "subject alternative names; the file holds the chain: the certificate, then the CA) and its key (0600).",
+                "Agents enrolled here trust it; they check the names against the address they dial, and an enrolling agent",
+                "finds the CA its join token pins in that chain. Reads the CA in --state-dir; starts nothing."})
+    static final class CertIssue implements java.util.concurrent.Callable<Integer> {
+        @Option(names = "--state-dir", description = STATE_HELP)
+        Path stateDir = defaultStateDir();
+
+        @Option(names = "--san", required = true, paramLabel = "NAME",
+                description = "A DNS name or IP address agents dial (repeat for more); the first is also the subject's CN")
+        List<String> names;
+
+        @Option(names = "--cert", required = true, paramLabel = "FILE", description = "Where to write the PEM chain")
+        Path cert;
+
+        @Option(names = "--key", required = true, paramLabel = "FILE", description = "Where to write the PEM key (mode 0600)")
+        Path key;
+
+        @Option(names = "--validity", paramLabel = "DURATION", description = "How long it is valid, e.g. 90d. Default: ${DEFAULT-VALUE}")
+        String validity = "365d";
+
+        @Override
+        public Integer call() throws Exception {
+            if (!Files.exists(stateDir.resolve("ca.crt"))) {
+                System.err.println("error: no CA in " + stateDir + " (expected: the state directory of 'airlock cp serve'; give --state-dir)");
+                return 2;
+            }
+            CertificateAuthority ca = CertificateAuthority.loadOrCreate(stateDir);
+            CertificateAuthority.IssuedIdentity issued;
+            try {
+                issued = ca.issueServer(names, parseDuration(validity));
+            } catch (IllegalStateException | IllegalArgumentException e) {
+                System.err.println("error: cannot issue for " + names + ": " + e.getMessage() + " (expected: DNS names or IP addresses)");
+                return 2;
+            }
+            CertificateAuthority.writePrivate(key, CertificateAuthority.toPem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(issued.key(), null)));
+            Files.writeString(cert, CertificateAuthority.toPem(issued.chain().toArray()));
+            System.out.println("wrote " + cert + " (names " + names + ", valid until " + issued.chain().get(0).getNotAfter().toInstant()
+                    + ", CA pin " + ca.pin() + ") and its key " + key);
             return 0;
         }
     }

@@ -172,7 +172,13 @@ public final class AgentRegistry implements AutoCloseable {
         };
     }
 
+    /** Longer details are cut: an agent may send 4 MiB messages, and the recent events of every agent stay in memory. */
+    static final int MAX_DETAIL_CHARS = 2000;
+
     private void record(String agentId, String kind, String detail) {
+        if (detail.length() > MAX_DETAIL_CHARS) {
+            detail = detail.substring(0, MAX_DETAIL_CHARS) + "... (" + detail.length() + " characters)";
+        }
         ArrayDeque<RecordedEvent> q = events.computeIfAbsent(agentId, k -> new ArrayDeque<>());
         synchronized (q) {
             if (q.size() >= MAX_EVENTS_PER_AGENT) {

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * kept, and the next start appends an {@code audit.torn} record naming its hash, so nothing is
  * silently dropped; a tail that cannot be a torn write ({@link TornTail}) stops the start.
  */
-public final class AuditLog implements AutoCloseable {
+public final class AuditLog implements AuditTrail, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
     static final ObjectMapper JSON = new ObjectMapper();
     static final String GENESIS = "0".repeat(64);
@@ -237,6 +237,7 @@ public final class AuditLog implements AutoCloseable {
      * Appends one record and seals the head. Throws when the record cannot be written: callers
      * that must not act unaudited refuse to act.
      */
+    @Override
     public synchronized void append(String type, Map<String, ?> fields) {
         append(type, fields, true);
     }
@@ -316,6 +317,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /** The key's MAC of {@code value}, for fields that must be comparable but not readable (e.g. env values). */
+    @Override
     public String hashed(String value) {
         return "hmac-sha256:" + key.mac(value).substring(0, 32);
     }
@@ -329,6 +331,7 @@ public final class AuditLog implements AutoCloseable {
         this.appendSeconds = appendSeconds;
     }
 
+    @Override
     public synchronized boolean isClosed() {
         return closed;
     }

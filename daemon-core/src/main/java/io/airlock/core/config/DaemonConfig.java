@@ -274,7 +274,8 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             defaultOutputCap = defaultOutputCap == null ? new ByteSize(16L << 20) : defaultOutputCap;
             maxOutputCap = maxOutputCap == null ? new ByteSize(256L << 20) : maxOutputCap;
             if (defaultTimeout.compareTo(maxTimeout) > 0) {
-                throw new IllegalArgumentException("default_timeout: " + defaultTimeout + " (expected: <= max_timeout, " + maxTimeout + ")");
+                throw new IllegalArgumentException("default_timeout: " + Durations.format(defaultTimeout) + " (expected: at most max_timeout, "
+                        + Durations.format(maxTimeout) + ")");
             }
             if (defaultOutputCap.bytes() > maxOutputCap.bytes() || defaultOutputCap.bytes() == 0) {
                 throw new IllegalArgumentException("default_output_cap: " + defaultOutputCap.bytes() + " bytes (expected: > 0 and <= max_output_cap)");

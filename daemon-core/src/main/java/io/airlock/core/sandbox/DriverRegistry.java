@@ -35,6 +35,13 @@ public final class DriverRegistry implements AutoCloseable {
         this.defaultDriver = defaultDriver;
     }
 
+    /** A registry over drivers made elsewhere (an embedder, tests); the first is the default. */
+    public static DriverRegistry of(List<SandboxDriver> drivers) {
+        Map<String, SandboxDriver> byName = new LinkedHashMap<>();
+        drivers.forEach(d -> byName.put(d.name(), d));
+        return new DriverRegistry(byName, drivers.get(0).name());
+    }
+
     public static List<SandboxDriverProvider> providers() {
         List<SandboxDriverProvider> all = new ArrayList<>();
         ServiceLoader.load(SandboxDriverProvider.class).forEach(all::add);

@@ -7,16 +7,24 @@ import io.airlock.core.policy.LocalPolicy;
 import io.airlock.core.policy.PolicyDeniedException;
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.Execution;
+import io.airlock.driver.FileEntry;
+import io.airlock.driver.FileUpload;
+import io.airlock.driver.OutputListener;
 import io.airlock.driver.ResourceLimits;
+import io.airlock.driver.SafeTar;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
+import io.airlock.driver.SandboxState;
+import io.airlock.driver.TerminalSize;
+import java.io.InputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import io.airlock.driver.SandboxState;
-import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -239,6 +247,63 @@ public final class SandboxService {
             }
         }
         throw DriverException.notFound(id);
+    }
+
+    // Work inside a sandbox: found across drivers, with the policy's caps applied here, so that
+    // every connector gets the same limits.
+
+    /** The exec's spec with the policy's caps: time (within the deadline) and output. */
+    public ExecSpec execSpec(List<String> argv, Map<String, String> env, String workingDir, long timeoutMs, long deadlineMs,
+            long outputCapBytes, boolean stdin, TerminalSize tty) throws PolicyDeniedException {
+        Duration timeout = policy.execTimeout(timeoutMs, deadlineMs, System.currentTimeMillis());
+        return new ExecSpec(argv, env, workingDir, timeout, policy.outputCap(outputCapBytes), stdin, tty);
+    }
+
+    /** Starts a process in the sandbox; its output goes to {@code listener} as it comes. */
+    public Execution startExec(String id, ExecSpec spec, OutputListener listener) throws DriverException, InterruptedException {
+        return Execution.start(locate(id).driver(), id, spec, listener);
+    }
+
+    /** The largest file or archive the policy lets in or out. */
+    public long maxFileBytes() {
+        return policy.maxFileBytes();
+    }
+
+    public FileUpload openWrite(String id, String path, int mode) throws DriverException {
+        return locate(id).driver().openWrite(id, path, mode);
+    }
+
+    public InputStream openRead(String id, String path) throws DriverException {
+        return locate(id).driver().openRead(id, path);
+    }
+
+    public InputStream openArchiveRead(String id, String path) throws DriverException {
+        return locate(id).driver().openArchiveRead(id, path);
+    }
+
+    public SafeTar.Summary extractArchive(String id, String path, InputStream tar) throws DriverException {
+        return locate(id).driver().extractArchive(id, path, tar);
+    }
+
+    public List<FileEntry> listFiles(String id, String path, boolean recursive) throws DriverException {
+        return locate(id).driver().listFiles(id, path, recursive);
+    }
+
+    public FileEntry stat(String id, String path) throws DriverException {
+        return locate(id).driver().stat(id, path);
+    }
+
+    public DriverSnapshot snapshot(String id, String name) throws DriverException {
+        SandboxDriver driver = locate(id).driver();
+        return new DriverSnapshot(driver, driver.snapshot(id, name));
+    }
+
+    /** Deletes a snapshot; one no driver has is not an error (idempotent). */
+    public void deleteSnapshot(String driverName, String name) throws DriverException {
+        Optional<SandboxDriver> holder = snapshotDriver(driverName, name);
+        if (holder.isPresent()) {
+            holder.get().deleteSnapshot(name);
+        }
     }
 
     public List<Sandbox> list() {

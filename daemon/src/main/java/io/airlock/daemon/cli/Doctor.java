@@ -2,8 +2,8 @@ package io.airlock.daemon.cli;
 
 import io.airlock.core.audit.AuditVerifier;
 import io.airlock.core.config.DaemonConfig;
-import io.airlock.daemon.identity.AgentIdentity;
-import io.airlock.daemon.identity.LiveCredentials;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.LiveCredentials;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.CertificatesGrpc;

@@ -2,9 +2,9 @@ package io.airlock.daemon.cli;
 
 import io.airlock.core.audit.AuditLog;
 import io.airlock.core.config.DaemonConfig;
-import io.airlock.daemon.identity.AgentIdentity;
-import io.airlock.daemon.identity.Enroller;
-import io.airlock.daemon.identity.EnrollmentException;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.Enroller;
+import io.airlock.connector.grpc.identity.EnrollmentException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

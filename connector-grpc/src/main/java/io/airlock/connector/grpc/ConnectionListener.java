@@ -1,0 +1,13 @@
+package io.airlock.connector.grpc;
+
+/** Connection lifecycle, for logs, readiness and tests. Every method has a default. */
+public interface ConnectionListener {
+    default void connected(String sessionId) {}
+
+    /** The link was lost or closed; {@code reason} says why (e.g. the ping deadline). */
+    default void disconnected(String reason) {}
+
+    default void reconnectScheduled(java.time.Duration delay) {}
+
+    default void serverDraining(String reason) {}
+}
