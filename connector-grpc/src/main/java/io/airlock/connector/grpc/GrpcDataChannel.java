@@ -101,9 +101,14 @@ final class GrpcDataChannel implements DataChannel, ClientResponseObserver<DataF
     @Override
     public void onError(Throwable t) {
         gate.cancel();
-        peerClosed.completeExceptionally(t instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED
-                ? new WorkException(WorkError.DEADLINE_EXCEEDED, "the data stream did not finish before the command deadline")
-                : t);
+        Status.Code code = t instanceof StatusRuntimeException s ? s.getStatus().getCode() : Status.Code.UNKNOWN;
+        peerClosed.completeExceptionally(switch (code) {
+            case DEADLINE_EXCEEDED -> new WorkException(WorkError.DEADLINE_EXCEEDED, "the data stream did not finish before the command deadline");
+            // Our own channel refused a frame over its limit: the control plane's mistake, said as such.
+            case RESOURCE_EXHAUSTED -> new WorkException(WorkError.RESOURCE_EXHAUSTED, "the control plane sent a Data frame over the "
+                    + "protocol's 4 MiB message limit (" + Status.fromThrowable(t).getDescription() + "); send chunks of at most 32 KiB");
+            default -> t;
+        });
     }
 
     @Override

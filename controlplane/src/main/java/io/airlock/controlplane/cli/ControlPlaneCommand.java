@@ -50,6 +50,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -247,6 +248,7 @@ public final class ControlPlaneCommand {
 
         @Override
         public Integer call() throws Exception {
+            bridgeJavaUtilLogging();
             int colon = listen.lastIndexOf(':');
             if (colon < 0) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--listen: '" + listen + "' (expected: host:port)");
@@ -269,6 +271,15 @@ public final class ControlPlaneCommand {
             stop.await();
             return 0;
         }
+    }
+
+    /**
+     * grpc-java logs through java.util.logging, whose default handler prints raw lines on stderr
+     * (an agent's oversized message, say): route it into the log, where io.grpc's level applies.
+     */
+    private static void bridgeJavaUtilLogging() {
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
     }
 
     static Duration parseDuration(String s) {

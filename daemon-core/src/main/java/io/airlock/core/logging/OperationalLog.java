@@ -2,6 +2,7 @@ package io.airlock.core.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
@@ -9,6 +10,7 @@ import ch.qos.logback.core.encoder.Encoder;
 import io.airlock.core.config.DaemonConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Points the root logger of {@code airlock run} at stdout, as JSON lines ({@link JsonLineEncoder}:
@@ -30,6 +32,9 @@ public final class OperationalLog {
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
             return false;
         }
+        if (format == null) {
+            bridgeJavaUtilLogging(context);
+        }
         ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         if (!config.format().equals(format)) {
             ConsoleAppender<ILoggingEvent> out = new ConsoleAppender<>();
@@ -50,6 +55,21 @@ public final class OperationalLog {
         }
         root.setLevel(Level.toLevel(config.level(), Level.INFO));
         return true;
+    }
+
+    /**
+     * grpc-java logs through java.util.logging, whose default handler prints raw lines on stderr
+     * (a peer's oversized message, data on a closed stream): route it into this log, at the
+     * levels set here (the propagator keeps java.util.logging from building records we drop).
+     */
+    static void bridgeJavaUtilLogging(LoggerContext context) {
+        LevelChangePropagator levels = new LevelChangePropagator();
+        levels.setContext(context);
+        levels.setResetJUL(true);
+        levels.start();
+        context.addListener(levels);
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
     }
 
     private static Encoder<ILoggingEvent> encoder(String format, LoggerContext context) {
