@@ -3,7 +3,7 @@ package io.airlock.controlplane;
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.enrollment.CertificatesService;
 import io.airlock.controlplane.enrollment.EnrollmentService;
-import io.airlock.controlplane.enrollment.JoinToken;
+import io.airlock.proto.support.JoinToken;
 import io.airlock.controlplane.enrollment.JoinTokenStore;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.AgentGatewayService;

@@ -1,44 +1,59 @@
 package io.airlock.daemon;
 
-import io.airlock.daemon.admin.AdminEndpoint;
-import io.airlock.daemon.admin.DaemonMetrics;
-import io.airlock.core.audit.AuditLog;
-import io.airlock.core.config.ConfigReload;
-import io.airlock.core.config.DaemonConfig;
 import io.airlock.connector.grpc.ConnectionListener;
 import io.airlock.connector.grpc.ConnectionListeners;
 import io.airlock.connector.grpc.ControlConnection;
 import io.airlock.connector.grpc.GrpcConnector;
 import io.airlock.connector.grpc.ProtoCodec;
-import io.airlock.core.work.AgentEvents;
-import io.airlock.core.work.Outcome;
-import io.airlock.core.work.WorkJournal;
-import io.airlock.core.work.WorkRunner;
+import io.airlock.connector.grpc.identity.AgentIdentity;
+import io.airlock.connector.grpc.identity.CertificateRenewer;
+import io.airlock.connector.grpc.identity.LiveCredentials;
+import io.airlock.core.audit.AuditLog;
+import io.airlock.core.config.ConfigReload;
+import io.airlock.core.config.DaemonConfig;
 import io.airlock.core.egress.EgressOutcome;
 import io.airlock.core.egress.EgressPolicy;
 import io.airlock.core.egress.EgressProxy;
 import io.airlock.core.egress.SandboxEgress;
-import io.airlock.connector.grpc.identity.AgentIdentity;
-import io.airlock.connector.grpc.identity.CertificateRenewer;
-import io.airlock.connector.grpc.identity.LiveCredentials;
 import io.airlock.core.policy.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.SandboxReaper;
 import io.airlock.core.sandbox.SandboxService;
+import io.airlock.core.work.AgentEvents;
+import io.airlock.core.work.Outcome;
+import io.airlock.core.work.WorkJournal;
+import io.airlock.core.work.WorkRunner;
+import io.airlock.daemon.admin.AdminEndpoint;
+import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.daemon.systemd.SystemdNotifier;
 import io.airlock.driver.Capability;
+import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
+import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Capacity;
 import io.airlock.proto.v1.DriverInfo;
 import io.airlock.proto.v1.Hello;
+import io.airlock.tunnel.mcp.CallerTokens;
+import io.airlock.tunnel.mcp.McpAudit;
+import io.airlock.tunnel.mcp.McpTunnel;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,8 +82,8 @@ public final class Daemon implements AutoCloseable {
     private final WorkRunner runner;
     private final WorkJournal journal;
     /** Null when mcp.servers is empty. */
-    private final io.airlock.tunnel.mcp.McpTunnel tunnel;
-    private io.airlock.tunnel.mcp.CallerTokens callerTokens;
+    private final McpTunnel tunnel;
+    private CallerTokens callerTokens;
     private final GrpcConnector connector;
     private final ControlConnection connection;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
@@ -84,14 +99,14 @@ public final class Daemon implements AutoCloseable {
      * are counted in the metrics once those exist (the proxy starts before the drivers that use it).
      */
     private record Egress(EgressProxy proxy, SandboxEgress allowlists,
-            java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>> counted) {
+            AtomicReference<Consumer<EgressOutcome>> counted) {
         static Egress start(DaemonConfig config, AuditLog audit) {
             DaemonConfig.Egress settings = config.policy().egress();
             if (!settings.enabled()) {
                 return null;
             }
             SandboxEgress allowlists = new SandboxEgress(new EgressPolicy(settings.rules()), config.stateDir().resolve("egress"));
-            var counted = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<EgressOutcome>>(o -> { });
+            var counted = new AtomicReference<Consumer<EgressOutcome>>(o -> { });
             EgressProxy proxy = EgressProxy.start(settings, allowlists::policyOf, o -> {
                 audit.record("egress", o.auditFields());
                 counted.get().accept(o);
@@ -102,7 +117,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Reports driver availability changes to the control plane (drivers recover by themselves). */
     private void watchDrivers() {
-        java.util.Map<String, String> last = new java.util.HashMap<>();
+        Map<String, String> last = new HashMap<>();
         while (!stopped) {
             for (SandboxDriver d : drivers.all().values()) {
                 String now = d.unavailableReason().orElse("");
@@ -131,7 +146,7 @@ public final class Daemon implements AutoCloseable {
         this.sandboxes = new SandboxService(drivers, policy, events::sandboxChanged, egress == null ? null : egress.allowlists());
         this.journal = journal;
         this.metrics = new DaemonMetrics(() -> {
-            java.util.Map<String, Long> byState = new java.util.TreeMap<>();
+            Map<String, Long> byState = new TreeMap<>();
             sandboxes.list().forEach(s -> byState.merge(s.state().name(), 1L, Long::sum));
             return byState;
         }, this::mcpSessions, config.mcp().servers().keySet());
@@ -142,7 +157,7 @@ public final class Daemon implements AutoCloseable {
                 connected = true;
                 metrics.connected(true);
                 systemd.ready("connected to the control plane as agent " + identity.agentId() + "; " + sandboxes.list().size() + " sandbox(es)");
-                audit.record("connection", java.util.Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
+                audit.record("connection", Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
             }
 
             @Override
@@ -150,7 +165,7 @@ public final class Daemon implements AutoCloseable {
                 connected = false;
                 metrics.connected(false);
                 systemd.status("control connection lost (" + reason + "); reconnecting");
-                audit.record("connection", java.util.Map.of("event", "disconnected", "reason", reason));
+                audit.record("connection", Map.of("event", "disconnected", "reason", reason));
             }
 
             @Override
@@ -192,14 +207,14 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The MCP tunnel over the configured servers, or null when there are none. */
-    private io.airlock.tunnel.mcp.McpTunnel startTunnel(DaemonConfig config, String agentId) throws java.io.IOException {
+    private McpTunnel startTunnel(DaemonConfig config, String agentId) throws IOException {
         if (!config.mcp().enabled()) {
             return null;
         }
-        this.callerTokens = io.airlock.tunnel.mcp.CallerTokens.loadOrCreate(config.stateDir().resolve("mcp"), agentId, config.mcp().identityTtl());
-        io.airlock.tunnel.mcp.McpAudit mcpAudit = new io.airlock.tunnel.mcp.McpAudit() {
+        this.callerTokens = CallerTokens.loadOrCreate(config.stateDir().resolve("mcp"), agentId, config.mcp().identityTtl());
+        McpAudit mcpAudit = new McpAudit() {
             @Override
-            public void record(java.util.Map<String, Object> fields) {
+            public void record(Map<String, Object> fields) {
                 metrics.mcp(String.valueOf(fields.get("server")), String.valueOf(fields.get("outcome")));
                 audit.record("mcp", fields);
             }
@@ -209,7 +224,7 @@ public final class Daemon implements AutoCloseable {
                 return audit.hashed(value);
             }
         };
-        var t = new io.airlock.tunnel.mcp.McpTunnel(config.mcp().specs(), config.mcp().addresses(), callerTokens,
+        var t = new McpTunnel(config.mcp().specs(), config.mcp().addresses(), callerTokens,
                 config.mcp().identityHeader(), mcpAudit);
         log.info("MCP tunnel: servers {}", t.servers());
         return t;
@@ -222,7 +237,7 @@ public final class Daemon implements AutoCloseable {
             public void renewed(AgentIdentity before, AgentIdentity after) {
                 metrics.renewal(true);
                 metrics.certificate(after.certificate().getNotAfter().toInstant());
-                audit.record("identity", java.util.Map.of("event", "certificate_renewed", "agent_id", after.agentId(),
+                audit.record("identity", Map.of("event", "certificate_renewed", "agent_id", after.agentId(),
                         "previous_serial", before.certificate().getSerialNumber().toString(16),
                         "serial", after.certificate().getSerialNumber().toString(16),
                         "not_after", after.certificate().getNotAfter().toInstant().toString(),
@@ -230,9 +245,9 @@ public final class Daemon implements AutoCloseable {
             }
 
             @Override
-            public void failed(String reason, java.time.Instant nextAttempt) {
+            public void failed(String reason, Instant nextAttempt) {
                 metrics.renewal(false);
-                audit.record("identity", java.util.Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
+                audit.record("identity", Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
                         "reason", reason, "next_attempt", nextAttempt.toString()));
             }
         };
@@ -247,7 +262,7 @@ public final class Daemon implements AutoCloseable {
             audit = AuditLog.open(config.auditDir(), config.audit().maxFileBytes().bytes(),
                     config.audit().durability().equals("group") ? AuditLog.Durability.GROUP : AuditLog.Durability.EACH,
                     config.audit().groupInterval());
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw new StartupException("cannot open the audit log in " + config.auditDir() + ": " + e.getMessage()
                     + " (check audit.dir and its permissions; 'airlock audit verify' says what is wrong with an existing log)", e);
         }
@@ -291,7 +306,7 @@ public final class Daemon implements AutoCloseable {
         try {
             daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir(),
                     daemon.callerTokens == null ? null : daemon.callerTokens.jwks());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             daemon.stop();
             throw new StartupException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
                     + " (set admin.listen to a free loopback port, or stop the daemon that holds it)", e);
@@ -312,8 +327,8 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The newest audit record on disk, for the control plane to keep outside this host. */
-    private io.airlock.proto.v1.AuditAnchor auditAnchor() {
-        return audit.durableHead().map(a -> io.airlock.proto.v1.AuditAnchor.newBuilder().setSeq(a.seq()).setSha256(a.hash()).build())
+    private AuditAnchor auditAnchor() {
+        return audit.durableHead().map(a -> AuditAnchor.newBuilder().setSeq(a.seq()).setSha256(a.hash()).build())
                 .orElse(null);
     }
 
@@ -329,36 +344,36 @@ public final class Daemon implements AutoCloseable {
                     .setAvailable(down.isEmpty()).setUnavailableReason(down.orElse(""))
                     .addAllCapabilities(d.capabilities().stream().map(Capability::wireName).sorted().toList()));
         }
-        List<io.airlock.driver.Sandbox> live = sandboxes.list();
+        List<Sandbox> live = sandboxes.list();
         h.setCapacity(Capacity.newBuilder().setMaxSandboxes(config.policy().maxSandboxes()).setActiveSandboxes(live.size()));
         live.forEach(s -> h.addInventory(ProtoCodec.sandbox(runner.view(s))));
         return h.build();
     }
 
     /** Open MCP sessions by server (empty when the tunnel is off). */
-    public java.util.Map<String, Integer> mcpSessions() {
-        return tunnel == null ? java.util.Map.of() : tunnel.sessions();
+    public Map<String, Integer> mcpSessions() {
+        return tunnel == null ? Map.of() : tunnel.sessions();
     }
 
     /** What /status shows and {@code airlock status} prints. */
-    private java.util.Map<String, Object> status() {
-        java.util.Map<String, Object> s = new java.util.LinkedHashMap<>();
+    private Map<String, Object> status() {
+        Map<String, Object> s = new LinkedHashMap<>();
         s.put("agent_id", identity.agentId());
         s.put("version", VERSION);
         s.put("ready", connected);
         s.put("control_plane", config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address());
-        java.util.Map<String, Long> byState = new java.util.TreeMap<>();
+        Map<String, Long> byState = new TreeMap<>();
         sandboxes.list().forEach(x -> byState.merge(x.state().name(), 1L, Long::sum));
         s.put("sandboxes", byState);
-        java.util.List<java.util.Map<String, Object>> ds = new java.util.ArrayList<>();
+        List<Map<String, Object>> ds = new ArrayList<>();
         for (SandboxDriver d : drivers.all().values()) {
             var down = d.unavailableReason();
-            ds.add(java.util.Map.of("name", d.name(), "default", d.name().equals(drivers.defaultDriver()), "available", down.isEmpty(),
+            ds.add(Map.of("name", d.name(), "default", d.name().equals(drivers.defaultDriver()), "available", down.isEmpty(),
                     "reason", down.orElse("")));
         }
         s.put("drivers", ds);
         var cert = credentials.current().certificate();
-        s.put("certificate", java.util.Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
+        s.put("certificate", Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
                 "renew_at", CertificateRenewer.renewAt(cert).toString(), "trusted_cas", credentials.current().caBundle().size()));
         s.put("audit_dir", config.auditDir().toString());
         s.put("in_flight_commands", runner.inFlight());
@@ -373,17 +388,17 @@ public final class Daemon implements AutoCloseable {
         ConfigReload.Result r = ConfigReload.merge(config, next);
         config = r.config();
         sandboxes.policy().update(r.config().policy());
-        audit.record("config.reloaded", java.util.Map.of("applied", r.applied(), "restart_needed", r.restartNeeded()));
+        audit.record("config.reloaded", Map.of("applied", r.applied(), "restart_needed", r.restartNeeded()));
         return r;
     }
 
     /** A reload that could not be applied (the file did not load): the running configuration stays. Audited. */
     public void reloadRefused(String reason) {
-        audit.record("config.reload_refused", java.util.Map.of("reason", reason));
+        audit.record("config.reload_refused", Map.of("reason", reason));
     }
 
     /** The admin endpoint's address (tests: it may be on a free port). */
-    public java.net.InetSocketAddress adminAddress() {
+    public InetSocketAddress adminAddress() {
         return admin.address();
     }
 
@@ -461,7 +476,7 @@ public final class Daemon implements AutoCloseable {
             tunnel.close(); // stdio servers stop, HTTP sessions are ended upstream
         }
         callbacks.shutdownNow();
-        audit.record("audit.stopped", java.util.Map.of("reason", "daemon stopped"));
+        audit.record("audit.stopped", Map.of("reason", "daemon stopped"));
         audit.close();
         journal.close();
         systemd.close();

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.controlplane.enrollment.JoinToken;
+import io.airlock.proto.support.JoinToken;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.EnrollmentException;
 import io.airlock.connector.grpc.identity.Enroller;

@@ -12,6 +12,7 @@ import io.airlock.proto.v1.StartExec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
@@ -79,7 +80,7 @@ public final class BenchCommand {
                 row("control plane -> mTLS -> daemon -> bwrap -> back", viaAirlock, viaBwrap);
             } finally {
                 try (var paths = Files.walk(dir)) {
-                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                    paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
                 }
             }
             return 0;

@@ -9,6 +9,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.airlock.driver.docker.BusyboxImage;
+import io.airlock.driver.docker.DockerDriver;
 import io.airlock.launcher.EmbeddedStack;
 import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.StartExec;
@@ -18,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -141,7 +144,7 @@ public final class DockerBench implements Callable<Integer> {
             warmPool(image, dir.resolve("warm"), t);
         } finally {
             try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
         return 0;
@@ -151,7 +154,7 @@ public final class DockerBench implements Callable<Integer> {
     private void warmPool(String image, Path dir, Duration t) throws Exception {
         try (EmbeddedStack stack = EmbeddedStack.start(dir, "docker", "{image: \"" + image + "\", warm_pool: 2}")) {
             String agent = stack.identity.agentId();
-            var driver = (io.airlock.driver.docker.DockerDriver) stack.daemon.sandboxes().drivers().get("docker");
+            var driver = (DockerDriver) stack.daemon.sandboxes().drivers().get("docker");
             // At rest: the pool is full again and the engine has had a second to finish the previous
             // destroy and refill (on 2 cores its clean-up competes with the next claim for tens of ms);
             // the reference, timed the same way in between, is a direct docker-java exec of `true` in a
@@ -206,7 +209,7 @@ public final class DockerBench implements Callable<Integer> {
             // Leave no warm containers behind: they belong to this benchmark's throw-away agent.
             stack.daemon.stop();
             try (DockerClient docker = client()) {
-                docker.listContainersCmd().withShowAll(true).withLabelFilter(java.util.Map.of("io.airlock.agent", agent)).exec()
+                docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("io.airlock.agent", agent)).exec()
                         .forEach(c -> docker.removeContainerCmd(c.getId()).withForce(true).exec());
                 docker.listVolumesCmd().withFilter("label", List.of("io.airlock.agent=" + agent)).exec().getVolumes()
                         .forEach(v -> docker.removeVolumeCmd(v.getName()).exec());
@@ -214,7 +217,7 @@ public final class DockerBench implements Callable<Integer> {
         }
     }
 
-    private static void awaitWarm(io.airlock.driver.docker.DockerDriver driver, int wanted) throws InterruptedException {
+    private static void awaitWarm(DockerDriver driver, int wanted) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (driver.warmContainers() < wanted) {
             if (System.nanoTime() > deadline) {

@@ -1,10 +1,10 @@
 package io.airlock.bench;
 
 import ch.qos.logback.classic.Level;
+import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.mcp.McpEndpoint;
-import io.airlock.connector.grpc.identity.Enroller;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
@@ -16,6 +16,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -264,7 +266,7 @@ public final class McpBench implements Callable<Integer> {
             for (Future<McpCaller.Session> f : opened) {
                 try {
                     all.add(f.get());
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     failures.incrementAndGet();
                     errors.add(String.valueOf(e.getCause()));
                 }
@@ -276,7 +278,7 @@ public final class McpBench implements Callable<Integer> {
         AtomicInteger callFailures = new AtomicInteger();
         long burstNs;
         try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
-            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            CountDownLatch go = new CountDownLatch(1);
             List<Future<?>> done = new ArrayList<>();
             for (int i = 0; i < all.size(); i++) {
                 int n = i;

@@ -1,7 +1,9 @@
 package io.airlock.launcher;
 
 import io.airlock.bench.BenchCommand;
+import io.airlock.connector.grpc.identity.EnrollmentException;
 import io.airlock.controlplane.cli.ControlPlaneCommand;
+import io.airlock.core.config.ConfigException;
 import io.airlock.daemon.BuildVersion;
 import io.airlock.daemon.StartupException;
 import io.airlock.daemon.cli.AuditCommand;
@@ -11,16 +13,14 @@ import io.airlock.daemon.cli.DoctorCommand;
 import io.airlock.daemon.cli.EnrollCommand;
 import io.airlock.daemon.cli.RunCommand;
 import io.airlock.daemon.cli.StatusCommand;
-import io.airlock.core.config.ConfigException;
-import io.airlock.connector.grpc.identity.EnrollmentException;
 import io.airlock.driver.DriverException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code airlock}: the one command ops, security teams and developers use. */
 @Command(name = "airlock", mixinStandardHelpOptions = true, versionProvider = Airlock.Version.class,
@@ -57,7 +57,7 @@ public final class Airlock {
         // Expected failures are one line for the operator, not a stack trace.
         cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
             if (e instanceof ConfigException || e instanceof EnrollmentException || e instanceof DriverException || e instanceof StartupException
-                    || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+                    || e instanceof IllegalArgumentException || e instanceof IOException) {
                 commandLine.getErr().println("error: " + e.getMessage());
                 return 2;
             }

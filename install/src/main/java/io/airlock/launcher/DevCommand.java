@@ -1,12 +1,14 @@
 package io.airlock.launcher;
 
 import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.AgentRegistry;
 import io.airlock.controlplane.gateway.CommandFailedException;
 import io.airlock.core.sandbox.DriverRegistry;
-import io.airlock.driver.docker.BusyboxImage;
 import io.airlock.driver.SandboxDriverProvider;
+import io.airlock.driver.docker.BusyboxImage;
+import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileResult;
@@ -19,11 +21,14 @@ import io.airlock.proto.v1.StartExec;
 import io.airlock.proto.v1.WriteFile;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -123,7 +128,7 @@ public final class DevCommand implements Callable<Integer> {
         ExecResult first = exec(agents, agent, box, List.of("sh", "-c", script), null, outputBytes);
 
         step(3, "write a file, read it back, list the workspace");
-        byte[] content = ("Airlock moved this file over a Data stream at " + java.time.Instant.now() + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] content = ("Airlock moved this file over a Data stream at " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8);
         FileResult written = agents.writeFile(agent, WriteFile.newBuilder().setSandboxId(box).setPath("notes/hello.txt").build(),
                 new ByteArrayInputStream(content), T);
         ByteArrayOutputStream back = new ByteArrayOutputStream();
@@ -185,7 +190,7 @@ public final class DevCommand implements Callable<Integer> {
             var snap = agents.snapshot(agent, box, name, T);
             out.printf("      snapshot %s of %s: %d bytes%n", snap.getName(), snap.getSourceSandboxId(), snap.getSizeBytes());
         } catch (CommandFailedException e) {
-            if (e.error().getCode() == io.airlock.proto.v1.ErrorCode.UNIMPLEMENTED) {
+            if (e.error().getCode() == ErrorCode.UNIMPLEMENTED) {
                 out.println("      not on this driver: " + e.error().getMessage());
                 return "no snapshots on " + driver;
             }
@@ -229,22 +234,22 @@ public final class DevCommand implements Callable<Integer> {
      * The agent's {@code mcp:} section: {@link DevInventoryServer} as a stdio server, run by this
      * same Java runtime from this class path, with one of its tools denied by local policy.
      */
-    private static String privateMcpServer(Path state) throws java.io.IOException {
+    private static String privateMcpServer(Path state) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String jwks = state.toAbsolutePath().resolve("agent/mcp/caller-jwks.json").toString();
         var command = List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
                 DevInventoryServer.class.getName(), jwks);
         // JSON is YAML flow style, and a writer quotes the class path and paths correctly whatever they hold.
-        return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of("servers", Map.of(DevInventoryServer.NAME,
+        return new ObjectMapper().writeValueAsString(Map.of("servers", Map.of(DevInventoryServer.NAME,
                 Map.of("command", command, "tools", Map.of("deny", List.of(DevInventoryServer.DENIED_TOOL))))));
     }
 
     private static void removeIfEmpty(Path dir) {
         try {
             Files.deleteIfExists(dir);
-        } catch (java.nio.file.DirectoryNotEmptyException e) {
+        } catch (DirectoryNotEmptyException e) {
             // it holds more than this session: it stays
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("note: could not remove " + dir + ": " + e.getMessage());
         }
     }
@@ -255,7 +260,7 @@ public final class DevCommand implements Callable<Integer> {
         }
         try (var paths = Files.walk(root)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("note: could not remove " + root + ": " + e.getMessage());
         }
     }

@@ -1,5 +1,7 @@
 package io.airlock.connector.grpc;
 
+import java.time.Duration;
+
 /** Connection lifecycle, for logs, readiness and tests. Every method has a default. */
 public interface ConnectionListener {
     default void connected(String sessionId) {}
@@ -7,7 +9,7 @@ public interface ConnectionListener {
     /** The link was lost or closed; {@code reason} says why (e.g. the ping deadline). */
     default void disconnected(String reason) {}
 
-    default void reconnectScheduled(java.time.Duration delay) {}
+    default void reconnectScheduled(Duration delay) {}
 
     default void serverDraining(String reason) {}
 }

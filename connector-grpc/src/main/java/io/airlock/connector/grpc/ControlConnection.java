@@ -3,12 +3,12 @@ package io.airlock.connector.grpc;
 import io.airlock.core.config.DaemonConfig;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
+import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Command;
 import io.airlock.proto.v1.ControlPlaneMessage;
 import io.airlock.proto.v1.DataFrame;
 import io.airlock.proto.v1.DrainNotice;
 import io.airlock.proto.v1.Hello;
-import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Ping;
 import io.airlock.proto.v1.Pong;
 import io.grpc.ManagedChannel;
@@ -17,7 +17,9 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -101,7 +103,7 @@ public final class ControlConnection implements AutoCloseable {
     private void onLoop(Runnable task) {
         try {
             loop.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             log.debug("connection closed; dropping a late callback");
         }
     }
@@ -362,7 +364,7 @@ public final class ControlConnection implements AutoCloseable {
     }
 
     public void close(Duration max) {
-        var done = new java.util.concurrent.CompletableFuture<Void>();
+        var done = new CompletableFuture<Void>();
         onLoop(() -> {
             closed = true;
             cancel(retryTask);

@@ -6,6 +6,7 @@ import io.airlock.core.work.WorkError;
 import io.airlock.core.work.WorkException;
 import io.airlock.proto.v1.DataFrame;
 import io.airlock.proto.v1.DataOpen;
+import io.airlock.proto.support.ReadyGate;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;

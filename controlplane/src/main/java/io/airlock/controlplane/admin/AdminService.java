@@ -11,6 +11,7 @@ import io.airlock.controlplane.admin.v1.CopyOutChunk;
 import io.airlock.controlplane.admin.v1.CopyOutRequest;
 import io.airlock.controlplane.admin.v1.CreateJoinTokenRequest;
 import io.airlock.controlplane.admin.v1.CreateJoinTokenResponse;
+import io.airlock.controlplane.admin.v1.DeleteSnapshotRequest;
 import io.airlock.controlplane.admin.v1.EventsResponse;
 import io.airlock.controlplane.admin.v1.ExecEvent;
 import io.airlock.controlplane.admin.v1.ExecRequest;
@@ -20,21 +21,29 @@ import io.airlock.controlplane.admin.v1.ListFilesRequest;
 import io.airlock.controlplane.admin.v1.ProvisionRequest;
 import io.airlock.controlplane.admin.v1.RecordedEvent;
 import io.airlock.controlplane.admin.v1.SandboxRef;
+import io.airlock.controlplane.admin.v1.SnapshotRequest;
+import io.airlock.controlplane.admin.v1.StatRequest;
+import io.airlock.controlplane.admin.v1.UpdateEgressRequest;
 import io.airlock.controlplane.gateway.AgentRegistry;
 import io.airlock.controlplane.gateway.CommandFailedException;
-import io.airlock.controlplane.enrollment.JoinToken;
+import io.airlock.proto.support.JoinToken;
+import io.airlock.proto.support.ReadyGate;
 import io.airlock.proto.v1.Empty;
 import io.airlock.proto.v1.ExecResult;
+import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileList;
 import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.ReadArchive;
 import io.airlock.proto.v1.ReadFile;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.SnapshotInfo;
+import io.airlock.proto.v1.SnapshotList;
+import io.airlock.proto.v1.WriteArchive;
 import io.airlock.proto.v1.WriteFile;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.airlock.controlplane.gateway.ReadyGate;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -44,6 +53,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The admin API over {@link io.airlock.controlplane.gateway.AgentClient}. Agent calls block, so
@@ -189,7 +199,7 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     }
 
     @Override
-    public void updateEgress(io.airlock.controlplane.admin.v1.UpdateEgressRequest request, StreamObserver<SandboxInfo> out) {
+    public void updateEgress(UpdateEgressRequest request, StreamObserver<SandboxInfo> out) {
         async(out, () -> cp.agents().updateEgress(agent(request.getAgentId()), request.getUpdate().getSandboxId(),
                 request.getUpdate().getEgress(), Duration.ofMinutes(1)));
     }
@@ -219,7 +229,7 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while the CLI was not reading");
-                } catch (java.util.concurrent.TimeoutException e) {
+                } catch (TimeoutException e) {
                     throw new IllegalStateException("the admin client stopped reading: " + e.getMessage());
                 }
                 synchronized (out) {
@@ -279,7 +289,7 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                         spoolOut.close();
                         try (InputStream in = Files.newInputStream(spool)) {
                             if (header.getArchive()) {
-                                return cp.agents().writeArchive(agent(header.getAgentId()), io.airlock.proto.v1.WriteArchive.newBuilder()
+                                return cp.agents().writeArchive(agent(header.getAgentId()), WriteArchive.newBuilder()
                                         .setSandboxId(header.getSandboxId()).setPath(header.getPath()).build(), in, DEFAULT_TIMEOUT);
                             }
                             return cp.agents().writeFile(agent(header.getAgentId()), WriteFile.newBuilder().setSandboxId(header.getSandboxId())
@@ -327,14 +337,14 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new IOException("interrupted while the CLI was not reading");
-                    } catch (java.util.concurrent.TimeoutException e) {
+                    } catch (TimeoutException e) {
                         throw new IOException("the admin client stopped reading: " + e.getMessage());
                     }
                     out.onNext(CopyOutChunk.newBuilder().setData(ByteString.copyFrom(b, off, len)).build());
                 }
             };
             FileResult r = request.getArchive()
-                    ? cp.agents().readArchive(agent(request.getAgentId()), io.airlock.proto.v1.ReadArchive.newBuilder()
+                    ? cp.agents().readArchive(agent(request.getAgentId()), ReadArchive.newBuilder()
                             .setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT)
                     : cp.agents().readFile(agent(request.getAgentId()),
                             ReadFile.newBuilder().setSandboxId(request.getSandboxId()).setPath(request.getPath()).build(), sink, DEFAULT_TIMEOUT);
@@ -348,27 +358,27 @@ public final class AdminService extends ControlPlaneAdminGrpc.ControlPlaneAdminI
     }
 
     @Override
-    public void stat(io.airlock.controlplane.admin.v1.StatRequest request, StreamObserver<io.airlock.proto.v1.FileEntry> out) {
+    public void stat(StatRequest request, StreamObserver<FileEntry> out) {
         async(out, () -> cp.agents().stat(agent(request.getAgentId()), request.getStat(), Duration.ofSeconds(30)));
     }
 
     @Override
-    public void snapshot(io.airlock.controlplane.admin.v1.SnapshotRequest request, StreamObserver<io.airlock.proto.v1.SnapshotInfo> out) {
+    public void snapshot(SnapshotRequest request, StreamObserver<SnapshotInfo> out) {
         async(out, () -> cp.agents().snapshot(agent(request.getAgentId()), request.getSnapshot().getSandboxId(),
                 request.getSnapshot().getName(), DEFAULT_TIMEOUT));
     }
 
     @Override
-    public void listSnapshots(AgentRef request, StreamObserver<io.airlock.proto.v1.SnapshotList> out) {
+    public void listSnapshots(AgentRef request, StreamObserver<SnapshotList> out) {
         async(out, () -> cp.agents().listSnapshots(agent(request.getAgentId()), "", Duration.ofSeconds(30)));
     }
 
     @Override
-    public void deleteSnapshot(io.airlock.controlplane.admin.v1.DeleteSnapshotRequest request, StreamObserver<io.airlock.proto.v1.Empty> out) {
+    public void deleteSnapshot(DeleteSnapshotRequest request, StreamObserver<Empty> out) {
         async(out, () -> {
             cp.agents().deleteSnapshot(agent(request.getAgentId()), request.getSnapshot().getDriver(), request.getSnapshot().getName(),
                     Duration.ofSeconds(60));
-            return io.airlock.proto.v1.Empty.getDefaultInstance();
+            return Empty.getDefaultInstance();
         });
     }
 

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -34,6 +35,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
@@ -42,6 +44,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -115,7 +118,7 @@ public final class CertificateAuthority {
 
     private static void writeNew(Path dir, String keyName, String certName) throws IOException {
         CertificateAuthority ca = create("Airlock reference control plane CA " + serial().toString(16).substring(0, 8), Duration.ofDays(3650));
-        writePrivate(dir.resolve(keyName), toPem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(ca.caKey, null)));
+        writePrivate(dir.resolve(keyName), toPem(new JcaPKCS8Generator(ca.caKey, null)));
         Files.writeString(dir.resolve(certName), toPem(ca.caCert));
     }
 
@@ -293,7 +296,7 @@ public final class CertificateAuthority {
         try (PEMParser p = new PEMParser(new StringReader(pem))) {
             Object o;
             while ((o = p.readObject()) != null) {
-                if (o instanceof org.bouncycastle.cert.X509CertificateHolder h) {
+                if (o instanceof X509CertificateHolder h) {
                     certs.add(new JcaX509CertificateConverter().getCertificate(h));
                 }
             }
@@ -310,7 +313,7 @@ public final class CertificateAuthority {
             if (o instanceof PEMKeyPair kp) {
                 return new JcaPEMKeyConverter().getPrivateKey(kp.getPrivateKeyInfo());
             }
-            if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+            if (o instanceof PrivateKeyInfo info) {
                 return new JcaPEMKeyConverter().getPrivateKey(info);
             }
             throw new IOException("expected a private key in PEM, found " + (o == null ? "nothing" : o.getClass().getSimpleName()));

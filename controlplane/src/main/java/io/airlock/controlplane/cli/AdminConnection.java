@@ -1,5 +1,6 @@
 package io.airlock.controlplane.cli;
 
+import io.airlock.controlplane.admin.AdminCalls;
 import io.airlock.controlplane.admin.AdminToken;
 import io.airlock.controlplane.admin.v1.ControlPlaneAdminGrpc;
 import io.grpc.ManagedChannel;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** A connection to a running control plane's admin API, found through its state directory. */
@@ -30,7 +32,7 @@ final class AdminConnection implements AutoCloseable {
     final ControlPlaneAdminGrpc.ControlPlaneAdminStub async;
 
     /** @param waitForAgent how long a command waits for an offline agent before it is given up, unsent */
-    AdminConnection(Path stateDir, java.time.Duration waitForAgent) throws IOException {
+    AdminConnection(Path stateDir, Duration waitForAgent) throws IOException {
         String token;
         try {
             address = Files.readString(stateDir.resolve("admin.address")).strip();
@@ -43,7 +45,7 @@ final class AdminConnection implements AutoCloseable {
         channel = NettyChannelBuilder.forTarget(address).usePlaintext().eventLoopGroup(eventLoop).channelType(NioSocketChannel.class).build();
         Metadata auth = new Metadata();
         auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-        auth.put(io.airlock.controlplane.admin.AdminCalls.WAIT_HEADER, Long.toString(waitForAgent.toMillis()));
+        auth.put(AdminCalls.WAIT_HEADER, Long.toString(waitForAgent.toMillis()));
         blocking = ControlPlaneAdminGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
         async = ControlPlaneAdminGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
     }

@@ -4,7 +4,9 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.controlplane.admin.AdminCalls;
 import io.airlock.controlplane.admin.AdminServer;
+import io.airlock.controlplane.admin.AdminToken;
 import io.airlock.controlplane.admin.v1.Agent;
 import io.airlock.controlplane.admin.v1.AgentRef;
 import io.airlock.controlplane.admin.v1.CopyInChunk;
@@ -13,6 +15,7 @@ import io.airlock.controlplane.admin.v1.CopyOutChunk;
 import io.airlock.controlplane.admin.v1.CopyOutRequest;
 import io.airlock.controlplane.admin.v1.CreateJoinTokenRequest;
 import io.airlock.controlplane.admin.v1.CreateJoinTokenResponse;
+import io.airlock.controlplane.admin.v1.DeleteSnapshotRequest;
 import io.airlock.controlplane.admin.v1.EventsResponse;
 import io.airlock.controlplane.admin.v1.ExecEvent;
 import io.airlock.controlplane.admin.v1.ExecRequest;
@@ -22,7 +25,14 @@ import io.airlock.controlplane.admin.v1.ListFilesRequest;
 import io.airlock.controlplane.admin.v1.ProvisionRequest;
 import io.airlock.controlplane.admin.v1.RecordedEvent;
 import io.airlock.controlplane.admin.v1.SandboxRef;
+import io.airlock.controlplane.admin.v1.SnapshotRequest;
+import io.airlock.controlplane.admin.v1.StatRequest;
+import io.airlock.controlplane.admin.v1.UpdateEgressRequest;
 import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.controlplane.mcp.McpEndpoint;
+import io.airlock.proto.v1.DeleteSnapshot;
+import io.airlock.proto.v1.EgressPolicy;
+import io.airlock.proto.v1.EgressRule;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileList;
@@ -33,28 +43,41 @@ import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.ResourceLimits;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.SnapshotList;
+import io.airlock.proto.v1.SnapshotSandbox;
 import io.airlock.proto.v1.StartExec;
+import io.airlock.proto.v1.StatFile;
+import io.airlock.proto.v1.UpdateEgress;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.slf4j.bridge.SLF4JBridgeHandler;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /** {@code airlock cp}: the reference control plane and its admin CLI. */
 @Command(name = "cp", mixinStandardHelpOptions = true,
@@ -148,7 +171,7 @@ public final class ControlPlaneCommand {
 
     /** Runs an admin call, turning a failure into one line on stderr and an exit status that says what kind it was. */
     @Command(footer = {"", EXIT_HELP})
-    abstract static class ControlPlaneCall implements java.util.concurrent.Callable<Integer> {
+    abstract static class ControlPlaneCall implements Callable<Integer> {
         abstract StateOptions options();
 
         abstract int run(AdminConnection admin) throws Exception;
@@ -168,7 +191,7 @@ public final class ControlPlaneCommand {
             AdminConnection admin;
             try {
                 admin = new AdminConnection(options().stateDir, wait);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 System.err.println("error: " + e.getMessage());
                 return EXIT_TRANSPORT;
             }
@@ -197,7 +220,7 @@ public final class ControlPlaneCommand {
         private static int failed(AdminConnection admin, StatusRuntimeException e) {
             Status s = e.getStatus();
             Metadata trailers = Status.trailersFromThrowable(e);
-            boolean answered = trailers != null && trailers.containsKey(io.airlock.controlplane.admin.AdminCalls.ORIGIN_TRAILER);
+            boolean answered = trailers != null && trailers.containsKey(AdminCalls.ORIGIN_TRAILER);
             if (answered || s.getCode() == Status.Code.UNAUTHENTICATED) {
                 System.err.println("error: " + (s.getDescription() != null ? s.getDescription() : s.getCode()));
                 return EXIT_REFUSED;
@@ -216,7 +239,7 @@ public final class ControlPlaneCommand {
 
         private static boolean isConnectFailure(Throwable t) {
             for (; t != null; t = t.getCause()) {
-                if (t instanceof java.net.ConnectException) {
+                if (t instanceof ConnectException) {
                     return true;
                 }
             }
@@ -225,7 +248,7 @@ public final class ControlPlaneCommand {
     }
 
     @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the control plane until interrupted.")
-    static final class Serve implements java.util.concurrent.Callable<Integer> {
+    static final class Serve implements Callable<Integer> {
         @Option(names = "--state-dir", description = STATE_HELP)
         Path stateDir = defaultStateDir();
 
@@ -256,10 +279,10 @@ public final class ControlPlaneCommand {
             ControlPlaneServer cp = ControlPlaneServer.start(new ControlPlaneServer.Options(stateDir, listen.substring(0, colon),
                     Integer.parseInt(listen.substring(colon + 1)), advertise, parseDuration(certValidity)));
             AdminServer admin = new AdminServer(cp, stateDir, adminPort);
-            io.airlock.controlplane.mcp.McpEndpoint mcp = io.airlock.controlplane.mcp.McpEndpoint.start(cp.agents(),
-                    new java.net.InetSocketAddress("127.0.0.1", mcpPort), io.airlock.controlplane.admin.AdminToken.read(stateDir));
+            McpEndpoint mcp = McpEndpoint.start(cp.agents(),
+                    new InetSocketAddress("127.0.0.1", mcpPort), AdminToken.read(stateDir));
             System.out.println("control plane on " + cp.address() + " (CA pin " + cp.ca().pin() + "), admin API on 127.0.0.1:" + admin.port());
-            System.out.println("MCP endpoint: " + mcp.url("AGENT_ID", "SERVER") + " (Authorization: Bearer <the token in " + io.airlock.controlplane.admin.AdminToken.file(stateDir) + ">)");
+            System.out.println("MCP endpoint: " + mcp.url("AGENT_ID", "SERVER") + " (Authorization: Bearer <the token in " + AdminToken.file(stateDir) + ">)");
             System.out.println("create a join token with: airlock cp token create --state-dir " + stateDir);
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -283,7 +306,7 @@ public final class ControlPlaneCommand {
     }
 
     static Duration parseDuration(String s) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(s.strip());
+        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(s.strip());
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + s + "' is not a duration (expected: a number and a unit: ms, s, m, h, d)");
         }
@@ -302,7 +325,7 @@ public final class ControlPlaneCommand {
                 "begin: make the next CA; both are trusted and handed to agents on enrolment and renewal.",
                 "finish (once every agent renewed): the next CA signs; the old one stays trusted.",
                 "retire (once the old CA's certificates expired): stop trusting the old CA."})
-    static final class Ca implements java.util.concurrent.Callable<Integer> {
+    static final class Ca implements Callable<Integer> {
         @CommandLine.Parameters(index = "0", description = "begin, finish or retire")
         String step;
 
@@ -335,7 +358,7 @@ public final class ControlPlaneCommand {
                 "subject alternative names; the file holds the chain: the certificate, then the CA) and its key (0600).",
                 "Agents enrolled here trust it; they check the names against the address they dial, and an enrolling agent",
                 "finds the CA its join token pins in that chain. Reads the CA in --state-dir; starts nothing."})
-    static final class CertIssue implements java.util.concurrent.Callable<Integer> {
+    static final class CertIssue implements Callable<Integer> {
         @Option(names = "--state-dir", description = STATE_HELP)
         Path stateDir = defaultStateDir();
 
@@ -366,7 +389,7 @@ public final class ControlPlaneCommand {
                 System.err.println("error: cannot issue for " + names + ": " + e.getMessage() + " (expected: DNS names or IP addresses)");
                 return 2;
             }
-            CertificateAuthority.writePrivate(key, CertificateAuthority.toPem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(issued.key(), null)));
+            CertificateAuthority.writePrivate(key, CertificateAuthority.toPem(new JcaPKCS8Generator(issued.key(), null)));
             Files.writeString(cert, CertificateAuthority.toPem(issued.chain().toArray()));
             System.out.println("wrote " + cert + " (names " + names + ", valid until " + issued.chain().get(0).getNotAfter().toInstant()
                     + ", CA pin " + ca.pin() + ") and its key " + key);
@@ -490,7 +513,7 @@ public final class ControlPlaneCommand {
         @Option(names = "--egress", paramLabel = "RULE", converter = EgressRuleConverter.class,
                 description = {"Allow the sandbox to reach this (repeatable): NAME_OR_CIDR[:PORT[,PORT...]], e.g. pypi.org:443,",
                     "*.pypi.org, 10.20.0.0/16:5432, [fd00::/8]:443. Within the agent's policy.egress; none: it reaches nothing"})
-        List<io.airlock.proto.v1.EgressRule> egress = List.of();
+        List<EgressRule> egress = List.of();
 
         @Override
         int run(AdminConnection admin) {
@@ -498,7 +521,7 @@ public final class ControlPlaneCommand {
                     .setSnapshot(snapshot).setTemplate(template)
                     .setLimits(ResourceLimits.newBuilder().setMemoryBytes(memory).setWorkspaceBytes(workspace));
             if (!egress.isEmpty()) {
-                sandbox.setEgress(io.airlock.proto.v1.EgressPolicy.newBuilder().addAllRules(egress));
+                sandbox.setEgress(EgressPolicy.newBuilder().addAllRules(egress));
             }
             SandboxInfo s = admin.blocking.provision(ProvisionRequest.newBuilder().setAgentId(opts.agent).setSandbox(sandbox).build());
             System.out.println(opts.json ? json(s) : s.getSandboxId() + " " + s.getState() + " (" + s.getDriver() + ")");
@@ -549,7 +572,7 @@ public final class ControlPlaneCommand {
 
         @Override
         int run(AdminConnection admin) {
-            List<io.airlock.proto.v1.EgressRule> rules = new ArrayList<>();
+            List<EgressRule> rules = new ArrayList<>();
             try {
                 for (String g : given) {
                     rules.add(new EgressRuleConverter().convert(g));
@@ -558,9 +581,9 @@ public final class ControlPlaneCommand {
                 System.err.println("error: " + e.getMessage());
                 return 2;
             }
-            SandboxInfo s = admin.blocking.updateEgress(io.airlock.controlplane.admin.v1.UpdateEgressRequest.newBuilder().setAgentId(opts.agent)
-                    .setUpdate(io.airlock.proto.v1.UpdateEgress.newBuilder().setSandboxId(id)
-                            .setEgress(io.airlock.proto.v1.EgressPolicy.newBuilder().addAllRules(rules))).build());
+            SandboxInfo s = admin.blocking.updateEgress(UpdateEgressRequest.newBuilder().setAgentId(opts.agent)
+                    .setUpdate(UpdateEgress.newBuilder().setSandboxId(id)
+                            .setEgress(EgressPolicy.newBuilder().addAllRules(rules))).build());
             System.out.println(opts.json ? json(s) : id + ": " + (s.getEgress().getRulesCount() == 0 ? "reaches nothing"
                     : String.join(" ", s.getEgress().getRulesList().stream().map(EgressRuleConverter::format).toList())));
             return 0;
@@ -739,7 +762,7 @@ public final class ControlPlaneCommand {
             out.onCompleted();
             try {
                 return result.get(15, TimeUnit.MINUTES);
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 throw e.getCause() instanceof StatusRuntimeException s ? s : new IllegalStateException(e.getCause());
             }
         }
@@ -762,7 +785,7 @@ public final class ControlPlaneCommand {
                 Files.deleteIfExists(part);
                 throw e;
             }
-            Files.move(part, local, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(part, local, StandardCopyOption.REPLACE_EXISTING);
             return result;
         }
     }
@@ -803,8 +826,8 @@ public final class ControlPlaneCommand {
 
         @Override
         int run(AdminConnection admin) {
-            FileEntry e = admin.blocking.stat(io.airlock.controlplane.admin.v1.StatRequest.newBuilder().setAgentId(opts.agent)
-                    .setStat(io.airlock.proto.v1.StatFile.newBuilder().setSandboxId(id).setPath(path)).build());
+            FileEntry e = admin.blocking.stat(StatRequest.newBuilder().setAgentId(opts.agent)
+                    .setStat(StatFile.newBuilder().setSandboxId(id).setPath(path)).build());
             System.out.println(opts.json ? json(e) : String.format("%-9s %10d  %s  %s", e.getType(), e.getSize(),
                     Instant.ofEpochMilli(e.getModifiedAtMs()), e.getPath()));
             return 0;
@@ -822,8 +845,8 @@ public final class ControlPlaneCommand {
 
         @Override
         int run(AdminConnection admin) {
-            var s = admin.blocking.snapshot(io.airlock.controlplane.admin.v1.SnapshotRequest.newBuilder().setAgentId(opts.agent)
-                    .setSnapshot(io.airlock.proto.v1.SnapshotSandbox.newBuilder().setSandboxId(id).setName(name)).build());
+            var s = admin.blocking.snapshot(SnapshotRequest.newBuilder().setAgentId(opts.agent)
+                    .setSnapshot(SnapshotSandbox.newBuilder().setSandboxId(id).setName(name)).build());
             System.out.println(opts.json ? json(s) : s.getName() + " of " + s.getSourceSandboxId() + ": " + s.getSizeBytes() + " bytes");
             return 0;
         }
@@ -837,7 +860,7 @@ public final class ControlPlaneCommand {
         @Override
         int run(AdminConnection admin) {
             var all = admin.blocking.listSnapshots(AgentRef.newBuilder().setAgentId(opts.agent).build());
-            var l = io.airlock.proto.v1.SnapshotList.newBuilder().addAllSnapshots(all.getSnapshotsList().stream()
+            var l = SnapshotList.newBuilder().addAllSnapshots(all.getSnapshotsList().stream()
                     .filter(s -> driver.isEmpty() || s.getDriver().equals(driver)).toList()).build();
             if (opts.json) {
                 System.out.println(json(l));
@@ -862,8 +885,8 @@ public final class ControlPlaneCommand {
 
         @Override
         int run(AdminConnection admin) {
-            admin.blocking.deleteSnapshot(io.airlock.controlplane.admin.v1.DeleteSnapshotRequest.newBuilder().setAgentId(opts.agent)
-                    .setSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setName(name).setDriver(driver)).build());
+            admin.blocking.deleteSnapshot(DeleteSnapshotRequest.newBuilder().setAgentId(opts.agent)
+                    .setSnapshot(DeleteSnapshot.newBuilder().setName(name).setDriver(driver)).build());
             System.out.println(name + " deleted");
             return 0;
         }

@@ -1,43 +1,57 @@
 package io.airlock.controlplane.gateway;
 
 import com.google.protobuf.ByteString;
+import io.airlock.proto.support.ReadyGate;
 import io.airlock.proto.v1.Command;
 import io.airlock.proto.v1.CommandResult;
 import io.airlock.proto.v1.DataFrame;
+import io.airlock.proto.v1.DeleteSnapshot;
 import io.airlock.proto.v1.DestroySandbox;
+import io.airlock.proto.v1.EgressPolicy;
 import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileChunk;
+import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileEof;
 import io.airlock.proto.v1.FileList;
 import io.airlock.proto.v1.FileResult;
 import io.airlock.proto.v1.ListFiles;
 import io.airlock.proto.v1.ListSandboxes;
+import io.airlock.proto.v1.ListSnapshots;
+import io.airlock.proto.v1.McpExchange;
+import io.airlock.proto.v1.McpExchangeResult;
 import io.airlock.proto.v1.OutputChunk;
+import io.airlock.proto.v1.PauseSandbox;
 import io.airlock.proto.v1.ProvisionSandbox;
+import io.airlock.proto.v1.ReadArchive;
 import io.airlock.proto.v1.ReadFile;
+import io.airlock.proto.v1.ResumeSandbox;
 import io.airlock.proto.v1.SandboxInfo;
 import io.airlock.proto.v1.SandboxList;
+import io.airlock.proto.v1.SnapshotInfo;
+import io.airlock.proto.v1.SnapshotList;
+import io.airlock.proto.v1.SnapshotSandbox;
 import io.airlock.proto.v1.StartExec;
+import io.airlock.proto.v1.StatFile;
 import io.airlock.proto.v1.StdinData;
 import io.airlock.proto.v1.StdinEof;
-import io.airlock.proto.v1.WriteFile;
+import io.airlock.proto.v1.UpdateEgress;
 import io.airlock.proto.v1.WriteArchive;
-import io.airlock.proto.v1.ReadArchive;
-import io.airlock.proto.v1.StatFile;
-import io.airlock.proto.v1.FileEntry;
+import io.airlock.proto.v1.WriteFile;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Drives agents: each method sends one command and waits (up to its timeout) for the result,
@@ -72,8 +86,8 @@ public final class AgentClient {
     }
 
     /** Replaces a sandbox's egress allowlist (new connections see it); returns the sandbox with the rules now enforced. */
-    public SandboxInfo updateEgress(String agentId, String sandboxId, io.airlock.proto.v1.EgressPolicy egress, Duration timeout) {
-        return send(agentId, command(timeout).setUpdateEgress(io.airlock.proto.v1.UpdateEgress.newBuilder().setSandboxId(sandboxId)
+    public SandboxInfo updateEgress(String agentId, String sandboxId, EgressPolicy egress, Duration timeout) {
+        return send(agentId, command(timeout).setUpdateEgress(UpdateEgress.newBuilder().setSandboxId(sandboxId)
                 .setEgress(egress)).build()).getSandbox();
     }
 
@@ -82,11 +96,11 @@ public final class AgentClient {
     }
 
     public SandboxInfo pause(String agentId, String sandboxId, Duration timeout) {
-        return send(agentId, command(timeout).setPause(io.airlock.proto.v1.PauseSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
+        return send(agentId, command(timeout).setPause(PauseSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
     }
 
     public SandboxInfo resume(String agentId, String sandboxId, Duration timeout) {
-        return send(agentId, command(timeout).setResume(io.airlock.proto.v1.ResumeSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
+        return send(agentId, command(timeout).setResume(ResumeSandbox.newBuilder().setSandboxId(sandboxId)).build()).getSandbox();
     }
 
     public void destroy(String agentId, String sandboxId, Duration timeout) {
@@ -222,7 +236,7 @@ public final class AgentClient {
 
     /** Where an MCP exchange's response goes, as it arrives; a method that throws ends the exchange (the caller went away). */
     public interface McpResponse {
-        void head(int status, java.util.Map<String, String> headers) throws IOException;
+        void head(int status, Map<String, String> headers) throws IOException;
 
         void body(ByteString bytes) throws IOException;
 
@@ -235,7 +249,7 @@ public final class AgentClient {
      * is streamed on the Data stream. The response reaches {@code response} frame by frame;
      * completing {@code callerGone} cancels the exchange (the agent then frees the upstream side).
      */
-    public io.airlock.proto.v1.McpExchangeResult mcp(String agentId, io.airlock.proto.v1.McpExchange exchange, InputStream body,
+    public McpExchangeResult mcp(String agentId, McpExchange exchange, InputStream body,
             McpResponse response, CompletableFuture<Void> callerGone, Duration timeout) {
         Command command = command(timeout).setMcp(exchange).build();
         StreamHandler handler = new StreamHandler(timeout) {
@@ -261,18 +275,18 @@ public final class AgentClient {
         return withStream(agentId, command, handler).getMcp();
     }
 
-    public io.airlock.proto.v1.SnapshotInfo snapshot(String agentId, String sandboxId, String name, Duration timeout) {
-        return send(agentId, command(timeout).setSnapshot(io.airlock.proto.v1.SnapshotSandbox.newBuilder().setSandboxId(sandboxId)
+    public SnapshotInfo snapshot(String agentId, String sandboxId, String name, Duration timeout) {
+        return send(agentId, command(timeout).setSnapshot(SnapshotSandbox.newBuilder().setSandboxId(sandboxId)
                 .setName(name)).build()).getSnapshot();
     }
 
-    public io.airlock.proto.v1.SnapshotList listSnapshots(String agentId, String driver, Duration timeout) {
-        return send(agentId, command(timeout).setListSnapshots(io.airlock.proto.v1.ListSnapshots.newBuilder().setDriver(driver)).build())
+    public SnapshotList listSnapshots(String agentId, String driver, Duration timeout) {
+        return send(agentId, command(timeout).setListSnapshots(ListSnapshots.newBuilder().setDriver(driver)).build())
                 .getSnapshots();
     }
 
     public void deleteSnapshot(String agentId, String driver, String name, Duration timeout) {
-        send(agentId, command(timeout).setDeleteSnapshot(io.airlock.proto.v1.DeleteSnapshot.newBuilder().setDriver(driver).setName(name)).build());
+        send(agentId, command(timeout).setDeleteSnapshot(DeleteSnapshot.newBuilder().setDriver(driver).setName(name)).build());
     }
 
     public FileEntry stat(String agentId, StatFile request, Duration timeout) {
@@ -341,7 +355,7 @@ public final class AgentClient {
 
         /** Streams {@code in} as chunk frames, each when the agent's window allows, then {@code end}. */
         void sendAll(InputStream in, ServerCallStreamObserver<DataFrame> out, ReadyGate gate, Duration timeout,
-                java.util.function.Function<ByteString, DataFrame> chunk, DataFrame end) throws Exception {
+                Function<ByteString, DataFrame> chunk, DataFrame end) throws Exception {
             byte[] buf = new byte[CHUNK];
             int n;
             while ((n = in.read(buf)) >= 0) {

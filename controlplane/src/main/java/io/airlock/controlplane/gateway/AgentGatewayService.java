@@ -1,5 +1,6 @@
 package io.airlock.controlplane.gateway;
 
+import io.airlock.proto.support.ReadyGate;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.ControlPlaneMessage;

@@ -8,6 +8,7 @@ import io.airlock.proto.v1.DrainNotice;
 import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.Event;
 import io.airlock.proto.v1.Hello;
+import io.airlock.proto.v1.Pong;
 import io.airlock.proto.v1.SandboxEvent;
 import io.airlock.proto.v1.SandboxState;
 import io.grpc.Status;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -136,7 +139,7 @@ public final class AgentRegistry implements AutoCloseable {
                     anchors.report(session.agentId(), message.getPing().getAuditAnchor());
                 }
                 session.send(ControlPlaneMessage.newBuilder()
-                        .setPong(io.airlock.proto.v1.Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+                        .setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
             }
             default -> { }
         }
@@ -205,7 +208,7 @@ public final class AgentRegistry implements AutoCloseable {
             out.add(new AgentView(e.getKey(), s != null, s != null ? s.hello() : e.getValue(),
                     s != null ? s.connectedAt() : null, draining.get(e.getKey()), liveSandboxes.getOrDefault(e.getKey(), Set.of()).size()));
         }
-        out.sort(java.util.Comparator.comparing(AgentView::agentId));
+        out.sort(Comparator.comparing(AgentView::agentId));
         return out;
     }
 
@@ -214,7 +217,7 @@ public final class AgentRegistry implements AutoCloseable {
     }
 
     /** Waits until the agent has a live session whose Hello matches; false at the deadline. */
-    public synchronized boolean awaitConnected(String agentId, java.util.function.Predicate<Hello> condition, Duration max)
+    public synchronized boolean awaitConnected(String agentId, Predicate<Hello> condition, Duration max)
             throws InterruptedException {
         long deadline = System.nanoTime() + max.toNanos();
         while (true) {

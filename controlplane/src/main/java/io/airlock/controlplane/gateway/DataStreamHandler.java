@@ -1,5 +1,7 @@
 package io.airlock.controlplane.gateway;
 
+import io.airlock.proto.support.ReadyGate;
+import io.airlock.proto.v1.Command;
 import io.airlock.proto.v1.DataFrame;
 import io.grpc.stub.ServerCallStreamObserver;
 
@@ -22,7 +24,7 @@ interface DataStreamHandler {
     }
 
     /** The command to send again when the agent reconnects (an exec asks to resume where it was). */
-    default io.airlock.proto.v1.Command forResend(io.airlock.proto.v1.Command original) {
+    default Command forResend(Command original) {
         return original;
     }
 }

@@ -1,5 +1,6 @@
 package io.airlock.controlplane.mcp;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.google.protobuf.ByteString;
 import io.airlock.controlplane.gateway.AgentClient;
 import io.airlock.controlplane.gateway.CommandFailedException;
@@ -27,9 +28,11 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One caller connection: each request becomes an McpExchange command to the agent, run on a
@@ -77,7 +80,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 .setCaller(McpCaller.newBuilder().setUser(req.headers().get("airlock-caller-user", ""))
                         .setAgent(req.headers().get("airlock-caller-agent", "")).setSession(req.headers().get("airlock-caller-session", "")));
         for (Map.Entry<String, String> h : req.headers()) {
-            String name = h.getKey().toLowerCase(java.util.Locale.ROOT);
+            String name = h.getKey().toLowerCase(Locale.ROOT);
             if (FORWARDED.contains(name)) {
                 x.putHeaders(name, h.getValue());
             }
@@ -155,7 +158,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         try {
             ctx.channel().config().setAutoRead(true);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // the endpoint began shutting down just now; its channels are closed with it
         }
     }
@@ -214,7 +217,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private static String quote(String s) {
-        return "\"" + new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
+        return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
     }
 
     @Override

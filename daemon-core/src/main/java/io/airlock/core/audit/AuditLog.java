@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -14,12 +16,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,7 +72,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
     private boolean closed;
     /** The newest record known to be on disk (fsync'd): what may be anchored outside the host. */
     private AuditAnchor durable;
-    private volatile java.util.function.DoubleConsumer appendSeconds = s -> { };
+    private volatile DoubleConsumer appendSeconds = s -> { };
 
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
         this.dir = dir;
@@ -115,7 +120,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
         if (!Files.exists(file)) {
             try {
                 Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            } catch (java.nio.file.FileAlreadyExistsException e) {
+            } catch (FileAlreadyExistsException e) {
                 // made by a concurrent opener; the lock below decides
             }
         }
@@ -124,7 +129,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
             if (ch.tryLock() != null) {
                 return ch;
             }
-        } catch (java.nio.channels.OverlappingFileLockException e) {
+        } catch (OverlappingFileLockException e) {
             // held by this process already
         }
         ch.close();
@@ -154,7 +159,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
         while (lastNewline >= 0 && bytes[lastNewline] != '\n') {
             lastNewline--;
         }
-        byte[] torn = java.util.Arrays.copyOfRange(bytes, lastNewline + 1, bytes.length);
+        byte[] torn = Arrays.copyOfRange(bytes, lastNewline + 1, bytes.length);
         // The chain's head is the last complete line: in this file, or, when a crash came right after a
         // rotation (an empty file, or one holding only a torn first record), in the file before it.
         String lastLine = lastCompleteLine(bytes, lastNewline);
@@ -301,8 +306,8 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
      * empty before the first fsync. Under {@code group} durability it trails the newest record by
      * at most the group interval, so a crash never leaves the log short of an anchor it reported.
      */
-    public synchronized java.util.Optional<AuditAnchor> durableHead() {
-        return java.util.Optional.ofNullable(durable);
+    public synchronized Optional<AuditAnchor> durableHead() {
+        return Optional.ofNullable(durable);
     }
 
     private synchronized void flushQuietly() {
@@ -327,7 +332,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
     }
 
     /** Told how long each append took, in seconds (metrics). */
-    public void onAppend(java.util.function.DoubleConsumer appendSeconds) {
+    public void onAppend(DoubleConsumer appendSeconds) {
         this.appendSeconds = appendSeconds;
     }
 

@@ -2,6 +2,8 @@ package io.airlock.core.audit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Instant;
 
 /** One verified line of the log. */
@@ -32,8 +34,8 @@ record AuditRecord(long seq, Instant ts, String type, String prev, JsonNode fiel
         }
         String body = line.substring(0, at) + "}";
         String mac = line.substring(at + MAC.length(), line.length() - 2);
-        if (!java.security.MessageDigest.isEqual(mac.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
-                key.mac(body).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+        if (!MessageDigest.isEqual(mac.getBytes(StandardCharsets.US_ASCII),
+                key.mac(body).getBytes(StandardCharsets.US_ASCII))) {
             throw new IOException("the MAC of " + what + " does not match: it was changed, or written without this log's key");
         }
         return body;

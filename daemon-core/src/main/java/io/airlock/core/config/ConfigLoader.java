@@ -18,6 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /** Reads {@link DaemonConfig} from YAML and turns every mistake into one line naming the field. */
@@ -103,10 +106,10 @@ public final class ConfigLoader {
         if (type == String.class) {
             return "a text value";
         }
-        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) {
             return "a list, e.g. [a, b]";
         }
-        if (java.util.Map.class.isAssignableFrom(type) || type.isRecord()) {
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) {
             return "a map of names to values, e.g. {key: value}";
         }
         return "a value of another kind (see docs/configuration.md)";
@@ -132,9 +135,9 @@ public final class ConfigLoader {
 
     /** Deserialises a scalar through a parse function whose exception message says what was expected. */
     private static final class FromString<T> extends JsonDeserializer<T> {
-        private final java.util.function.Function<String, T> parse;
+        private final Function<String, T> parse;
 
-        FromString(java.util.function.Function<String, T> parse) {
+        FromString(Function<String, T> parse) {
             this.parse = parse;
         }
 

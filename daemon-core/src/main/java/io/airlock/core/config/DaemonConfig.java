@@ -1,10 +1,18 @@
 package io.airlock.core.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.airlock.core.egress.EgressRule;
+import io.airlock.tunnel.net.Cidr;
+import io.airlock.tunnel.net.IpLiterals;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The daemon's configuration (YAML, snake_case keys). Every field has a default, so an empty
@@ -42,11 +50,11 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         static final List<String> LEVELS = List.of("trace", "debug", "info", "warn", "error");
 
         public Log {
-            level = level == null ? "info" : level.strip().toLowerCase(java.util.Locale.ROOT);
+            level = level == null ? "info" : level.strip().toLowerCase(Locale.ROOT);
             if (!LEVELS.contains(level)) {
                 throw new IllegalArgumentException("log.level: '" + level + "' (expected one of " + String.join(", ", LEVELS) + ")");
             }
-            format = format == null ? "json" : format.strip().toLowerCase(java.util.Locale.ROOT);
+            format = format == null ? "json" : format.strip().toLowerCase(Locale.ROOT);
             if (!format.equals("json") && !format.equals("text")) {
                 throw new IllegalArgumentException("log.format: '" + format + "' (expected: json or text)");
             }
@@ -61,18 +69,18 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             String host = colon > 0 ? listen.substring(0, colon).replace("[", "").replace("]", "") : "";
             try {
                 Integer.parseInt(listen.substring(colon + 1));
-                if (colon <= 0 || !java.net.InetAddress.getByName(host).isLoopbackAddress()) {
+                if (colon <= 0 || !InetAddress.getByName(host).isLoopbackAddress()) {
                     throw new IllegalArgumentException("admin.listen: '" + listen + "' (expected a loopback host:port, e.g. 127.0.0.1:9464:"
                             + " the admin endpoint is never exposed beyond this machine)");
                 }
-            } catch (NumberFormatException | java.net.UnknownHostException e) {
+            } catch (NumberFormatException | UnknownHostException e) {
                 throw new IllegalArgumentException("admin.listen: '" + listen + "' (expected a loopback host:port, e.g. 127.0.0.1:9464)");
             }
         }
 
-        public java.net.InetSocketAddress address() {
+        public InetSocketAddress address() {
             int colon = listen.lastIndexOf(':');
-            return new java.net.InetSocketAddress(listen.substring(0, colon).replace("[", "").replace("]", ""),
+            return new InetSocketAddress(listen.substring(0, colon).replace("[", "").replace("]", ""),
                     Integer.parseInt(listen.substring(colon + 1)));
         }
     }
@@ -224,19 +232,19 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             return !allow.isEmpty();
         }
 
-        public List<io.airlock.core.egress.EgressRule> rules() {
+        public List<EgressRule> rules() {
             return allow.stream().map(EgressAllow::rule).toList();
         }
 
         /** The resolver entries as socket addresses (host:port, IPv6 in brackets). */
-        public List<java.net.InetSocketAddress> resolverAddresses() {
+        public List<InetSocketAddress> resolverAddresses() {
             return resolver.stream().map(r -> hostPort("resolver", r)).toList();
         }
 
-        private static java.net.InetSocketAddress hostPort(String field, String value) {
+        private static InetSocketAddress hostPort(String field, String value) {
             int colon = value.lastIndexOf(':');
             String host = colon > 0 ? value.substring(0, colon).replace("[", "").replace("]", "") : "";
-            var literal = io.airlock.tunnel.net.IpLiterals.parse(host);
+            var literal = IpLiterals.parse(host);
             int port = -1;
             try {
                 port = colon > 0 ? Integer.parseInt(value.substring(colon + 1)) : -1;
@@ -246,7 +254,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             if (literal.isEmpty() || port < 1 || port > 65535) {
                 throw new IllegalArgumentException(field + ": '" + value + "' (expected an IP address and port, like 127.0.0.53:53)");
             }
-            return new java.net.InetSocketAddress(literal.get(), port);
+            return new InetSocketAddress(literal.get(), port);
         }
     }
 
@@ -257,13 +265,13 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             rule(domain, cidr, ports);
         }
 
-        public io.airlock.core.egress.EgressRule rule() {
+        public EgressRule rule() {
             return rule(domain, cidr, ports);
         }
 
-        private static io.airlock.core.egress.EgressRule rule(String domain, String cidr, List<Integer> ports) {
-            return new io.airlock.core.egress.EgressRule(domain, cidr == null ? null : io.airlock.tunnel.net.Cidr.parse(cidr),
-                    java.util.Set.copyOf(ports));
+        private static EgressRule rule(String domain, String cidr, List<Integer> ports) {
+            return new EgressRule(domain, cidr == null ? null : Cidr.parse(cidr),
+                    Set.copyOf(ports));
         }
     }
 

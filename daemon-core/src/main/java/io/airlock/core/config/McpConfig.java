@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
 
 /**
  * The {@code mcp} section: the private MCP servers the control plane may reach through this
@@ -149,7 +150,7 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
                 }
                 secrets.put(h, new SecretFile(s.file(), s.prefix()));
             });
-            javax.net.ssl.SSLContext tls = caFile == null && clientCertFile == null ? null
+            SSLContext tls = caFile == null && clientCertFile == null ? null
                     : UpstreamTls.context(field, caFile, clientCertFile, clientKeyFile);
             return new McpServerSpec.Http(uri, tls, secrets);
         }

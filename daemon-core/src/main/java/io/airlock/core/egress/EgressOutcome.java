@@ -1,6 +1,7 @@
 package io.airlock.core.egress;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -21,7 +22,7 @@ public record EgressOutcome(String sandboxId, String method, String host, int po
         ALLOW, DENY, ABANDONED;
 
         public String wireName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
@@ -19,6 +20,7 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -138,7 +140,7 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
                 ch -> new ProxyRequestHandler(this, sandboxId, "unix socket " + socket));
     }
 
-    private Listener bind(Class<? extends io.netty.channel.ServerChannel> type, java.net.SocketAddress address,
+    private Listener bind(Class<? extends ServerChannel> type, SocketAddress address,
             Function<Channel, ProxyRequestHandler> handler) throws IOException {
         ServerBootstrap b = new ServerBootstrap().group(group).channel(type)
                 .childOption(ChannelOption.AUTO_READ, true)

@@ -2,12 +2,13 @@ package io.airlock.core.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import io.airlock.core.config.DaemonConfig;
+import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -44,7 +45,7 @@ public final class OperationalLog {
             out.setEncoder(encoder(config.format(), context));
             out.start();
             root.addAppender(out);
-            var others = new java.util.ArrayList<String>();
+            var others = new ArrayList<String>();
             root.iteratorForAppenders().forEachRemaining(a -> {
                 if (a != out) {
                     others.add(a.getName());

@@ -4,6 +4,7 @@ import io.airlock.core.config.DaemonConfig;
 import io.airlock.driver.Capability;
 import io.airlock.driver.ResourceLimits;
 import java.time.Duration;
+import java.util.Set;
 
 /**
  * Applies {@code policy:} from the configuration to each request: fills in defaults, refuses
@@ -43,7 +44,7 @@ public final class LocalPolicy {
      * Limits for a new sandbox: requested values within the maxima, defaults for the rest. A
      * limit the driver cannot enforce is refused when requested and not defaulted.
      */
-    public ResourceLimits limits(ResourceLimits requested, String driver, java.util.Set<Capability> driverCan) throws PolicyDeniedException {
+    public ResourceLimits limits(ResourceLimits requested, String driver, Set<Capability> driverCan) throws PolicyDeniedException {
         DaemonConfig.Limits l = policy.limits();
         long maxMem = l.maxMemory().bytes();
         if (maxMem > 0 && requested.memoryBytes() > maxMem) {

@@ -2,7 +2,9 @@ package io.airlock.core.sandbox;
 
 import io.airlock.core.config.DaemonConfig;
 import io.airlock.driver.DriverContext;
+import io.airlock.driver.DriverEvent;
 import io.airlock.driver.DriverException;
+import io.airlock.driver.EgressPort;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxDriverProvider;
 import java.io.IOException;
@@ -15,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,13 +58,13 @@ public final class DriverRegistry implements AutoCloseable {
 
     /** @param events where drivers report what happens to sandboxes unasked (e.g. OOM kills) */
     public static DriverRegistry create(DaemonConfig.Drivers config, String agentId, Path stateDir,
-            java.util.function.Consumer<io.airlock.driver.DriverEvent> events) throws DriverException {
+            Consumer<DriverEvent> events) throws DriverException {
         return create(config, agentId, stateDir, events, null);
     }
 
     /** @param egress the egress proxy drivers route sandboxes through; null when egress is off */
     public static DriverRegistry create(DaemonConfig.Drivers config, String agentId, Path stateDir,
-            java.util.function.Consumer<io.airlock.driver.DriverEvent> events, io.airlock.driver.EgressPort egress) throws DriverException {
+            Consumer<DriverEvent> events, EgressPort egress) throws DriverException {
         List<SandboxDriverProvider> found = providers();
         validate(config, found);
         Map<String, SandboxDriver> drivers = new LinkedHashMap<>();

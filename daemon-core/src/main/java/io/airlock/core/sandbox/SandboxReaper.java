@@ -3,6 +3,7 @@ package io.airlock.core.sandbox;
 import io.airlock.core.config.Durations;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.Sandbox;
+import io.airlock.driver.SandboxState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -60,7 +61,7 @@ public final class SandboxReaper implements AutoCloseable {
             String reason = null;
             if (maxLifetime != null && s.createdAt().plus(maxLifetime).isBefore(now)) {
                 reason = "reaped: older than policy.max_lifetime (" + Durations.format(maxLifetime) + ")";
-            } else if (idleTimeout != null && s.state() != io.airlock.driver.SandboxState.PAUSED
+            } else if (idleTimeout != null && s.state() != SandboxState.PAUSED
                     && sandboxes.idleFor(s.id()).compareTo(idleTimeout) > 0) {
                 reason = "reaped: unused for longer than policy.idle_timeout (" + Durations.format(idleTimeout) + ")";
             }

@@ -18,7 +18,9 @@ import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
+import io.airlock.driver.Snapshot;
 import io.airlock.driver.TerminalSize;
+import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
 /**
  * Sandbox operations across all drivers, checked against the local policy. Knows nothing of
@@ -97,7 +100,7 @@ public final class SandboxService {
         }
         try {
             return egress.set(sandboxId, rules);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new DriverException(DriverException.Kind.INTERNAL, "cannot store the egress policy of sandbox '" + sandboxId + "': "
                     + e.getMessage(), e);
         }
@@ -162,7 +165,7 @@ public final class SandboxService {
         }
         try {
             egress.set(id, rules);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             driver.destroy(id);
             throw new DriverException(DriverException.Kind.INTERNAL, "cannot store the egress policy of sandbox '" + id + "': "
                     + e.getMessage() + " (the sandbox was not created)", e);
@@ -173,7 +176,7 @@ public final class SandboxService {
         for (InitialFile f : files) {
             try (var out = driver.openWrite(id, f.path(), f.mode())) {
                 out.write(f.content());
-            } catch (DriverException | java.io.IOException e) {
+            } catch (DriverException | IOException e) {
                 driver.destroy(id);
                 throw new DriverException(e instanceof DriverException d ? d.kind() : DriverException.Kind.INTERNAL,
                         "initial file '" + f.path() + "': " + e.getMessage() + " (the sandbox was not created)", e);
@@ -200,13 +203,13 @@ public final class SandboxService {
     }
 
     /** A snapshot with the driver that holds it. */
-    public record DriverSnapshot(SandboxDriver driver, io.airlock.driver.Snapshot snapshot) {}
+    public record DriverSnapshot(SandboxDriver driver, Snapshot snapshot) {}
 
     /** The snapshots of the named driver, or, for an empty name, of every driver that takes snapshots. */
     public List<DriverSnapshot> snapshots(String driverName) throws DriverException {
         List<DriverSnapshot> out = new ArrayList<>();
         for (SandboxDriver d : driverName.isEmpty() ? snapshotDrivers() : List.of(drivers.get(driverName))) {
-            for (io.airlock.driver.Snapshot sn : d.snapshots()) {
+            for (Snapshot sn : d.snapshots()) {
                 out.add(new DriverSnapshot(d, sn));
             }
         }
@@ -376,8 +379,8 @@ public final class SandboxService {
         }
         if (egress != null) {
             try {
-                egress.load(all.stream().map(Sandbox::id).collect(java.util.stream.Collectors.toSet()));
-            } catch (java.io.IOException e) {
+                egress.load(all.stream().map(Sandbox::id).collect(Collectors.toSet()));
+            } catch (IOException e) {
                 throw new DriverException(DriverException.Kind.INTERNAL, "cannot read the stored egress policies: " + e.getMessage(), e);
             }
         }

@@ -16,7 +16,11 @@ public interface DataChannel {
         void accept(Frame frame) throws Exception;
     }
 
-    /** Sends when the peer has room, waiting at most {@code max}. */
+    /**
+     * Sends when the peer has room, waiting at most {@code max}.
+     *
+     * @throws java.util.concurrent.CancellationException the peer ended the channel meanwhile
+     */
     void send(Frame frame, Duration max) throws InterruptedException, TimeoutException;
 
     /** Sends now, whatever the window (small control answers only). */

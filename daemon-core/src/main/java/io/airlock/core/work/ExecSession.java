@@ -3,9 +3,11 @@ package io.airlock.core.work;
 import io.airlock.driver.Execution;
 import io.airlock.driver.OutputChunk;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
@@ -223,7 +225,7 @@ final class ExecSession {
     void awaitDelivered(Duration max) throws InterruptedException {
         try {
             delivered.get(max.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             log.warn("exec {}: output not delivered within {}", commandId, max);
         }
     }
@@ -239,7 +241,7 @@ final class ExecSession {
         }
     }
 
-    java.io.OutputStream stdin() {
+    OutputStream stdin() {
         return execution.stdin();
     }
 }

@@ -27,6 +27,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -308,6 +309,8 @@ final class Transfers {
             } catch (TimeoutException e) {
                 channel.abort("download stalled");
                 throw new WorkException(WorkError.DEADLINE_EXCEEDED, "download of '" + path + "' stalled: " + e.getMessage());
+            } catch (CancellationException e) {
+                throw new WorkException(WorkError.UNAVAILABLE, "download of '" + path + "' broke off: the control plane closed the stream");
             }
         } catch (IOException e) {
             throw new WorkException(WorkError.FAILED_PRECONDITION, "cannot read '" + path + "': " + e.getMessage());
@@ -387,6 +390,8 @@ final class Transfers {
                     channel.send(frame, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
                 } catch (TimeoutException e) {
                     throw new IOException("the control plane took no data: " + e.getMessage());
+                } catch (CancellationException e) {
+                    throw new IOException("the control plane closed the stream");
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted");

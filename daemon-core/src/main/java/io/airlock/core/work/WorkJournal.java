@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -85,7 +86,7 @@ public final class WorkJournal implements AutoCloseable {
 
     /** Records that {@code item} starts, on disk before it runs; throws when it cannot (then it must not run). */
     public synchronized void started(WorkItem item) throws IOException {
-        append("S " + System.currentTimeMillis() + " " + encodeId(item.id()) + " " + item.work().action().toUpperCase(java.util.Locale.ROOT), true);
+        append("S " + System.currentTimeMillis() + " " + encodeId(item.id()) + " " + item.work().action().toUpperCase(Locale.ROOT), true);
     }
 
     /** Records its result; a crash before this reaches the disk leaves the work unknown, never run twice. */

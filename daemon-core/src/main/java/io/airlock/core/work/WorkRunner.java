@@ -14,6 +14,7 @@ import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.Snapshot;
 import io.airlock.driver.TerminalSize;
 import io.airlock.tunnel.mcp.McpTunnel;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -145,7 +146,7 @@ public final class WorkRunner {
         if (journalled) {
             try {
                 journal.started(item);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // Unjournalled, a repeat after a restart could run it twice: refuse instead.
                 log.error("refusing command {}: cannot journal it: {}", id, e.toString());
                 held.release();

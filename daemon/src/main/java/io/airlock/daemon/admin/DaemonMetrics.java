@@ -6,6 +6,9 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -28,7 +31,7 @@ public final class DaemonMetrics {
      * @param mcpServers the configured MCP servers: their series exist from the start, at zero
      */
     public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState, Supplier<Map<String, Integer>> mcpSessionsByServer,
-            java.util.Collection<String> mcpServers) {
+            Collection<String> mcpServers) {
         connected = Gauge.builder().name("airlock_connections").help("Control connections up (0 or 1)").register(registry);
         reconnects = Counter.builder().name("airlock_reconnects_total").help("Reconnects scheduled after the control connection was lost")
                 .register(registry);
@@ -69,8 +72,8 @@ public final class DaemonMetrics {
         }
     }
 
-    private static final java.util.List<String> EGRESS_DECISIONS = java.util.List.of("allow", "deny", "abandoned");
-    private static final java.util.List<String> MCP_OUTCOMES = java.util.List.of("ok", "error", "denied", "accepted", "failed", "no_response");
+    private static final List<String> EGRESS_DECISIONS = List.of("allow", "deny", "abandoned");
+    private static final List<String> MCP_OUTCOMES = List.of("ok", "error", "denied", "accepted", "failed", "no_response");
 
     public void connected(boolean up) {
         connected.set(up ? 1 : 0);
@@ -88,7 +91,7 @@ public final class DaemonMetrics {
         execSeconds.observe(seconds);
     }
 
-    public void certificate(java.time.Instant notAfter) {
+    public void certificate(Instant notAfter) {
         certificateExpiry.set(notAfter.getEpochSecond());
     }
 

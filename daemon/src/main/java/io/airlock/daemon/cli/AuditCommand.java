@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.airlock.core.audit.AuditAnchor;
 import io.airlock.core.audit.AuditVerifier;
 import io.airlock.core.config.ConfigException;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -150,7 +154,7 @@ public final class AuditCommand {
             while (complete > 0 && bytes[complete - 1] != '\n') {
                 complete--; // a line being written is printed once it is whole
             }
-            List<String> last = new String(bytes, 0, complete, java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+            List<String> last = new String(bytes, 0, complete, StandardCharsets.UTF_8).lines().toList();
             last.subList(Math.max(0, last.size() - lines), last.size()).forEach(System.out::println);
             System.out.flush();
             long offset = complete;
@@ -172,21 +176,21 @@ public final class AuditCommand {
         }
 
         /** Prints complete lines from {@code offset}; returns the offset after the last complete line. */
-        private static long print(Path file, long offset) throws java.io.IOException {
-            try (var ch = java.nio.channels.FileChannel.open(file)) {
+        private static long print(Path file, long offset) throws IOException {
+            try (var ch = FileChannel.open(file)) {
                 ch.position(offset);
-                byte[] bytes = java.nio.channels.Channels.newInputStream(ch).readAllBytes();
+                byte[] bytes = Channels.newInputStream(ch).readAllBytes();
                 int end = bytes.length;
                 while (end > 0 && bytes[end - 1] != '\n') {
                     end--;
                 }
-                System.out.print(new String(bytes, 0, end, java.nio.charset.StandardCharsets.UTF_8));
+                System.out.print(new String(bytes, 0, end, StandardCharsets.UTF_8));
                 System.out.flush();
                 return offset + end;
             }
         }
 
-        private static List<Path> logFiles(Path dir) throws java.io.IOException {
+        private static List<Path> logFiles(Path dir) throws IOException {
             try (var s = Files.list(dir)) {
                 return s.filter(p -> p.getFileName().toString().matches("audit-\\d{6}\\.log")).sorted().toList();
             }

@@ -9,7 +9,9 @@ import io.airlock.core.config.Durations;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -63,8 +65,8 @@ public final class ConformanceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.io.PrintWriter out = spec.commandLine().getOut();
-        java.io.PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         Duration perRule;
         Duration waitFor;
         try {
@@ -85,7 +87,7 @@ public final class ConformanceCommand implements Callable<Integer> {
                 }
                 agent = AgentIdentity.load(identity.stateDir);
             } else {
-                String token = identity.tokenFile.equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                String token = identity.tokenFile.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
                         : EnrollCommand.readToken(Path.of(identity.tokenFile));
                 if (token == null) {
                     return 2;
@@ -112,7 +114,7 @@ public final class ConformanceCommand implements Callable<Integer> {
         return NettyChannelBuilder.forTarget(address).sslContext(credentials.tls()).maxInboundMessageSize(4 << 20).build();
     }
 
-    private static void removeTree(Path dir, java.io.PrintWriter err) {
+    private static void removeTree(Path dir, PrintWriter err) {
         try (Stream<Path> all = Files.walk(dir)) {
             all.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

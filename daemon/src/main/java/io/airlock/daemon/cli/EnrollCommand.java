@@ -1,14 +1,19 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.core.audit.AuditLog;
-import io.airlock.core.config.DaemonConfig;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.connector.grpc.identity.EnrollmentException;
+import io.airlock.core.audit.AuditLog;
+import io.airlock.core.config.DaemonConfig;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -39,21 +44,21 @@ public final class EnrollCommand implements Callable<Integer> {
     boolean ifNeeded;
 
     /** The token file's text, or null after saying why it cannot be read; warns when others may read it (it is a secret). */
-    static String readToken(Path file) throws java.io.IOException {
+    static String readToken(Path file) throws IOException {
         try {
             String token = Files.readString(file);
             var mode = Files.getPosixFilePermissions(file);
             if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
                 System.err.println("warning: the join token file " + file + " is readable by other users (mode "
-                        + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "): a join token is a secret until it is used; "
+                        + PosixFilePermissions.toString(mode) + "): a join token is a secret until it is used; "
                         + "chmod 600 it ('airlock cp token create --out' writes it so)");
             }
             return token;
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             System.err.println("error: no join token file " + file + " (expected: the file 'airlock cp token create --out FILE' wrote, "
                     + "or - for standard input)");
             return null;
-        } catch (java.nio.file.AccessDeniedException e) {
+        } catch (AccessDeniedException e) {
             System.err.println("error: cannot read the join token file " + file + ": permission denied (run as its owner, or as root)");
             return null;
         }
@@ -110,7 +115,7 @@ public final class EnrollCommand implements Callable<Integer> {
      * The kernel's host name, as {@code hostname} prints it. InetAddress.getLocalHost() would resolve
      * it, and fails on a host whose name is in neither DNS nor /etc/hosts (a fresh container, say).
      */
-    static String hostName() throws java.io.IOException {
+    static String hostName() throws IOException {
         Path kernel = Path.of("/proc/sys/kernel/hostname");
         if (Files.isReadable(kernel)) {
             String n = Files.readString(kernel).strip();
@@ -120,8 +125,8 @@ public final class EnrollCommand implements Callable<Integer> {
         }
         try {
             return InetAddress.getLocalHost().getHostName();
-        } catch (java.net.UnknownHostException e) {
-            throw new java.io.IOException("cannot tell this host's name (" + e.getMessage() + "); pass --name");
+        } catch (UnknownHostException e) {
+            throw new IOException("cannot tell this host's name (" + e.getMessage() + "); pass --name");
         }
     }
 }

@@ -1,13 +1,14 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.daemon.Daemon;
 import io.airlock.core.config.ConfigException;
 import io.airlock.core.config.ConfigReload;
 import io.airlock.core.config.DaemonConfig;
 import io.airlock.core.logging.OperationalLog;
+import io.airlock.daemon.Daemon;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -33,7 +34,7 @@ public final class RunCommand implements Callable<Integer> {
         OperationalLog.apply(config.log());
         // SIGHUP is handled from the first moment: the JVM's default for it is to exit, and a reload
         // asked for while the daemon still starts must not stop it.
-        java.util.concurrent.atomic.AtomicReference<Daemon> started = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Daemon> started = new AtomicReference<>();
         sun.misc.SignalHandler before = Signal.handle(new Signal("HUP"), sig -> Thread.ofPlatform().name("reload").start(() -> {
             Daemon d = started.get();
             if (d == null) {

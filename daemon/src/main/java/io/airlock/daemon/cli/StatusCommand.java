@@ -3,7 +3,9 @@ package io.airlock.daemon.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.airlock.daemon.admin.AdminEndpoint;
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -47,11 +49,11 @@ public final class StatusCommand implements Callable<Integer> {
             try (InputStream in = http.getResponseCode() < 400 ? http.getInputStream() : http.getErrorStream()) {
                 body = in == null ? "" : new String(in.readNBytes(MAX_STATUS_BYTES), StandardCharsets.UTF_8);
             }
-        } catch (java.net.ConnectException e) {
+        } catch (ConnectException e) {
             System.err.println("error: no daemon answers at " + address + " (connection refused): it is not running with this state "
                     + "directory; start it ('systemctl start airlock', or 'airlock run')");
             return 2;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("error: the daemon's admin endpoint at " + address + " does not answer ("
                     + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + "); is 'airlock run' running?");
             return 2;

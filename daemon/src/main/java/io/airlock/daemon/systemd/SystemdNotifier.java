@@ -3,6 +3,7 @@ package io.airlock.daemon.systemd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -59,7 +60,7 @@ public final class SystemdNotifier implements AutoCloseable {
         try {
             AFUNIXSocketAddress address = socket.startsWith("@")
                     ? AFUNIXSocketAddress.inAbstractNamespace(socket.substring(1))
-                    : AFUNIXSocketAddress.of(java.nio.file.Path.of(socket));
+                    : AFUNIXSocketAddress.of(Path.of(socket));
             return new SystemdNotifier(address, watchdogMicros);
         } catch (IOException e) {
             log.warn("NOTIFY_SOCKET={} is unusable ({}); not notifying systemd", socket, e.toString());

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -32,8 +33,8 @@ public interface EgressPort {
     }
 
     /** The proxy variables a sandbox's processes get, in the spellings common tools read. */
-    static java.util.Map<String, String> proxyEnvironment(String proxyUrl) {
-        return java.util.Map.of("HTTP_PROXY", proxyUrl, "HTTPS_PROXY", proxyUrl, "http_proxy", proxyUrl, "https_proxy", proxyUrl,
+    static Map<String, String> proxyEnvironment(String proxyUrl) {
+        return Map.of("HTTP_PROXY", proxyUrl, "HTTPS_PROXY", proxyUrl, "http_proxy", proxyUrl, "https_proxy", proxyUrl,
                 "NO_PROXY", "localhost,127.0.0.1,::1", "no_proxy", "localhost,127.0.0.1,::1");
     }
 }

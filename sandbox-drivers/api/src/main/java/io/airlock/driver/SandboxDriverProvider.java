@@ -1,5 +1,6 @@
 package io.airlock.driver;
 
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,7 +24,7 @@ public interface SandboxDriverProvider {
      * What stops the driver from running with these options (its configuration section), with
      * the fix, or empty when it can run; for {@code airlock doctor}. Defaults to {@link #unavailableReason()}.
      */
-    default Optional<String> check(java.util.Map<String, Object> options) {
+    default Optional<String> check(Map<String, Object> options) {
         return unavailableReason();
     }
 
@@ -33,7 +34,7 @@ public interface SandboxDriverProvider {
      * they are fine. The daemon, {@code airlock config check} and {@code airlock doctor} all ask
      * this, so none of them accepts what another refuses.
      */
-    default Optional<String> optionsProblem(java.util.Map<String, Object> options) {
+    default Optional<String> optionsProblem(Map<String, Object> options) {
         return Optional.empty();
     }
 

@@ -1,6 +1,7 @@
 package io.airlock.tunnel.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -70,7 +71,7 @@ final class Exchange implements ResponseSink {
     }
 
     boolean initializes() {
-        return messages.stream().anyMatch(m -> m.isRequest() && io.modelcontextprotocol.spec.McpSchema.METHOD_INITIALIZE.equals(m.method()));
+        return messages.stream().anyMatch(m -> m.isRequest() && McpSchema.METHOD_INITIALIZE.equals(m.method()));
     }
 
     @Override

@@ -1,21 +1,28 @@
 package io.airlock.tunnel.mcp;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.ConnectException;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,7 +105,7 @@ final class HttpUpstream implements Upstream {
             // The operator's network limit, like a tool denial: refused by the agent's policy, and audited as denied.
             ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
             return;
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             if (reserved) {
                 sessions.started(null);
             }
@@ -133,10 +140,10 @@ final class HttpUpstream implements Upstream {
         if (request.method().equals("POST")) {
             b.timeout(spec.limits().requestTimeout());
         }
-        Set<String> injected = new java.util.HashSet<>();
+        Set<String> injected = new HashSet<>();
         for (Map.Entry<String, SecretFile> h : http.secretHeaders().entrySet()) {
             b.header(h.getKey(), h.getValue().value());
-            injected.add(h.getKey().toLowerCase(java.util.Locale.ROOT));
+            injected.add(h.getKey().toLowerCase(Locale.ROOT));
         }
         for (String name : McpRequest.FORWARDED) {
             String value = request.header(name);
@@ -183,7 +190,7 @@ final class HttpUpstream implements Upstream {
             ex.head(response.statusCode(), headers);
             byte[] buf = new byte[CHUNK];
             while (true) {
-                List<java.nio.ByteBuffer> reads;
+                List<ByteBuffer> reads;
                 try {
                     reads = body.take(CHUNK);
                 } catch (IOException e) {
@@ -197,7 +204,7 @@ final class HttpUpstream implements Upstream {
                     return;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while relaying the response of MCP server '" + spec.name() + "'");
+                    throw new InterruptedIOException("interrupted while relaying the response of MCP server '" + spec.name() + "'");
                 }
                 if (reads == null) {
                     complete = true;
@@ -206,7 +213,7 @@ final class HttpUpstream implements Upstream {
                 int n = BodyQueue.size(reads);
                 byte[] piece = n <= buf.length ? buf : new byte[n]; // one read larger than CHUNK: still one piece
                 int at = 0;
-                for (java.nio.ByteBuffer b : reads) {
+                for (ByteBuffer b : reads) {
                     int r = b.remaining();
                     b.get(piece, at, r);
                     at += r;
@@ -239,7 +246,7 @@ final class HttpUpstream implements Upstream {
         }
         String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         String n = "mcp.servers." + spec.name();
-        if (e instanceof javax.net.ssl.SSLException || e.getCause() instanceof javax.net.ssl.SSLException) {
+        if (e instanceof SSLException || e.getCause() instanceof SSLException) {
             return "MCP server '" + spec.name() + "' at " + http.url() + ": TLS handshake failed (" + why + "); check " + n + ".ca_file, "
                     + n + ".client_cert_file and " + n + ".client_key_file";
         }
@@ -275,13 +282,13 @@ final class HttpUpstream implements Upstream {
         old.shutdownNow();
         if (!ended.isEmpty()) {
             HttpClient farewell = newClient();
-            java.util.concurrent.CompletableFuture.allOf(ended.stream().map(id -> endUpstreamSession(farewell, id))
-                    .toArray(java.util.concurrent.CompletableFuture[]::new)).whenComplete((v, t) -> farewell.shutdownNow());
+            CompletableFuture.allOf(ended.stream().map(id -> endUpstreamSession(farewell, id))
+                    .toArray(CompletableFuture[]::new)).whenComplete((v, t) -> farewell.shutdownNow());
         }
     }
 
     /** Tells the server a session is over (DELETE, best effort, in the background), so it frees what it holds. */
-    private java.util.concurrent.CompletableFuture<?> endUpstreamSession(HttpClient via, String id) {
+    private CompletableFuture<?> endUpstreamSession(HttpClient via, String id) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(http.url()).timeout(Duration.ofSeconds(5)).header("mcp-session-id", id).DELETE();
             for (Map.Entry<String, SecretFile> h : http.secretHeaders().entrySet()) {
@@ -291,7 +298,7 @@ final class HttpUpstream implements Upstream {
                     .whenComplete((r, t) -> log.debug("MCP server {}: DELETE of session {}: {}", spec.name(), id, t == null ? r.statusCode() : t.toString()));
         } catch (IOException | RuntimeException e) {
             log.debug("MCP server {}: cannot end session {}: {}", spec.name(), id, e.toString());
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
+            return CompletableFuture.completedFuture(null);
         }
     }
 

@@ -1,7 +1,9 @@
 package io.airlock.tunnel.mcp;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Steps over JSON-RPC messages fed as bytes, in pieces as they arrive, and notes for every
@@ -24,7 +26,7 @@ final class JsonOutline {
     private static final int MAX_RAW_MESSAGE = 1024;
     private static final int MAX_CODE = 12;
 
-    private static final java.util.regex.Pattern PLAIN_INTEGER = java.util.regex.Pattern.compile("-?[1-9][0-9]{0,17}|0");
+    private static final Pattern PLAIN_INTEGER = Pattern.compile("-?[1-9][0-9]{0,17}|0");
 
     private enum Target { NONE, KEY, ID, CODE, MESSAGE }
 
@@ -313,7 +315,7 @@ final class JsonOutline {
         }
         try {
             return JsonRpcMessages.JSON.readTree(raw).toString();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return raw;
         }
     }
@@ -330,7 +332,7 @@ final class JsonOutline {
             try {
                 String text = JsonRpcMessages.JSON.readValue(quoted, String.class);
                 return text.length() > MAX_ERROR_MESSAGE || !keptWhole ? text.substring(0, Math.min(text.length(), MAX_ERROR_MESSAGE)) + "…" : text;
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // shorter
             }
         }

@@ -3,11 +3,13 @@ package io.airlock.tunnel.mcp;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
@@ -56,7 +58,7 @@ public final class JsonRpcMessages {
 
     private static RpcMessage one(JsonNode node, String what, UnaryOperator<String> hasher) throws MalformedException {
         if (!node.isObject()) {
-            throw new MalformedException(what + " is a JSON " + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT)
+            throw new MalformedException(what + " is a JSON " + node.getNodeType().name().toLowerCase(Locale.ROOT)
                     + "; expected a JSON-RPC 2.0 object");
         }
         if (!McpSchema.JSONRPC_VERSION.equals(node.path("jsonrpc").asText(null))) {
@@ -104,7 +106,7 @@ public final class JsonRpcMessages {
         }
         JsonNode args = params.get("arguments");
         if (args != null && !args.isNull() && !args.isObject()) {
-            throw new MalformedException(what + ": tools/call params.arguments is a JSON " + args.getNodeType().name().toLowerCase(java.util.Locale.ROOT)
+            throw new MalformedException(what + ": tools/call params.arguments is a JSON " + args.getNodeType().name().toLowerCase(Locale.ROOT)
                     + "; expected an object");
         }
         @SuppressWarnings("unchecked")
@@ -119,7 +121,7 @@ public final class JsonRpcMessages {
             return "{}";
         }
         try {
-            return JSON.writer().with(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            return JSON.writer().with(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
                     .writeValueAsString(JSON.convertValue(args, Object.class));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);

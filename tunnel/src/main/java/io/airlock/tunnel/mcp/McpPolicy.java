@@ -1,7 +1,9 @@
 package io.airlock.tunnel.mcp;
 
+import io.modelcontextprotocol.spec.McpSchema;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What the operator lets the control plane do on one server: which JSON-RPC methods it may
@@ -26,13 +28,13 @@ public record McpPolicy(String server, Set<String> methods, Set<String> allowToo
 
     /** A refusal of {@code message}, or empty when it may pass. Responses to the server always pass. */
     public Optional<Denial> check(RpcMessage message) {
-        if (message.message() instanceof io.modelcontextprotocol.spec.McpSchema.JSONRPCResponse) {
+        if (message.message() instanceof McpSchema.JSONRPCResponse) {
             return Optional.empty();
         }
         String method = message.method();
         if (!methods.isEmpty() && !methods.contains(method)) {
             return Optional.of(new Denial(field("methods"), "method '" + method + "' is not allowed on MCP server '" + server
-                    + "' (mcp.servers." + server + ".methods allows " + String.join(", ", new java.util.TreeSet<>(methods)) + ")"));
+                    + "' (mcp.servers." + server + ".methods allows " + String.join(", ", new TreeSet<>(methods)) + ")"));
         }
         String tool = message.tool();
         if (tool == null) {
@@ -45,7 +47,7 @@ public record McpPolicy(String server, Set<String> methods, Set<String> allowToo
         if (!allowTools.isEmpty() && !allowTools.contains(tool)) {
             return Optional.of(new Denial(field("tools.allow"), "tool '" + tool + "' on MCP server '" + server
                     + "' is not in the agent's policy (mcp.servers." + server + ".tools.allow lists "
-                    + String.join(", ", new java.util.TreeSet<>(allowTools)) + ")"));
+                    + String.join(", ", new TreeSet<>(allowTools)) + ")"));
         }
         return Optional.empty();
     }

@@ -1,6 +1,7 @@
 package io.airlock.tunnel.mcp;
 
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One HTTP request for a private MCP server, as the control plane sent it.
@@ -16,7 +17,7 @@ public record McpRequest(String server, String method, Map<String, String> heade
      * The caller's headers that reach an upstream. Any other (Authorization, Cookie, a
      * configured credential header, hop-by-hop headers) is dropped: credentials are the agent's.
      */
-    public static final java.util.Set<String> FORWARDED = java.util.Set.of("accept", "content-type", "mcp-session-id",
+    public static final Set<String> FORWARDED = Set.of("accept", "content-type", "mcp-session-id",
             "mcp-protocol-version", "last-event-id");
 
     public McpRequest {

@@ -1,10 +1,12 @@
 package io.airlock.tunnel.mcp;
 
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +81,7 @@ public final class McpTunnel implements AutoCloseable {
                 // Read for the record and the error's id; the endpoint bounded the body by the largest max_request_bytes.
                 ex = new Exchange(request.server(), 1 << 16, request, parsedOrNone(request), sink, audit);
                 ex.denied(404, new McpPolicy.Denial("mcp.servers", "no MCP server '" + request.server() + "' in this agent's mcp.servers (it has: "
-                        + (specs.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(specs.keySet()))) + ")"));
+                        + (specs.isEmpty() ? "none" : String.join(", ", new TreeSet<>(specs.keySet()))) + ")"));
                 return result(ex);
             }
             List<RpcMessage> messages = List.of();
@@ -95,14 +97,14 @@ public final class McpTunnel implements AutoCloseable {
                         messages = JsonRpcMessages.parse(request.body(), audit::hash);
                     } catch (JsonRpcMessages.MalformedException e) {
                         ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
-                        ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
+                        ex.refuse(400, McpSchema.ErrorCodes.PARSE_ERROR, e.getMessage());
                         return result(ex);
                     }
                 }
                 case "GET", "DELETE" -> { }
                 default -> {
                     ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
-                    ex.refuse(405, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
+                    ex.refuse(405, McpSchema.ErrorCodes.INVALID_REQUEST, "HTTP method '" + request.method()
                             + "' (expected POST, GET or DELETE: MCP's Streamable HTTP)");
                     return result(ex);
                 }

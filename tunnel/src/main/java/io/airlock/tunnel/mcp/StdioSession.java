@@ -1,5 +1,7 @@
 package io.airlock.tunnel.mcp;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -9,6 +11,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -76,7 +79,7 @@ final class StdioSession {
     private final Object lock = new Object();
     private final Map<String, Stream> byRequest = new HashMap<>();
     private final Map<String, Stream> byProgressToken = new HashMap<>();
-    private final java.util.List<Stream> posts = new java.util.ArrayList<>();
+    private final List<Stream> posts = new ArrayList<>();
     private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
     private Stream listener;
     private volatile String endedBecause;
@@ -194,12 +197,12 @@ final class StdioSession {
             String token = null;
             boolean hasId = false;
             boolean hasMethod = false;
-            try (com.fasterxml.jackson.core.JsonParser p = JsonRpcMessages.JSON.createParser(line)) {
-                if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+            try (JsonParser p = JsonRpcMessages.JSON.createParser(line)) {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
                     p.skipChildren();
                     return new RouteKeys(null, false, false, null);
                 }
-                while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
                     p.nextToken();
                     switch (field) {
@@ -220,13 +223,13 @@ final class StdioSession {
             return new RouteKeys(id, hasId, hasMethod, token);
         }
 
-        private static String progressToken(com.fasterxml.jackson.core.JsonParser p) throws IOException {
-            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        private static String progressToken(JsonParser p) throws IOException {
+            if (p.currentToken() != JsonToken.START_OBJECT) {
                 p.skipChildren();
                 return null;
             }
             String token = null;
-            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 p.nextToken();
                 if (field.equals("progressToken")) {
@@ -348,7 +351,7 @@ final class StdioSession {
         }
         List<Stream> all;
         synchronized (lock) {
-            all = new java.util.ArrayList<>(posts);
+            all = new ArrayList<>(posts);
             if (listener != null) {
                 all.add(listener);
             }

@@ -2,6 +2,7 @@ package io.airlock.tunnel.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -49,7 +50,7 @@ final class StdioUpstream implements Upstream {
         boolean fresh = false;
         if (id == null) {
             if (!request.method().equals("POST") || !ex.initializes()) {
-                ex.refuse(400, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "no Mcp-Session-Id: MCP server '"
+                ex.refuse(400, McpSchema.ErrorCodes.INVALID_REQUEST, "no Mcp-Session-Id: MCP server '"
                         + spec.name() + "' needs an initialize request first, or the session id it returned");
                 return;
             }
@@ -154,7 +155,7 @@ final class StdioUpstream implements Upstream {
     private void listen(Exchange ex, StdioSession session) throws IOException, InterruptedException {
         StdioSession.Stream stream = session.openListener();
         if (stream == null) {
-            ex.refuse(409, io.modelcontextprotocol.spec.McpSchema.ErrorCodes.INVALID_REQUEST, "MCP session " + session.id()
+            ex.refuse(409, McpSchema.ErrorCodes.INVALID_REQUEST, "MCP session " + session.id()
                     + " already has a GET stream open");
             return;
         }

@@ -4,7 +4,9 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Which range an address falls in. Every class but {@link #PUBLIC} is denied to sandboxes
@@ -32,7 +34,7 @@ public enum AddressClass {
 
     /** Words for an error message: "loopback (127.0.0.0/8 or ::1)". */
     public String describe() {
-        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " (" + ranges + ")";
+        return name().toLowerCase(Locale.ROOT).replace('_', '-') + " (" + ranges + ")";
     }
 
     public boolean deniedByDefault() {
@@ -109,7 +111,7 @@ public enum AddressClass {
             return null;
         }
         try {
-            return (Inet4Address) InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, from, from + 4));
+            return (Inet4Address) InetAddress.getByAddress(Arrays.copyOfRange(b, from, from + 4));
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }

@@ -2,6 +2,7 @@ package io.airlock.tunnel.net;
 
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 
 /** An address range such as {@code 10.0.0.0/8} or {@code fd00::/8}; a bare address is a range of one. */
 public record Cidr(InetAddress network, int prefix) {
@@ -41,7 +42,7 @@ public record Cidr(InetAddress network, int prefix) {
         }
         try {
             return InetAddress.getByAddress(b);
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -65,7 +66,7 @@ public record Cidr(InetAddress network, int prefix) {
         System.arraycopy(raw, raw.length - copy, out, out.length - copy, copy);
         try {
             return InetAddress.getByAddress(out);
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -1,5 +1,6 @@
 package io.airlock.connector.grpc.identity;
 
+import io.airlock.proto.support.JoinToken;
 import com.google.protobuf.ByteString;
 import io.airlock.proto.v1.EnrollRequest;
 import io.airlock.proto.v1.EnrollResponse;
@@ -34,7 +35,12 @@ public final class Enroller {
     }
 
     public AgentIdentity enroll(String tokenText, Path stateDir, String agentName) throws EnrollmentException {
-        JoinToken token = JoinToken.parse(tokenText);
+        JoinToken token;
+        try {
+            token = JoinToken.parse(tokenText);
+        } catch (IllegalArgumentException e) {
+            throw new EnrollmentException(e.getMessage());
+        }
         if (!clock.instant().isBefore(token.expiresAt())) {
             throw new EnrollmentException("the join token expired at " + token.expiresAt() + "; create a new one with 'airlock cp token create'");
         }

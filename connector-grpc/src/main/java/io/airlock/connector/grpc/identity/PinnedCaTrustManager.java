@@ -1,5 +1,6 @@
 package io.airlock.connector.grpc.identity;
 
+import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -48,7 +49,7 @@ final class PinnedCaTrustManager extends X509ExtendedTrustManager {
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ks);
             ((X509TrustManager) tmf.getTrustManagers()[0]).checkServerTrusted(chain, authType);
-        } catch (GeneralSecurityException | java.io.IOException e) {
+        } catch (GeneralSecurityException | IOException e) {
             throw new CertificateException("the control plane's certificate does not verify against its pinned CA: " + e.getMessage(), e);
         }
         pinnedCa = ca;

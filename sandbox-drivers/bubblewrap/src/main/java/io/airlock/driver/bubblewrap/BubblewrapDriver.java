@@ -2,23 +2,25 @@ package io.airlock.driver.bubblewrap;
 
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverContext;
-import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
-import io.airlock.driver.Sandbox;
-import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.SafeTar;
+import io.airlock.driver.Sandbox;
+import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxProcess;
-import io.airlock.driver.TarProcessStream;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
+import io.airlock.driver.TarProcessStream;
 import io.airlock.driver.WorkspacePaths;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
@@ -244,7 +246,7 @@ public final class BubblewrapDriver implements SandboxDriver {
                 Process kill = new ProcessBuilder("kill", "-s", signal.name(), Long.toString(command.pid()))
                         .redirectErrorStream(true).start();
                 boolean done = kill.waitFor(10, TimeUnit.SECONDS);
-                String said = new String(kill.getInputStream().readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8).strip();
+                String said = new String(kill.getInputStream().readNBytes(4096), StandardCharsets.UTF_8).strip();
                 if (!done || kill.exitValue() != 0) {
                     kill.destroyForcibly();
                     throw new DriverException(Kind.FAILED_PRECONDITION, "cannot send SIG" + signal.name() + ": " + said);
@@ -387,7 +389,7 @@ public final class BubblewrapDriver implements SandboxDriver {
                 : WorkspacePaths.resolve(workspace, String.join("/", parts.subList(0, parts.size() - 1))).resolve(parts.getLast());
         try {
             return entry(workspace.toRealPath(), target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new DriverException(Kind.NOT_FOUND, "path '" + path + "' does not exist in the workspace");
         } catch (IOException e) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "cannot stat '" + path + "': " + e.getMessage(), e);
@@ -403,9 +405,9 @@ public final class BubblewrapDriver implements SandboxDriver {
         String inside = insidePath(sandboxId, path, true);
         SandboxProcess process = start(sandboxId, ExecSpec.of("sh", "-c",
                 "mkdir -p -- \"$0\" && exec tar -x -f - --no-same-owner -C \"$0\"", inside).withStdin(true));
-        java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         Thread stderrReader = Thread.ofVirtual().name("tar-x-stderr").start(() -> TarProcessStream.keepStderr(process.stderr(), stderr));
-        Thread.ofVirtual().name("tar-x-stdout").start(() -> TarProcessStream.keepStderr(process.stdout(), new java.io.ByteArrayOutputStream()));
+        Thread.ofVirtual().name("tar-x-stdout").start(() -> TarProcessStream.keepStderr(process.stdout(), new ByteArrayOutputStream()));
         try {
             SafeTar.Summary summary;
             try (OutputStream stdin = process.stdin()) {
@@ -426,7 +428,7 @@ public final class BubblewrapDriver implements SandboxDriver {
         int slash = inside.lastIndexOf('/');
         String parent = slash == 0 ? "/" : inside.substring(0, slash);
         return new TarProcessStream(start(sandboxId, ExecSpec.of("tar", "-c", "-f", "-", "-C", parent, "--", inside.substring(slash + 1))
-                .withTimeout(java.time.Duration.ofHours(1))));
+                .withTimeout(Duration.ofHours(1))));
     }
 
     /** The sandbox's own name for a workspace path (checked on the host first); {@code directory}: must be one, or be missing. */

@@ -6,6 +6,7 @@ import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxDriverProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 
 /** Finds {@code bwrap} and creates {@link BubblewrapDriver}s. */
@@ -29,7 +30,7 @@ public final class BubblewrapDriverProvider implements SandboxDriverProvider {
     }
 
     @Override
-    public Optional<String> optionsProblem(java.util.Map<String, Object> options) {
+    public Optional<String> optionsProblem(Map<String, Object> options) {
         for (String key : options.keySet()) {
             if (!key.equals("bwrap_path")) {
                 return Optional.of("drivers.options.bubblewrap." + key + ": unknown option (expected one of: bwrap_path)");

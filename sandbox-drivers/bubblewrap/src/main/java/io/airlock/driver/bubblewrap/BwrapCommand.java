@@ -1,5 +1,6 @@
 package io.airlock.driver.bubblewrap;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ public final class BwrapCommand {
                 } else if (Files.isDirectory(p)) {
                     cmd.addAll(List.of("--ro-bind", p.toString(), p.toString()));
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // unreadable link: leave it out of the sandbox
             }
         }

@@ -2,8 +2,8 @@ package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.DockerException;
-import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.SafeTar;
@@ -17,6 +17,7 @@ import java.io.PipedOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,6 +25,8 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -202,7 +205,7 @@ final class ContainerFiles {
     private <T> T putTar(String container, String into, TarWriter<T> writer) throws IOException {
         PipedInputStream tarIn = new PipedInputStream(64 * 1024);
         PipedOutputStream pipe = new PipedOutputStream(tarIn);
-        java.util.concurrent.CompletableFuture<T> written = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<T> written = new CompletableFuture<>();
         Thread thread = Thread.ofVirtual().name("docker-tar-writer").start(() -> {
             try (pipe) {
                 written.complete(writer.write(pipe));
@@ -218,7 +221,7 @@ final class ContainerFiles {
         } finally {
             tarIn.close(); // a writer still blocked on the pipe fails now
             try {
-                if (!thread.join(java.time.Duration.ofSeconds(30))) {
+                if (!thread.join(Duration.ofSeconds(30))) {
                     thread.interrupt();
                 }
             } catch (InterruptedException e) {
@@ -232,7 +235,7 @@ final class ContainerFiles {
                 throw engineFailure;
             }
             return result;
-        } catch (java.util.concurrent.CompletionException e) {
+        } catch (CompletionException e) {
             if (e.getCause() instanceof DriverException d) {
                 throw new WriterRefused(d);
             }

@@ -2,28 +2,29 @@ package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
-import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Frame;
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverContext;
-import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
-import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
+import io.airlock.driver.ProcessSignal;
 import io.airlock.driver.ResourceLimits;
+import io.airlock.driver.SafeTar;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.SandboxProcess;
 import io.airlock.driver.SandboxSpec;
-import io.airlock.driver.Snapshot;
 import io.airlock.driver.SandboxState;
+import io.airlock.driver.Snapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -505,7 +506,7 @@ public final class DockerDriver implements SandboxDriver {
     }
 
     @Override
-    public io.airlock.driver.SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
+    public SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
         return files.extractArchive(require(sandboxId), path, tar);
     }
 

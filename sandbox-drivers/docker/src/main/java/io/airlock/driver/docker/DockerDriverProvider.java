@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /** Connects to the local Docker Engine over its unix socket and creates {@link DockerDriver}s. */
 public final class DockerDriverProvider implements SandboxDriverProvider {
@@ -109,7 +110,7 @@ public final class DockerDriverProvider implements SandboxDriverProvider {
             if (!t.runtime().isEmpty() && (known == null || !known.containsKey(t.runtime()))) {
                 throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "drivers.options.docker"
                         + (t.name().equals(DockerOptions.DEFAULT_TEMPLATE) ? "" : ".templates." + t.name()) + ".runtime: '" + t.runtime()
-                        + "' is not a runtime of this Docker engine (it has: " + (known == null ? "none" : String.join(", ", new java.util.TreeSet<>(known.keySet())))
+                        + "' is not a runtime of this Docker engine (it has: " + (known == null ? "none" : String.join(", ", new TreeSet<>(known.keySet())))
                         + "); register it in /etc/docker/daemon.json under \"runtimes\" and reload dockerd");
             }
         }

@@ -16,6 +16,7 @@ import java.io.PipedOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -210,7 +211,7 @@ final class DockerExecProcess implements SandboxProcess {
             if (pid != null && pid > 0) {
                 ProcessHandle.of(pid).ifPresent(p -> {
                     // The parent first: a shell whose child died first would run its next command meanwhile.
-                    java.util.List<ProcessHandle> descendants = p.descendants().toList();
+                    List<ProcessHandle> descendants = p.descendants().toList();
                     p.destroyForcibly();
                     descendants.forEach(ProcessHandle::destroyForcibly);
                 });

@@ -2,8 +2,13 @@ package io.airlock.driver.docker;
 
 import io.airlock.driver.DriverException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The Docker driver's options ({@code drivers.options.docker} in the daemon configuration).
@@ -22,7 +27,7 @@ import java.util.Map;
 record DockerOptions(Path socket, String image, List<String> allowedImages, String user, String runtime, String tmpSize,
         List<String> keepalive, int warmPool, boolean removeOrphans, Map<String, Template> templates) {
     static final String DEFAULT_TEMPLATE = "default";
-    private static final java.util.regex.Pattern TEMPLATE_NAME = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+    private static final Pattern TEMPLATE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
 
     /** What a sandbox is made from: an image, an OCI runtime (empty: the engine's default) and a warm pool of that kind. */
     record Template(String name, String image, String runtime, int warmPool) {}
@@ -32,7 +37,7 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         Template t = templates.get(name.isEmpty() ? DEFAULT_TEMPLATE : name);
         if (t == null) {
             throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "template '" + name + "' is not configured on this agent"
-                    + " (configured: " + String.join(", ", new java.util.TreeSet<>(templates.keySet())) + "; see drivers.options.docker.templates)");
+                    + " (configured: " + String.join(", ", new TreeSet<>(templates.keySet())) + "; see drivers.options.docker.templates)");
         }
         return t;
     }
@@ -59,7 +64,7 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
         String image = string(o, "image", DEFAULT_IMAGE);
         String runtime = string(o, "runtime", "");
         int warmPool = warmPool(o, "warm_pool");
-        Map<String, Template> templates = new java.util.LinkedHashMap<>();
+        Map<String, Template> templates = new LinkedHashMap<>();
         templates.put(DEFAULT_TEMPLATE, new Template(DEFAULT_TEMPLATE, image, runtime, warmPool));
         Object configured = o.getOrDefault("templates", Map.of());
         if (!(configured instanceof Map<?, ?> named)) {
@@ -132,10 +137,10 @@ record DockerOptions(Path socket, String image, List<String> allowedImages, Stri
     }
 
     /** The rule allowing {@code requested} (by reference, with or without its digest), if any. */
-    java.util.Optional<AllowedImage> rule(String requested) {
+    Optional<AllowedImage> rule(String requested) {
         AllowedImage asked = AllowedImage.parse(requested);
         // The operator's own templates are allowed by definition.
-        return java.util.stream.Stream.concat(templates.values().stream().map(Template::image), allowedImages.stream())
+        return Stream.concat(templates.values().stream().map(Template::image), allowedImages.stream())
                 .map(AllowedImage::parse)
                 .filter(r -> r.reference().equals(asked.reference()) && (!asked.pinned() || asked.digest().equals(r.digest()) || !r.pinned()))
                 .findFirst();

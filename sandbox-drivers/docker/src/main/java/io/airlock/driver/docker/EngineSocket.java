@@ -13,6 +13,10 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -35,7 +39,7 @@ final class EngineSocket {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_HEADER_BYTES = 64 * 1024;
     /** Channel reads have no timeout of their own: a hung engine must not hang us, so a watchdog closes the channel. */
-    static final java.time.Duration ANSWER_DEADLINE = java.time.Duration.ofSeconds(30);
+    static final Duration ANSWER_DEADLINE = Duration.ofSeconds(30);
 
     private final Path socket;
     private final String apiVersion;
@@ -104,7 +108,7 @@ final class EngineSocket {
     }
 
     /** What the engine says about a path inside a container, or empty when it does not exist. */
-    record PathStat(String name, long size, long mode, String linkTarget, java.time.Instant modifiedAt) {
+    record PathStat(String name, long size, long mode, String linkTarget, Instant modifiedAt) {
         boolean isDirectory() {
             return (mode & (1L << 31)) != 0; // Go's os.ModeDir
         }
@@ -136,11 +140,11 @@ final class EngineSocket {
         }
     }
 
-    private static java.time.Instant mtime(String rfc3339) {
+    private static Instant mtime(String rfc3339) {
         try {
-            return java.time.OffsetDateTime.parse(rfc3339).toInstant();
-        } catch (java.time.format.DateTimeParseException e) {
-            return java.time.Instant.EPOCH;
+            return OffsetDateTime.parse(rfc3339).toInstant();
+        } catch (DateTimeParseException e) {
+            return Instant.EPOCH;
         }
     }
 

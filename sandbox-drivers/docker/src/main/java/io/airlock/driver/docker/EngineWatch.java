@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +24,7 @@ final class EngineWatch implements AutoCloseable {
     private final DockerClient docker;
     private final Path socket;
     private final Runnable onRecovery;
-    private final java.util.function.BooleanSupplier needsRecovery;
+    private final BooleanSupplier needsRecovery;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "docker-engine-watch");
         t.setDaemon(true);
@@ -35,7 +36,7 @@ final class EngineWatch implements AutoCloseable {
      * @param needsRecovery asked while the engine answers: true when something of ours is down
      *                      (a restart faster than one ping interval still stops containers)
      */
-    EngineWatch(DockerClient docker, Path socket, Runnable onRecovery, java.util.function.BooleanSupplier needsRecovery) {
+    EngineWatch(DockerClient docker, Path socket, Runnable onRecovery, BooleanSupplier needsRecovery) {
         this.docker = docker;
         this.socket = socket;
         this.onRecovery = onRecovery;

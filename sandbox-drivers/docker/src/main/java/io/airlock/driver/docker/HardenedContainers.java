@@ -1,14 +1,17 @@
 package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Mount;
 import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Ulimit;
-import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.ResourceLimits;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +67,7 @@ final class HardenedContainers {
         }
         createVolume.exec();
         HostConfig host = HostConfig.newHostConfig()
-                .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
+                .withCapDrop(Capability.ALL)
                 .withSecurityOpts(List.of("no-new-privileges:true"))
                 .withReadonlyRootfs(true)
                 .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + options.tmpSize() + ",mode=1777"))
@@ -96,7 +99,7 @@ final class HardenedContainers {
     }
 
     private List<String> withProxy(List<String> env) {
-        List<String> all = new java.util.ArrayList<>(egress.environment());
+        List<String> all = new ArrayList<>(egress.environment());
         all.addAll(env);
         return all;
     }
@@ -110,7 +113,7 @@ final class HardenedContainers {
     }
 
     /** With egress on, records a started container's address so the proxy knows whose connections it makes. */
-    void learnAddress(com.github.dockerjava.api.command.InspectContainerResponse started) {
+    void learnAddress(InspectContainerResponse started) {
         if (egress != null) {
             egress.learn(started);
         }

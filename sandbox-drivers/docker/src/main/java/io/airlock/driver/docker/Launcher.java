@@ -3,7 +3,9 @@ package io.airlock.driver.docker;
 import com.github.dockerjava.api.DockerClient;
 import io.airlock.driver.ExecSpec;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -45,7 +47,7 @@ final class Launcher implements AutoCloseable {
         if (spec.tty() != null || program.contains("=") || program.startsWith("-") || env.keySet().stream().anyMatch(k -> k.isEmpty() || k.contains("="))) {
             return false;
         }
-        List<String> words = new java.util.ArrayList<>(spec.argv());
+        List<String> words = new ArrayList<>(spec.argv());
         words.add(spec.workingDir());
         env.forEach((k, v) -> {
             words.add(k);
@@ -83,7 +85,7 @@ final class Launcher implements AutoCloseable {
             synchronized (channel.blockingLock()) {
                 channel.configureBlocking(false);
                 try {
-                    return channel.isOpen() && channel.read(java.nio.ByteBuffer.allocate(1)) == 0;
+                    return channel.isOpen() && channel.read(ByteBuffer.allocate(1)) == 0;
                 } finally {
                     channel.configureBlocking(true);
                 }

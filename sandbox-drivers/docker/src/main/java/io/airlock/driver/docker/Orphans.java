@@ -2,6 +2,7 @@ package io.airlock.driver.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectVolumeResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerMount;
@@ -64,7 +65,7 @@ final class Orphans {
             }
         }
         var volumes = docker.listVolumesCmd().withFilter("label", List.of(DockerDriver.LABEL_AGENT + "=" + agentId)).exec().getVolumes();
-        for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+        for (var v : volumes == null ? List.<InspectVolumeResponse>of() : volumes) {
             if (mounted.contains(v.getName())) {
                 continue;
             }

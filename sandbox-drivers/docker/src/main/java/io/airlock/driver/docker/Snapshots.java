@@ -7,8 +7,8 @@ import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Image;
-import io.airlock.driver.DriverException;
 import io.airlock.driver.DriverException.Kind;
+import io.airlock.driver.DriverException;
 import io.airlock.driver.Snapshot;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +16,7 @@ import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -162,7 +163,7 @@ final class Snapshots {
         Instant created;
         try {
             created = Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString()));
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             created = Instant.EPOCH;
         }
         return new Snapshot(labels.get(LABEL_SNAPSHOT), labels.getOrDefault(LABEL_SOURCE, ""), created, size);

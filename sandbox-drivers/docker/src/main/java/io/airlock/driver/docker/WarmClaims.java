@@ -6,10 +6,12 @@ import io.airlock.driver.ResourceLimits;
 import io.airlock.driver.SandboxSpec;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +90,7 @@ final class WarmClaims implements AutoCloseable {
 
     /** Starts a pool for every template that asks for one, adopting the idle warm containers already there. */
     void start() {
-        Map<String, WarmPool> started = new java.util.HashMap<>();
+        Map<String, WarmPool> started = new HashMap<>();
         for (DockerOptions.Template t : options.templates().values()) {
             if (t.warmPool() > 0) {
                 started.put(t.name(), new WarmPool(t.warmPool(), () -> createWarm(t), idleContainers(t)));
@@ -117,7 +119,7 @@ final class WarmClaims implements AutoCloseable {
 
     /** One started warm container of {@code t} with a launcher waiting for its first command. */
     private WarmPool.Warm createWarm(DockerOptions.Template t) throws DriverException {
-        String name = poolPrefix() + t.name() + "-" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String name = poolPrefix() + t.name() + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         DockerOptions.AllowedImage rule = DockerOptions.AllowedImage.parse(t.image());
         containers.requireImage("", rule);
         ResourceLimits limits = limitsFor.getOrDefault(t.name(), ResourceLimits.NONE);

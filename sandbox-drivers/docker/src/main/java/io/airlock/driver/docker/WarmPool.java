@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.Iterator;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +66,7 @@ final class WarmPool implements AutoCloseable {
     }
 
     /** After an engine restart every exec is gone: idle containers lose the launchers that {@code dead} says are gone. */
-    synchronized void dropLaunchers(java.util.function.Predicate<Launcher> dead) {
+    synchronized void dropLaunchers(Predicate<Launcher> dead) {
         ArrayDeque<Warm> kept = new ArrayDeque<>();
         for (Iterator<Warm> it = idle.iterator(); it.hasNext(); ) {
             Warm w = it.next();

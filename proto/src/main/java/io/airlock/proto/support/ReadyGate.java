@@ -1,28 +1,36 @@
-package io.airlock.controlplane.gateway;
+package io.airlock.proto.support;
 
 import io.grpc.stub.CallStreamObserver;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Lets a blocking sender wait until a gRPC stream can take another message, so sending
- * respects the peer's HTTP/2 flow-control window instead of buffering without bound.
- * (grpc-java offers isReady() and an onReady callback; this turns them into a wait with a deadline.)
+ * Lets a blocking sender wait, with a deadline, until a gRPC stream can take another message,
+ * so sending follows the peer's HTTP/2 flow-control window instead of buffering without bound.
+ * (grpc-java gives isReady() and an onReady callback; this turns them into a bounded wait.)
+ * Register {@link #signal} as the stream's onReady handler and {@link #cancel} for its end.
  */
 public final class ReadyGate {
-    private final CallStreamObserver<?> stream;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ready = lock.newCondition();
+    private volatile CallStreamObserver<?> stream;
     private volatile boolean cancelled;
+
+    /** A gate for a stream that exists only later (a client call's beforeStart): {@link #attach} it then. */
+    public ReadyGate() {}
 
     public ReadyGate(CallStreamObserver<?> stream) {
         this.stream = stream;
     }
 
-    /** Register as the stream's onReady handler. */
+    public void attach(CallStreamObserver<?> stream) {
+        this.stream = stream;
+    }
+
     public void signal() {
         lock.lock();
         try {
@@ -37,17 +45,23 @@ public final class ReadyGate {
         signal();
     }
 
+    /**
+     * Returns once the stream takes another message.
+     *
+     * @throws TimeoutException      the peer took nothing for {@code max}
+     * @throws CancellationException the stream ended meanwhile (nothing more can be sent)
+     */
     public void awaitReady(Duration max) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + max.toNanos();
         lock.lock();
         try {
-            while (!stream.isReady()) {
+            while (stream == null || !stream.isReady()) {
                 if (cancelled) {
-                    throw new IllegalStateException("stream cancelled");
+                    throw new CancellationException("the stream was closed by the peer");
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new TimeoutException("peer did not accept data within " + max);
+                    throw new TimeoutException("the peer did not accept data within " + max);
                 }
                 ready.await(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
             }
