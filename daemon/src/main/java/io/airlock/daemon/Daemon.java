@@ -33,7 +33,7 @@ import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Capacity;
 import io.airlock.proto.v1.DriverInfo;
 import io.airlock.proto.v1.Hello;
-import io.airlock.tunnel.mcp.CallerTokens;
+import io.airlock.tunnel.mcp.identity.CallerTokens;
 import io.airlock.tunnel.mcp.McpAudit;
 import io.airlock.tunnel.mcp.McpTunnel;
 import io.grpc.ManagedChannel;

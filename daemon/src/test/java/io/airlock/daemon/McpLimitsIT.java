@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.airlock.tunnel.mcp.McpErrors;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;

@@ -130,7 +130,7 @@ class McpTunnelIT {
         var refused = post("recorder", null, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\",\"params\":{\"pad\":\"" + big + "\"}}");
         assertEquals(413, refused.statusCode(), refused.body());
         JsonNode error = JSON.readTree(refused.body()).get("error");
-        assertEquals(io.airlock.tunnel.mcp.McpErrors.LIMIT, error.get("code").asInt());
+        assertEquals(io.airlock.tunnel.mcp.jsonrpc.McpErrors.LIMIT, error.get("code").asInt());
         assertTrue(error.get("message").asText().contains("exceeds mcp.servers.recorder.max_request_bytes (131072 bytes)"), error.toString());
     }
 
@@ -165,7 +165,7 @@ class McpTunnelIT {
         String jwks = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + admin + "/mcp/jwks.json")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertEquals(JSON.readTree(jwks), JSON.readTree(Files.readString(fx.root.resolve("agent/mcp/caller-jwks.json"))));
-        var verifier = io.airlock.tunnel.mcp.CallerTokenVerifier.fromJwks(jwks, java.time.Clock.systemUTC());
+        var verifier = io.airlock.tunnel.mcp.identity.CallerTokenVerifier.fromJwks(jwks, java.time.Clock.systemUTC());
         var caller = verifier.verify(token, "recorder");
         assertEquals("bob@example.test", caller.user());
         assertEquals("billing-agent", caller.agent());
@@ -209,7 +209,7 @@ class McpTunnelIT {
         assertTrue(byStep.get("prompts/get").get("messages").asInt() > 0);
         JsonNode denied = byStep.get("denied");
         assertTrue(denied.get("refused").asBoolean(), steps.toString());
-        assertEquals(io.airlock.tunnel.mcp.McpErrors.POLICY_DENIED, denied.get("code").asInt(), denied.toString());
+        assertEquals(io.airlock.tunnel.mcp.jsonrpc.McpErrors.POLICY_DENIED, denied.get("code").asInt(), denied.toString());
         assertTrue(denied.get("message").asText().contains("mcp.servers." + server + ".tools.deny"), denied.toString());
         assertTrue(byStep.containsKey("done"), steps.toString());
 

@@ -9,7 +9,7 @@ import com.sun.net.httpserver.HttpsExchange;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.tunnel.mcp.McpErrors;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package io.airlock.launcher;
 
-import io.airlock.tunnel.mcp.CallerTokenVerifier;
+import io.airlock.tunnel.mcp.identity.CallerTokenVerifier;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpSyncServer;

@@ -3,7 +3,7 @@ package io.airlock.core.config;
 import io.airlock.tunnel.mcp.McpPolicy;
 import io.airlock.tunnel.mcp.McpServerSpec;
 import io.airlock.tunnel.mcp.SecretFile;
-import io.airlock.tunnel.mcp.UpstreamAddresses;
+import io.airlock.tunnel.mcp.upstream.UpstreamAddresses;
 import io.airlock.tunnel.net.Cidr;
 import java.net.URI;
 import java.nio.file.Path;

@@ -10,6 +10,7 @@ import io.airlock.core.audit.AuditLog;
 import io.airlock.core.config.ConfigLoader;
 import io.airlock.core.policy.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
+import io.airlock.core.sandbox.MemoryDriver;
 import io.airlock.core.sandbox.SandboxService;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -112,7 +113,7 @@ class WorkRunnerTest {
         assertEquals(10, written.size());
         assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("hello core".getBytes(StandardCharsets.UTF_8))),
                 written.sha256());
-        assertArrayEquals("hello core".getBytes(StandardCharsets.UTF_8), driver.files("b").get("a.txt"));
+        assertArrayEquals("hello core".getBytes(StandardCharsets.UTF_8), driver.content("b", "a.txt"));
 
         Outcome.FileDone read = assertInstanceOf(Outcome.FileDone.class, run("r", new Work.ReadFile("b", "a.txt")));
         FakeConnector.Channel down = connector.channels.get("r");
@@ -160,7 +161,7 @@ class WorkRunnerTest {
         Outcome.Failed f = failed(connector.reply(WAIT).outcome(), WorkError.RESOURCE_EXHAUSTED);
         assertTrue(f.message().contains("policy.max_file_bytes (16 bytes)"), f.message());
         assertTrue(up.aborted != null && up.aborted.contains("policy.max_file_bytes"), String.valueOf(up.aborted));
-        assertNull(driver.files("b").get("big.bin"), "nothing was stored");
+        assertNull(driver.content("b", "big.bin"), "nothing was stored");
     }
 
     @Test

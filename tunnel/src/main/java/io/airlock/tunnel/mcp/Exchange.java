@@ -1,6 +1,11 @@
 package io.airlock.tunnel.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.tunnel.mcp.jsonrpc.JsonOutline;
+import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
+import io.airlock.tunnel.mcp.jsonrpc.ResponseScanner;
+import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +20,7 @@ import java.util.Map;
  * or one for a GET or DELETE) when it is over: before the caller's response ends, so an answer
  * the caller has seen is already in the audit log (with {@code audit.durability: each}, on disk).
  */
-final class Exchange implements ResponseSink {
+public final class Exchange implements ResponseSink {
     private final String server;
     private final long maxResponseBytes;
     private final McpRequest request;
@@ -45,11 +50,11 @@ final class Exchange implements ResponseSink {
         this.session = request.sessionId();
     }
 
-    McpRequest request() {
+    public McpRequest request() {
         return request;
     }
 
-    List<RpcMessage> messages() {
+    public List<RpcMessage> messages() {
         return messages;
     }
 
@@ -70,7 +75,7 @@ final class Exchange implements ResponseSink {
         return session;
     }
 
-    boolean initializes() {
+    public boolean initializes() {
         return messages.stream().anyMatch(m -> m.isRequest() && McpSchema.METHOD_INITIALIZE.equals(m.method()));
     }
 
@@ -118,14 +123,14 @@ final class Exchange implements ResponseSink {
     }
 
     /** A limit of the response was reached. */
-    static final class LimitException extends IOException {
-        LimitException(String message) {
+    public static final class LimitException extends IOException {
+        public LimitException(String message) {
             super(message);
         }
     }
 
     /** Answers the whole exchange with a JSON-RPC error (before anything was sent), e.g. a refusal by policy. */
-    void refuse(int httpStatus, int code, String message) throws IOException {
+    public void refuse(int httpStatus, int code, String message) throws IOException {
         answeredByAgent = true;
         if (failure == null) {
             failure = message;
@@ -138,16 +143,16 @@ final class Exchange implements ResponseSink {
     }
 
     /** The server has max_sessions open: one more session is refused. */
-    void refuseSessionLimit(McpServerSpec spec) throws IOException {
+    public void refuseSessionLimit(McpServerSpec spec) throws IOException {
         refuse(503, McpErrors.LIMIT, "MCP server '" + spec.name() + "' has mcp.servers." + spec.name() + ".max_sessions ("
                 + spec.limits().maxSessions() + ") sessions open; end one or raise the limit");
     }
 
-    void denied(McpPolicy.Denial denial) throws IOException {
+    public void denied(McpPolicy.Denial denial) throws IOException {
         denied(200, denial);
     }
 
-    void denied(int httpStatus, McpPolicy.Denial denial) throws IOException {
+    public void denied(int httpStatus, McpPolicy.Denial denial) throws IOException {
         this.denial = denial;
         failure = denial.message();
         refuse(httpStatus, McpErrors.POLICY_DENIED, denial.message());
@@ -166,7 +171,7 @@ final class Exchange implements ResponseSink {
      * yet answered, then a clean end, so the caller's pending calls fail with the reason. In a
      * JSON body nothing can be mended: the exception goes on and the caller's response breaks.
      */
-    void upstreamFailed(int httpStatus, int code, String message, IOException cause) throws IOException {
+    public void upstreamFailed(int httpStatus, int code, String message, IOException cause) throws IOException {
         failure = message;
         if (!headSent) {
             refuse(httpStatus, code, message);

@@ -1,5 +1,6 @@
 package io.airlock.tunnel.mcp;
 
+import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.util.Optional;
 import java.util.Set;

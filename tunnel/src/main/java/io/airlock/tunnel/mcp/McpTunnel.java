@@ -1,5 +1,13 @@
 package io.airlock.tunnel.mcp;
 
+import io.airlock.tunnel.mcp.identity.CallerTokens;
+import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
+import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
+import io.airlock.tunnel.mcp.upstream.HttpUpstream;
+import io.airlock.tunnel.mcp.upstream.StdioUpstream;
+import io.airlock.tunnel.mcp.upstream.Upstream;
+import io.airlock.tunnel.mcp.upstream.UpstreamAddresses;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,9 +16,9 @@ import java.util.regex.Pattern;
  * over, and only the few values an outcome needs are kept (bounded). It does not validate: what
  * it cannot read leaves the outcome unknown, and never changes what is relayed.
  */
-final class JsonOutline {
+public final class JsonOutline {
     /** The outcome of one request. */
-    record Outcome(boolean ok, int code, String message) {}
+    public record Outcome(boolean ok, int code, String message) {}
 
     private static final int MAX_ERROR_MESSAGE = 200;
     private static final int MAX_KEY = 16;

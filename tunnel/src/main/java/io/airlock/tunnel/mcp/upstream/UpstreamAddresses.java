@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.upstream;
 
 import io.airlock.tunnel.net.Cidr;
 import io.airlock.tunnel.net.IpLiterals;

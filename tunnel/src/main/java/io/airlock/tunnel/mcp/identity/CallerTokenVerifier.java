@@ -1,6 +1,7 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.identity;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

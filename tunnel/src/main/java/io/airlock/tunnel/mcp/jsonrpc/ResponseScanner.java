@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -19,7 +19,7 @@ import java.util.Map;
  * {@value #CUT_EVENT}, a type MCP clients ignore (they take only {@code message}), so a half-sent
  * JSON-RPC message is never parsed.
  */
-final class ResponseScanner {
+public final class ResponseScanner {
     static final String CUT_EVENT = "airlock-cut";
     private static final int MAX_FIELD = 16;
 
@@ -39,7 +39,7 @@ final class ResponseScanner {
     private boolean skipSpace;
     private boolean eventHasData;
 
-    ResponseScanner(String contentType) {
+    public ResponseScanner(String contentType) {
         this.sse = isSse(contentType);
     }
 
@@ -47,16 +47,16 @@ final class ResponseScanner {
         return contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
     }
 
-    boolean sse() {
+    public boolean sse() {
         return sse;
     }
 
     /** The outcome of the request with this id (JSON text: {@code 1}, {@code "a"}), or null if none was seen. */
-    JsonOutline.Outcome outcome(String id) {
+    public JsonOutline.Outcome outcome(String id) {
         return outcomes.get(id);
     }
 
-    void feed(byte[] bytes, int offset, int length) {
+    public void feed(byte[] bytes, int offset, int length) {
         int end = offset + length;
         if (!sse) {
             json.feed(bytes, offset, end, false);
@@ -131,7 +131,7 @@ final class ResponseScanner {
     }
 
     /** What ends the current, unfinished SSE event as one clients ignore; empty between events. */
-    byte[] cut() {
+    public byte[] cut() {
         if (!inEvent) {
             return new byte[0];
         }

@@ -1,7 +1,9 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.identity;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlock.tunnel.mcp.McpRequest;
+import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

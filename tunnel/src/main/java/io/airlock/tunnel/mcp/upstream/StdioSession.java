@@ -1,8 +1,11 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.upstream;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.tunnel.mcp.McpServerSpec;
+import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
+import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

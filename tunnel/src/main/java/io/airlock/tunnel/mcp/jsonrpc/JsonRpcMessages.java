@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,7 +15,7 @@ import java.util.function.UnaryOperator;
 
 /** Reads the JSON-RPC messages of a POST body: one message, or a batch (an array, as MCP 2025-03-26 allows). */
 public final class JsonRpcMessages {
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private JsonRpcMessages() {}
 

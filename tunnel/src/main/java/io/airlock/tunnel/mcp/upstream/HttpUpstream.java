@@ -1,5 +1,12 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.upstream;
 
+import io.airlock.tunnel.mcp.Exchange;
+import io.airlock.tunnel.mcp.McpPolicy;
+import io.airlock.tunnel.mcp.McpRequest;
+import io.airlock.tunnel.mcp.McpServerSpec;
+import io.airlock.tunnel.mcp.SecretFile;
+import io.airlock.tunnel.mcp.identity.CallerTokens;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
@@ -34,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * headers and the signed caller token; of the caller's headers only {@link McpRequest#FORWARDED}
  * pass.
  */
-final class HttpUpstream implements Upstream {
+public final class HttpUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);
     /** At most this much goes on as one piece: what the client read while the last piece was being sent. */
     private static final int CHUNK = 64 * 1024;
@@ -53,7 +60,7 @@ final class HttpUpstream implements Upstream {
     /** Response bodies being read, closed to abort them when the control link is cut. */
     private final Set<BodyQueue> open = ConcurrentHashMap.newKeySet();
 
-    HttpUpstream(McpServerSpec spec, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, ScheduledExecutorService timers) {
+    public HttpUpstream(McpServerSpec spec, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, ScheduledExecutorService timers) {
         this.spec = spec;
         this.http = spec.http();
         this.addresses = addresses;

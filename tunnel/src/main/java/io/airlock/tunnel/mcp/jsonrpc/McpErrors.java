@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 /**
  * The JSON-RPC error codes the tunnel answers with (in JSON-RPC's range for server errors), so

@@ -1,4 +1,4 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.modelcontextprotocol.spec.McpSchema;

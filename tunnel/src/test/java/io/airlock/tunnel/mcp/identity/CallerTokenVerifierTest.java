@@ -1,9 +1,10 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.identity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.airlock.tunnel.mcp.McpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

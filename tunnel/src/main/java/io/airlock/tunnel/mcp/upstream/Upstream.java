@@ -1,9 +1,10 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.upstream;
 
+import io.airlock.tunnel.mcp.Exchange;
 import java.io.IOException;
 
 /** How one registry entry is reached: over Streamable HTTP, or through processes speaking stdio. */
-interface Upstream extends AutoCloseable {
+public interface Upstream extends AutoCloseable {
     /**
      * Carries one exchange whose request passed the policy: its response goes to {@code exchange}
      * (the caller's sink). Returns when the response is complete; throws when the caller went

@@ -1,10 +1,11 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.jsonrpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.airlock.tunnel.mcp.McpPolicy;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;

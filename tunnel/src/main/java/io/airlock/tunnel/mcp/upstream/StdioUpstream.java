@@ -1,7 +1,13 @@
-package io.airlock.tunnel.mcp;
+package io.airlock.tunnel.mcp.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlock.tunnel.mcp.Exchange;
+import io.airlock.tunnel.mcp.McpRequest;
+import io.airlock.tunnel.mcp.McpServerSpec;
+import io.airlock.tunnel.mcp.identity.CallerTokens;
+import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
+import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.time.Duration;
@@ -21,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * The signed caller token goes in each request's {@code params._meta} under
  * {@value #CALLER_META}, stdio having no headers.
  */
-final class StdioUpstream implements Upstream {
+public final class StdioUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(StdioUpstream.class);
     static final String CALLER_META = "io.airlock/caller";
     private static final Duration POLL = Duration.ofMillis(500);
@@ -31,7 +37,7 @@ final class StdioUpstream implements Upstream {
     private final SessionTable table;
     private final Map<String, StdioSession> sessions = new ConcurrentHashMap<>();
 
-    StdioUpstream(McpServerSpec spec, CallerTokens tokens) {
+    public StdioUpstream(McpServerSpec spec, CallerTokens tokens) {
         this.spec = spec;
         this.tokens = tokens;
         this.table = new SessionTable(spec.limits().maxSessions(), spec.limits().idleTimeout());
