@@ -8,6 +8,7 @@ import io.airlock.controlplane.gateway.CommandFailedException;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.driver.docker.BusyboxImage;
+import io.airlock.embedded.EmbeddedStack;
 import io.airlock.proto.v1.ErrorCode;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileEntry;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.airlock.controlplane.cli.ControlPlaneCommand;
 import io.airlock.driver.Prerequisites;
 import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
+import io.airlock.embedded.EmbeddedStack;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;

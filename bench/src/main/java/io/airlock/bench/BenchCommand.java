@@ -5,7 +5,7 @@ import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.SandboxDriver;
 import io.airlock.driver.bubblewrap.BwrapCommand;
-import io.airlock.launcher.EmbeddedStack;
+import io.airlock.embedded.EmbeddedStack;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.StartExec;

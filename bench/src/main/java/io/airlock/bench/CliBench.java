@@ -1,7 +1,7 @@
 package io.airlock.bench;
 
 import ch.qos.logback.classic.Level;
-import io.airlock.launcher.EmbeddedStack;
+import io.airlock.embedded.EmbeddedStack;
 import io.airlock.proto.v1.ProvisionSandbox;
 import java.io.File;
 import java.io.IOException;

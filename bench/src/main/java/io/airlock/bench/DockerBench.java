@@ -10,7 +10,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.airlock.driver.docker.BusyboxImage;
 import io.airlock.driver.docker.DockerDriver;
-import io.airlock.launcher.EmbeddedStack;
+import io.airlock.embedded.EmbeddedStack;
 import io.airlock.proto.v1.ProvisionSandbox;
 import io.airlock.proto.v1.StartExec;
 import java.lang.management.ManagementFactory;

@@ -1,4 +1,4 @@
-package io.airlock.launcher;
+package io.airlock.embedded;
 
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;

@@ -1,6 +1,5 @@
 package io.airlock.bench;
 
-import io.airlock.launcher.Airlock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 
 /** The other processes a benchmark runs: servers it waits for, and the daemon as a JVM of its own whose memory it reads. */
 final class BenchProcesses {
+    /** The airlock command's main class (install module). */
+    static final String LAUNCHER = "io.airlock.launcher.Airlock";
+
     private BenchProcesses() {}
 
     /** The executable {@code name} in a directory of PATH. */
@@ -94,7 +96,8 @@ final class BenchProcesses {
             if (Runtime.version().feature() >= 22) {
                 cmd.add("--enable-native-access=ALL-UNNAMED");
             }
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Airlock.class.getName(), "run", "--config", config.toString()));
+            // By name: the launcher's class is on this class path (the bench runs from it) but in a module above this one.
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), LAUNCHER, "run", "--config", config.toString()));
             process = endedWithUs(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start());
         }
 
