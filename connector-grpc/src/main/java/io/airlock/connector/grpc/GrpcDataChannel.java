@@ -34,10 +34,16 @@ final class GrpcDataChannel implements DataChannel, ClientResponseObserver<DataF
         this.inbound = inbound;
     }
 
-    static GrpcDataChannel open(ControlConnection connection, String commandId, long deadlineMs, Inbound inbound) throws WorkException {
+    /** Starts a Data call on the live connection ({@link ControlConnection#openData}). */
+    @FunctionalInterface
+    interface Calls {
+        ClientCallStreamObserver<DataFrame> open(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs);
+    }
+
+    static GrpcDataChannel open(Calls calls, String commandId, long deadlineMs, Inbound inbound) throws WorkException {
         GrpcDataChannel channel = new GrpcDataChannel(inbound);
         try {
-            connection.openData(channel, deadlineMs);
+            calls.open(channel, deadlineMs);
         } catch (StatusRuntimeException e) {
             throw new WorkException(WorkError.UNAVAILABLE, "cannot open a data stream: " + e.getStatus().getDescription());
         }

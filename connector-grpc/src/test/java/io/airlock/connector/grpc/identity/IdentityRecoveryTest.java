@@ -1,11 +1,10 @@
-package io.airlock.daemon;
+package io.airlock.connector.grpc.identity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
-import io.airlock.connector.grpc.identity.AgentIdentity;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
