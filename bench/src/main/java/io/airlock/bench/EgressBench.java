@@ -72,7 +72,7 @@ public final class EgressBench implements Callable<Integer> {
                 Duration.ofSeconds(5), Duration.ofMinutes(1), List.of(), null);
         EgressPolicy policy = new EgressPolicy(List.of(EgressRule.domain("localhost", Set.of(originPort)),
                 EgressRule.cidr("127.0.0.1/32", Set.of(originPort))));
-        try (EgressProxy proxy = EgressProxy.start(settings, id -> policy, outcome -> { });
+        try (EgressProxy proxy = EgressProxy.start(settings.proxySettings(), id -> policy, outcome -> { });
                 EgressPort.Listener l = proxy.listenTcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxyPort), peer -> Optional.of("bench"))) {
             for (int i = 0; i < warmup; i++) { // JIT: the proxy's path is cold code until C2 compiles it
                 handshake(false).close();

@@ -107,7 +107,7 @@ public final class Daemon implements AutoCloseable {
             }
             SandboxEgress allowlists = new SandboxEgress(new EgressPolicy(settings.rules()), config.stateDir().resolve("egress"));
             var counted = new AtomicReference<Consumer<EgressOutcome>>(o -> { });
-            EgressProxy proxy = EgressProxy.start(settings, allowlists::policyOf, o -> {
+            EgressProxy proxy = EgressProxy.start(settings.proxySettings(), allowlists::policyOf, o -> {
                 audit.record("egress", o.auditFields());
                 counted.get().accept(o);
             });

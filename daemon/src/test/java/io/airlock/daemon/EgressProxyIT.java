@@ -55,7 +55,7 @@ class EgressProxyIT {
         Files.writeString(dir.resolve("ca.pem"), origins.caPem);
         DaemonConfig.Egress settings = new DaemonConfig.Egress(List.of(new DaemonConfig.EgressAllow("*.test", null, null)), 1,
                 Duration.ofSeconds(2), Duration.ofSeconds(30), List.of(dns.address()), null);
-        proxy = EgressProxy.start(settings, id -> policies.getOrDefault(id, EgressPolicy.DENY_ALL), outcomes::add);
+        proxy = EgressProxy.start(settings.proxySettings(), id -> policies.getOrDefault(id, EgressPolicy.DENY_ALL), outcomes::add);
         proxyPort = AgentFixture.freePort();
         listener = proxy.listenTcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxyPort), peer -> Optional.of("sb1"));
         policies.put("sb1", new EgressPolicy(List.of(EgressRule.domain("allowed.test", Set.of(origins.httpPort())),

@@ -2,6 +2,7 @@ package io.airlock.core.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.airlock.core.egress.EgressRule;
+import io.airlock.core.egress.ProxySettings;
 import io.airlock.tunnel.net.Cidr;
 import io.airlock.tunnel.net.IpLiterals;
 import java.net.InetAddress;
@@ -234,6 +235,11 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
 
         public List<EgressRule> rules() {
             return allow.stream().map(EgressAllow::rule).toList();
+        }
+
+        /** What the egress proxy needs of these settings. */
+        public ProxySettings proxySettings() {
+            return new ProxySettings(maxConnectionsPerSandbox, connectTimeout, idleTimeout, resolverAddresses(), proxyPort);
         }
 
         /** The resolver entries as socket addresses (host:port, IPv6 in brackets). */

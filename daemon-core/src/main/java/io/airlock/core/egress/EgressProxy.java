@@ -1,6 +1,5 @@
 package io.airlock.core.egress;
 
-import io.airlock.core.config.DaemonConfig;
 import io.airlock.driver.EgressPort;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -47,27 +46,27 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
     /** How long a client may take to send its request head. */
     private static final int HEAD_TIMEOUT_SECONDS = 30;
 
-    private final DaemonConfig.Egress settings;
+    private final ProxySettings settings;
     private final Function<String, EgressPolicy> policies;
     private final Consumer<EgressOutcome> outcomes;
     private final EventLoopGroup group;
     private final EgressResolver resolver;
     private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
 
-    private EgressProxy(DaemonConfig.Egress settings, Function<String, EgressPolicy> policies, Consumer<EgressOutcome> outcomes) {
+    private EgressProxy(ProxySettings settings, Function<String, EgressPolicy> policies, Consumer<EgressOutcome> outcomes) {
         this.settings = settings;
         this.policies = policies;
         this.outcomes = outcomes;
         this.group = new EpollEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().name("egress-", 0).daemon().factory());
-        this.resolver = new EgressResolver(group.next(), settings.resolverAddresses(), settings.connectTimeout());
+        this.resolver = new EgressResolver(group.next(), settings.resolvers(), settings.connectTimeout());
     }
 
     /**
      * @param policies each sandbox's allowlist, asked per request (so a live update applies to the next connection)
      * @param outcomes every refused connection at once, every allowed one when it closes (must not block)
      */
-    public static EgressProxy start(DaemonConfig.Egress settings, Function<String, EgressPolicy> policies, Consumer<EgressOutcome> outcomes) {
+    public static EgressProxy start(ProxySettings settings, Function<String, EgressPolicy> policies, Consumer<EgressOutcome> outcomes) {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("the egress proxy needs Netty's epoll transport, which cannot load here ("
                     + Epoll.unavailabilityCause() + "); policy.egress needs Linux on x86_64");
@@ -75,7 +74,7 @@ public final class EgressProxy implements EgressPort, AutoCloseable {
         return new EgressProxy(settings, policies, outcomes);
     }
 
-    DaemonConfig.Egress settings() {
+    ProxySettings settings() {
         return settings;
     }
 
