@@ -15,7 +15,7 @@ import io.airlock.core.egress.EgressOutcome;
 import io.airlock.core.egress.EgressPolicy;
 import io.airlock.core.egress.EgressProxy;
 import io.airlock.core.egress.SandboxEgress;
-import io.airlock.core.policy.LocalPolicy;
+import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.SandboxReaper;
 import io.airlock.core.sandbox.SandboxService;

@@ -3,7 +3,6 @@ package io.airlock.core.sandbox;
 import io.airlock.core.egress.EgressPolicy;
 import io.airlock.core.egress.EgressRule;
 import io.airlock.core.egress.SandboxEgress;
-import io.airlock.core.policy.LocalPolicy;
 import io.airlock.core.policy.PolicyDeniedException;
 import io.airlock.driver.Capability;
 import io.airlock.driver.DriverException;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.core.audit.AuditLog;
 import io.airlock.core.config.ConfigLoader;
-import io.airlock.core.policy.LocalPolicy;
+import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.MemoryDriver;
 import io.airlock.core.sandbox.SandboxService;

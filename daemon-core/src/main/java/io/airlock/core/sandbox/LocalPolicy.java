@@ -1,6 +1,7 @@
-package io.airlock.core.policy;
+package io.airlock.core.sandbox;
 
 import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.policy.PolicyDeniedException;
 import io.airlock.driver.Capability;
 import io.airlock.driver.ResourceLimits;
 import java.time.Duration;
