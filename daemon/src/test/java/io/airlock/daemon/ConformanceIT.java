@@ -120,8 +120,9 @@ class ConformanceIT {
                     .addService(ServerInterceptors.intercept(new AgentGatewayService(registry), new NoncesAsDoubles(), new ClientIdentity()))
                     .maxInboundMessageSize(4 << 20)
                     .build().start();
+            int brokenPort = broken.getPort();
             try {
-                Run r = conformance("--control-plane", "127.0.0.1:" + broken.getPort(), "--state-dir", state.toString(), "--timeout", "5s");
+                Run r = conformance("--control-plane", "127.0.0.1:" + brokenPort, "--state-dir", state.toString(), "--timeout", "5s");
                 assertEquals(1, r.exit(), r.out());
                 assertTrue(r.out().lines().anyMatch(l -> l.startsWith("FAIL") && l.contains(" pong-echoes-64-bit-nonce ")
                         && l.contains("came back as")), r.out());
@@ -133,6 +134,11 @@ class ConformanceIT {
                 broken.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
                 registry.close();
             }
+            // Nothing listens there now: no rule is judged (a refused connection is no control plane's error).
+            Run gone = conformance("--control-plane", "127.0.0.1:" + brokenPort, "--state-dir", state.toString(), "--timeout", "5s");
+            assertEquals(2, gone.exit(), gone.out());
+            assertTrue(gone.out().contains("cannot reach the control plane's AgentGateway: UNAVAILABLE"), gone.out());
+            assertTrue(gone.out().lines().noneMatch(l -> l.startsWith("PASS")), gone.out());
         }
     }
 

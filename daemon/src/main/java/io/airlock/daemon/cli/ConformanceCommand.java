@@ -28,12 +28,16 @@ import picocli.CommandLine.Spec;
 
 /** {@code airlock conformance}: checks a control plane against the airlock.v1 rules an agent can observe. */
 @Command(name = "conformance", mixinStandardHelpOptions = true,
-        description = {"Act as a scripted agent against a control plane and report PASS, FAIL or NOT_RUN per protocol rule:",
-            "Hello before anything, the Hello's agent id checked, Welcome first, Pong echoing 64-bit and negative nonces,",
-            "a result for an unknown command ignored, 4 MiB messages taken and larger ones refused, Data streams opened",
-            "with DataOpen and refused for unknown commands, a reconnect welcomed again, and (with --wait-for-commands)",
-            "the Data stream lifecycle of a read_file the control plane sends. docs/protocol.md, 'Implementing a control plane'.",
-            "Exit status: 0 when no rule failed, 1 when one did, 2 on bad usage or when it cannot enrol or connect."})
+        description = {"Act as a scripted agent against a control plane; report PASS, FAIL or",
+            "NOT_RUN per airlock.v1 rule: Hello before anything, the Hello's agent id",
+            "checked, Welcome first, Pong echoing 64-bit and negative nonces, a result",
+            "for an unknown command ignored, 4 MiB messages taken and larger ones",
+            "refused, Data streams that must open with DataOpen for a known command, a",
+            "reconnect welcomed again; with --wait-for-commands, the Data stream",
+            "lifecycle of a read_file the control plane sends. See docs/protocol.md,",
+            "'Implementing a control plane'.",
+            "Exit status: 0 when no rule failed, 1 when one did, 2 on bad usage or when",
+            "it cannot enrol or connect."})
 public final class ConformanceCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -97,7 +101,14 @@ public final class ConformanceCommand implements Callable<Integer> {
                 out.println("enrolled a throwaway agent " + agent.agentId());
             }
             LiveCredentials credentials = new LiveCredentials(agent);
-            List<Verdict> verdicts = new Conformance(agent, () -> channel(credentials), perRule, waitFor).run();
+            List<Verdict> verdicts;
+            try {
+                verdicts = new Conformance(agent, () -> channel(credentials), perRule, waitFor).run();
+            } catch (Conformance.Unreachable e) {
+                err.println("error: " + address + ": " + e.getMessage() + " (check the address, and that the control plane's CA issued "
+                        + "this agent's certificate)");
+                return 2;
+            }
             verdicts.forEach(out::println);
             long failed = verdicts.stream().filter(v -> v.outcome() == Verdict.Outcome.FAIL).count();
             out.println(failed == 0 ? "conformance: no rule failed (" + verdicts.size() + " checked) against " + address

@@ -58,10 +58,18 @@ public final class Conformance {
         this.waitForCommands = waitForCommands;
     }
 
-    public List<Verdict> run() throws InterruptedException {
+    /** The control plane cannot be reached, or refuses this agent's certificate: no rule can be judged. */
+    public static final class Unreachable extends Exception {
+        Unreachable(String message) {
+            super(message);
+        }
+    }
+
+    public List<Verdict> run() throws InterruptedException, Unreachable {
         List<Verdict> verdicts = new ArrayList<>();
         ManagedChannel channel = channels.get();
         try {
+            probe(channel);
             verdicts.add(helloFirst(channel));
             verdicts.add(helloNamesTheCertificatesAgent(channel));
             verdicts.add(dataOpenFirst(channel));
@@ -72,6 +80,31 @@ public final class Conformance {
             channel.shutdownNow();
         }
         return verdicts;
+    }
+
+    /** One Hello first: a transport or certificate failure here ends the run instead of passing rules that expect errors. */
+    private void probe(ManagedChannel channel) throws InterruptedException, Unreachable {
+        try (ControlSession s = new ControlSession(channel)) {
+            s.send(AgentMessage.newBuilder().setHello(hello(identity.agentId(), "")).build());
+            if (s.next(timeout) == null) {
+                Status end = s.awaitEnd(Duration.ZERO);
+                if (end != null && transportFailure(end)) {
+                    throw new Unreachable("cannot reach the control plane's AgentGateway: " + end.getCode()
+                            + (end.getDescription() == null ? "" : " (" + end.getDescription() + ")")
+                            + (end.getCause() == null ? "" : ": " + end.getCause().getMessage()));
+                }
+            }
+        }
+    }
+
+    /** Not the control plane's answer but a failed connection (or this agent's certificate refused). */
+    private static boolean transportFailure(Status status) {
+        return status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.UNAUTHENTICATED;
+    }
+
+    /** The control plane ended a stream with an error of its own (not OK, not a broken connection). */
+    private static boolean refused(Status end) {
+        return end != null && !end.isOk() && !transportFailure(end);
     }
 
     private Hello hello(String agentId, String resumeToken) {
@@ -92,8 +125,9 @@ public final class Conformance {
                 return Verdict.fail(rule, "a Control stream that began with Ping was still open after " + timeout
                         + " (expected: ended with an error, e.g. INVALID_ARGUMENT)");
             }
-            return end.isOk() ? Verdict.fail(rule, "a Control stream that began with Ping ended OK (expected: an error status)")
-                    : Verdict.pass(rule, "a stream without Hello first ended " + end.getCode());
+            return refused(end) ? Verdict.pass(rule, "a stream without Hello first ended " + end.getCode())
+                    : Verdict.fail(rule, "a Control stream that began with Ping ended " + end.getCode() + " (expected: an error status of the "
+                            + "control plane's, e.g. INVALID_ARGUMENT)");
         }
     }
 
@@ -107,8 +141,9 @@ public final class Conformance {
                         + "(expected: the stream ended with PERMISSION_DENIED)");
             }
             Status end = s.awaitEnd(timeout);
-            return end == null || end.isOk()
-                    ? Verdict.fail(rule, "a Hello naming another agent did not end the stream with an error within " + timeout)
+            return !refused(end)
+                    ? Verdict.fail(rule, "a Hello naming another agent did not end the stream with an error of the control plane's within "
+                            + timeout + (end == null ? "" : " (it ended " + end.getCode() + ")"))
                     : Verdict.pass(rule, "a Hello naming another agent ended the stream " + end.getCode());
         }
     }
@@ -119,8 +154,9 @@ public final class Conformance {
         d.send(DataFrame.newBuilder().setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFromUtf8("x"))).build());
         Status end = d.awaitEnd(timeout);
         d.cancel();
-        return end == null || end.isOk()
-                ? Verdict.fail(rule, "a Data stream whose first frame was not DataOpen was not ended with an error within " + timeout)
+        return !refused(end)
+                ? Verdict.fail(rule, "a Data stream whose first frame was not DataOpen was not ended with an error within " + timeout
+                        + (end == null ? "" : " (it ended " + end.getCode() + ")"))
                 : Verdict.pass(rule, "a Data stream without DataOpen first ended " + end.getCode());
     }
 
@@ -130,9 +166,9 @@ public final class Conformance {
         d.send(DataFrame.newBuilder().setOpen(DataOpen.newBuilder().setCommandId("conformance-" + UUID.randomUUID())).build());
         Status end = d.awaitEnd(timeout);
         d.cancel();
-        return end == null || end.isOk()
+        return !refused(end)
                 ? Verdict.fail(rule, "a Data stream for a command id never sent was not ended with an error within " + timeout
-                        + " (expected: NOT_FOUND)")
+                        + " (expected: NOT_FOUND)" + (end == null ? "" : "; it ended " + end.getCode()))
                 : Verdict.pass(rule, "a Data stream for an unknown command id ended " + end.getCode());
     }
 
