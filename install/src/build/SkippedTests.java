@@ -38,7 +38,7 @@ public final class SkippedTests {
         if (skipped.isEmpty()) {
             System.out.println("Skipped tests: none (" + reports + " test reports read)");
         } else {
-            System.out.println("Skipped tests: " + skipped.size() + " (a missing prerequisite fails instead with "
+            System.out.println("Skipped tests: " + skipped.size() + " (each with its reason; a missing prerequisite fails instead with "
                     + "-Dairlock.requirePrerequisites=true, as `./airlock test` runs; it also installs them)");
             for (Skipped s : skipped) {
                 System.out.println("  " + s.test() + ": " + s.reason());
