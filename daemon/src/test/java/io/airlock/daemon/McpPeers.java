@@ -1,15 +1,10 @@
 package io.airlock.daemon;
 
-import io.airlock.driver.Prerequisites;
-import java.io.IOException;
-import java.net.Socket;
-import java.nio.file.Files;
+import io.airlock.tunnel.mcp.upstream.EverythingServer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 
-/** The real MCP peers from npm in {@code mcp-peers/} (installed by .ci/run): their paths, and starting the everything server. */
+/** The real MCP peers from npm in {@code mcp-peers/} (installed by ./airlock test): the everything server (started as tunnel's tests do) and the TypeScript SDK scenario. */
 final class McpPeers {
     private McpPeers() {}
 
@@ -18,39 +13,21 @@ final class McpPeers {
     }
 
     static Path everything() {
-        return dir().resolve("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+        return EverythingServer.script();
     }
 
     /** Fails (under CI) or skips unless node and the npm packages are there. */
     static void require() {
-        Prerequisites.requireExecutable("node", "install Debian's nodejs");
-        Prerequisites.require("the npm packages of mcp-peers/", Files.exists(everything()) ? Optional.empty()
-                : Optional.of(everything() + " is missing; run 'npm install --no-package-lock' in " + dir()));
+        EverythingServer.require();
     }
 
     static String node() {
-        return Prerequisites.findOnPath("node").orElseThrow().toString();
+        return EverythingServer.node();
     }
 
     /** The everything server over Streamable HTTP on {@code port} (it binds all interfaces; we only ever dial loopback). */
     static Process everythingHttp(int port) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(node(), everything().toString(), "streamableHttp").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().put("PORT", Integer.toString(port));
-        Process p = pb.start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket("127.0.0.1", port)) {
-                return p;
-            } catch (IOException e) {
-                if (!p.isAlive()) {
-                    throw new IllegalStateException("the everything server exited with " + p.exitValue());
-                }
-                Thread.sleep(100);
-            }
-        }
-        p.destroyForcibly();
-        throw new IllegalStateException("the everything server did not listen on " + port + " within 30s");
+        return EverythingServer.http(port);
     }
 
     /** Runs the TypeScript SDK scenario against {@code url}; its output lines (one JSON object per step). */

@@ -10,38 +10,41 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** The MCP everything server from npm ({@code mcp-peers/}), over Streamable HTTP or as a stdio command. */
-final class EverythingServer {
+/**
+ * The MCP everything server from npm ({@code mcp-peers/}), over Streamable HTTP or as a stdio
+ * command. In tunnel's test-jar: the daemon's tests start it the same way.
+ */
+public final class EverythingServer {
     private EverythingServer() {}
 
-    static Path script() {
+    public static Path script() {
         return Path.of(System.getProperty("airlock.mcpPeers", "../mcp-peers")).toAbsolutePath().normalize()
                 .resolve("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     }
 
     /** Fails (under CI) or skips unless node and the npm packages are there. */
-    static void require() {
+    public static void require() {
         Prerequisites.requireExecutable("node", "install Debian's nodejs");
         Prerequisites.require("the npm packages of mcp-peers/", Files.exists(script()) ? Optional.empty()
                 : Optional.of(script() + " is missing; run 'npm install --no-package-lock' in " + script().getParent()));
     }
 
-    static List<String> stdioCommand() {
+    public static List<String> stdioCommand() {
         return List.of(node(), script().toString(), "stdio");
     }
 
-    static String node() {
+    public static String node() {
         return Prerequisites.findOnPath("node").orElseThrow().toString();
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
 
     /** Starts it over Streamable HTTP on {@code port} and waits until it listens (it binds every interface; we dial loopback). */
-    static Process http(int port) throws Exception {
+    public static Process http(int port) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(node(), script().toString(), "streamableHttp").redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("PORT", Integer.toString(port));
