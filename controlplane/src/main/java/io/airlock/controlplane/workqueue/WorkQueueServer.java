@@ -1,0 +1,301 @@
+package io.airlock.controlplane.workqueue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The work queue's HTTP API on loopback, as the published beta describes it (header
+ * {@code anthropic-beta: managed-agents-2026-04-01}), plus a script API under {@code /airlock/v1}
+ * to create environments and enqueue sessions. Credentials: the environment key as
+ * {@code Authorization: Bearer} (poll, ack, list), a work item's sessions token or the
+ * environment key (heartbeat, stop), the API key as {@code x-api-key} (retrieve, stats, the
+ * script API; the SDK sends it as a bearer token too). Errors are the API's JSON error bodies.
+ */
+public final class WorkQueueServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WorkQueueServer.class);
+    static final String BETA = "managed-agents-2026-04-01";
+    /** Request bodies are small JSON objects; more is refused. */
+    private static final int MAX_BODY = 64 * 1024;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
+    private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending))?");
+
+    private final WorkQueue queue;
+    private final String apiKey;
+    private final HttpServer server;
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+
+    private WorkQueueServer(InetSocketAddress address, String apiKey, Clock clock) throws IOException {
+        this.queue = new WorkQueue(clock);
+        this.apiKey = apiKey;
+        this.server = HttpServer.create(address, 64);
+        server.createContext("/", this::handle);
+        // A long poll holds its request up to block_ms: virtual threads make that cheap.
+        server.setExecutor(threads);
+        server.start();
+        log.info("reference work queue on {}", url());
+    }
+
+    /** Starts on {@code address} (loopback); {@code apiKey} guards retrieve, stats and the script API. */
+    public static WorkQueueServer start(InetSocketAddress address, String apiKey, Clock clock) throws IOException {
+        return new WorkQueueServer(address, apiKey, clock);
+    }
+
+    public String url() {
+        return "http://" + server.getAddress().getHostString() + ":" + server.getAddress().getPort();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            String path = ex.getRequestURI().getRawPath();
+            Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+            try {
+                Matcher s = SCRIPT.matcher(path);
+                if (s.matches()) {
+                    requireApiKey(ex);
+                    script(ex, s);
+                    return;
+                }
+                Matcher m = WORK.matcher(path);
+                if (!m.matches()) {
+                    throw new WorkQueue.ApiError(404, "not_found_error", "no such endpoint: " + ex.getRequestMethod() + " " + path);
+                }
+                String beta = ex.getRequestHeaders().getFirst("anthropic-beta");
+                if (beta == null || !List.of(beta.split(",")).contains(BETA)) {
+                    throw new WorkQueue.ApiError(400, "invalid_request_error", "the anthropic-beta header must name " + BETA);
+                }
+                work(ex, m, query);
+            } catch (WorkQueue.ApiError e) {
+                error(ex, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error(ex, new WorkQueue.ApiError(503, "overloaded_error", "the server is stopping"));
+            }
+        }
+    }
+
+    private void work(HttpExchange ex, Matcher m, Map<String, String> query) throws IOException, WorkQueue.ApiError, InterruptedException {
+        String env = m.group(1);
+        String id = m.group(2);
+        String action = m.group(3);
+        String method = ex.getRequestMethod();
+        if (id == null && method.equals("GET")) {
+            queue.authorizeEnvironmentKey(env, bearer(ex));
+            list(ex, env, query);
+        } else if ("poll".equals(id) && action == null && method.equals("GET")) {
+            queue.authorizeEnvironmentKey(env, bearer(ex));
+            long block = number(query, "block_ms", 0, 0, 999);
+            Long reclaim = query.containsKey("reclaim_older_than_ms") ? number(query, "reclaim_older_than_ms", 0, 0, Long.MAX_VALUE) : null;
+            Optional<WorkQueue.Item> item = queue.poll(env, ex.getRequestHeaders().getFirst("Anthropic-Worker-ID"), block, reclaim);
+            if (item.isEmpty()) {
+                ex.sendResponseHeaders(204, -1);
+                return;
+            }
+            send(ex, 200, item(item.get()));
+        } else if ("stats".equals(id) && action == null && method.equals("GET")) {
+            requireApiKeyOr(ex, env);
+            WorkQueue.Stats st = queue.stats(env);
+            ObjectNode o = JSON.createObjectNode().put("type", "work_queue_stats").put("depth", st.depth()).put("pending", st.pending())
+                    .put("workers_polling", st.workersPolling());
+            o.put("oldest_queued_at", st.oldestQueuedAt() == null ? null : st.oldestQueuedAt().toString());
+            send(ex, 200, o);
+        } else if (action == null && method.equals("GET")) {
+            requireApiKey(ex);
+            send(ex, 200, item(queue.get(env, id)));
+        } else if ("ack".equals(action) && method.equals("POST")) {
+            queue.authorizeEnvironmentKey(env, bearer(ex));
+            send(ex, 200, item(queue.ack(env, id)));
+        } else if ("heartbeat".equals(action) && method.equals("POST")) {
+            WorkQueue.Item i = queue.authorizeItem(env, id, bearer(ex));
+            Integer ttl = query.containsKey("desired_ttl_seconds") ? (int) number(query, "desired_ttl_seconds", 0, 1, 86_400) : null;
+            queue.heartbeat(i, query.get("expected_last_heartbeat"), ttl);
+            ObjectNode o = JSON.createObjectNode().put("type", "work_heartbeat").put("last_heartbeat", i.lastHeartbeat)
+                    .put("lease_extended", queue.extended(i)).put("state", i.state.name()).put("ttl_seconds", i.ttlSeconds);
+            send(ex, 200, o);
+        } else if ("stop".equals(action) && method.equals("POST")) {
+            WorkQueue.Item i = queue.authorizeItem(env, id, bearer(ex));
+            JsonNode body = body(ex);
+            send(ex, 200, item(queue.stop(i, body.path("force").asBoolean(false))));
+        } else {
+            throw new WorkQueue.ApiError(405, "invalid_request_error", method + " is not allowed on " + ex.getRequestURI().getRawPath());
+        }
+    }
+
+    private void list(HttpExchange ex, String env, Map<String, String> query) throws IOException, WorkQueue.ApiError {
+        int limit = (int) number(query, "limit", 20, 1, 1000);
+        List<WorkQueue.Item> all = queue.list(env);
+        int from = 0;
+        if (query.containsKey("page")) {
+            from = -1;
+            for (int k = 0; k < all.size(); k++) {
+                if (all.get(k).id.equals(query.get("page"))) {
+                    from = k;
+                }
+            }
+            if (from < 0) {
+                throw new WorkQueue.ApiError(400, "invalid_request_error", "page: '" + query.get("page") + "' is not a cursor this list gave");
+            }
+        }
+        ArrayNode data = JSON.createArrayNode();
+        for (int k = from; k < Math.min(all.size(), from + limit); k++) {
+            data.add(item(all.get(k)));
+        }
+        ObjectNode o = JSON.createObjectNode();
+        o.set("data", data);
+        o.put("next_page", from + limit < all.size() ? all.get(from + limit).id : null);
+        send(ex, 200, o);
+    }
+
+    private void script(HttpExchange ex, Matcher s) throws IOException, WorkQueue.ApiError {
+        if (!ex.getRequestMethod().equals("POST")) {
+            throw new WorkQueue.ApiError(405, "invalid_request_error", "the script API takes POST");
+        }
+        String env = s.group(1);
+        if (s.group(2) != null) {
+            JsonNode body = body(ex);
+            String session = body.path("session_id").asText("");
+            WorkQueue.Item i = queue.enqueue(env, session.isEmpty() ? WorkQueue.randomId("sesn_") : session);
+            send(ex, 200, item(i));
+        } else if (s.group(4) != null) {
+            queue.stopExtending(env, s.group(3));
+            send(ex, 200, JSON.createObjectNode().put("id", s.group(3)).put("lease_extended", false));
+        } else {
+            send(ex, 200, JSON.createObjectNode().put("id", env).put("key", queue.createEnvironment(env)));
+        }
+    }
+
+    private static ObjectNode item(WorkQueue.Item i) {
+        ObjectNode o = JSON.createObjectNode().put("type", "work").put("id", i.id).put("environment_id", i.environmentId)
+                .put("state", i.state.name()).put("created_at", i.createdAt.toString()).put("secret", i.secret);
+        o.set("data", JSON.createObjectNode().put("type", "session").put("id", i.sessionId));
+        o.put("acknowledged_at", text(i.acknowledgedAt));
+        o.put("started_at", text(i.startedAt));
+        o.put("latest_heartbeat_at", text(i.latestHeartbeatAt));
+        o.put("stop_requested_at", text(i.stopRequestedAt));
+        o.put("stopped_at", text(i.stoppedAt));
+        ObjectNode meta = JSON.createObjectNode();
+        i.metadata.forEach(meta::put);
+        o.set("metadata", meta);
+        return o;
+    }
+
+    private static String text(Instant t) {
+        return t == null ? null : t.toString();
+    }
+
+    /** The API key, as x-api-key or (as the SDK sends it) Authorization: Bearer. */
+    private boolean hasApiKey(HttpExchange ex) {
+        return apiKey.equals(ex.getRequestHeaders().getFirst("x-api-key")) || apiKey.equals(bearer(ex));
+    }
+
+    private void requireApiKey(HttpExchange ex) throws WorkQueue.ApiError {
+        if (!hasApiKey(ex)) {
+            throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key (x-api-key or Authorization: Bearer); "
+                    + "this endpoint does not take an environment key or a work item's secret");
+        }
+    }
+
+    private void requireApiKeyOr(HttpExchange ex, String env) throws WorkQueue.ApiError {
+        if (!hasApiKey(ex)) {
+            queue.authorizeEnvironmentKey(env, bearer(ex));
+        }
+    }
+
+    private static String bearer(HttpExchange ex) {
+        String h = ex.getRequestHeaders().getFirst("Authorization");
+        return h != null && h.regionMatches(true, 0, "Bearer ", 0, 7) ? h.substring(7).strip() : null;
+    }
+
+    private static long number(Map<String, String> query, String name, long absent, long min, long max) throws WorkQueue.ApiError {
+        String v = query.get(name);
+        if (v == null) {
+            return absent;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new WorkQueue.ApiError(400, "invalid_request_error", name + ": '" + v + "' (expected a whole number from " + min + " to " + max + ")");
+    }
+
+    private static JsonNode body(HttpExchange ex) throws IOException, WorkQueue.ApiError {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw new WorkQueue.ApiError(413, "request_too_large", "the body is over " + MAX_BODY + " bytes");
+            }
+            if (bytes.length == 0) {
+                return JSON.createObjectNode();
+            }
+            try {
+                return JSON.readTree(bytes);
+            } catch (IOException e) {
+                throw new WorkQueue.ApiError(400, "invalid_request_error", "the body is not JSON: " + e.getMessage());
+            }
+        }
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> q = new HashMap<>();
+        if (raw != null) {
+            for (String pair : raw.split("&")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0) {
+                    q.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return q;
+    }
+
+    private static void send(HttpExchange ex, int status, ObjectNode body) throws IOException {
+        byte[] bytes = JSON.writeValueAsBytes(body);
+        ex.getResponseHeaders().set("content-type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private static void error(HttpExchange ex, WorkQueue.ApiError e) throws IOException {
+        ObjectNode err = JSON.createObjectNode().put("type", e.type).put("message", e.getMessage());
+        if (e.details != null) {
+            err.set("details", e.details);
+        }
+        ObjectNode o = JSON.createObjectNode().put("type", "error");
+        o.set("error", err);
+        send(ex, e.status, o);
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        threads.shutdownNow();
+    }
+}
