@@ -146,6 +146,37 @@ final class WorkQueue {
         }
     }
 
+    /** Whether {@code token} is the sessions token of any work item not stopped. */
+    boolean isLiveToken(String token) {
+        lock.lock();
+        try {
+            return token != null && environments.values().stream().flatMap(e -> e.items.values().stream())
+                    .anyMatch(i -> i.sessionsToken.equals(token) && i.state != State.stopped);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@code token} is the sessions token of a live (not stopped) work item of {@code sessionId}. */
+    boolean grantsSession(String token, String sessionId) {
+        if (token == null) {
+            return false;
+        }
+        lock.lock();
+        try {
+            for (Environment env : environments.values()) {
+                for (Item i : env.items.values()) {
+                    if (i.sessionId.equals(sessionId) && i.sessionsToken.equals(token) && i.state != State.stopped) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The environment an environment key opens, checked against the path's environment id. */
     void authorizeEnvironmentKey(String environmentId, String bearer) throws ApiError {
         lock.lock();

@@ -18,7 +18,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,14 +43,21 @@ public final class WorkQueueServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
     private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending))?");
+    private static final Pattern SESSION = Pattern.compile("/v1/sessions/([^/]+)(?:/(events)(?:/(stream))?)?");
+    private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources)");
+    /** A stream with nothing to say sends a ping this often, so both ends notice a dead peer. */
+    private static final long PING_MILLIS = 5_000;
 
     private final WorkQueue queue;
+    private final Sessions sessions;
+    private final Skills skills = new Skills();
     private final String apiKey;
     private final HttpServer server;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
 
     private WorkQueueServer(InetSocketAddress address, String apiKey, Clock clock) throws IOException {
         this.queue = new WorkQueue(clock);
+        this.sessions = new Sessions(clock);
         this.apiKey = apiKey;
         this.server = HttpServer.create(address, 64);
         server.createContext("/", this::handle);
@@ -78,15 +87,31 @@ public final class WorkQueueServer implements AutoCloseable {
                     script(ex, s);
                     return;
                 }
+                Matcher ss = SESSION_SCRIPT.matcher(path);
+                if (ss.matches()) {
+                    requireApiKey(ex);
+                    sessionScript(ex, ss);
+                    return;
+                }
                 Matcher m = WORK.matcher(path);
-                if (!m.matches()) {
+                Matcher sess = SESSION.matcher(path);
+                Matcher sk = Skills.PATH.matcher(path);
+                if (!m.matches() && !sess.matches() && !sk.matches()) {
                     throw new WorkQueue.ApiError(404, "not_found_error", "no such endpoint: " + ex.getRequestMethod() + " " + path);
                 }
                 String beta = ex.getRequestHeaders().getFirst("anthropic-beta");
-                if (beta == null || !List.of(beta.split(",")).contains(BETA)) {
+                // Skill downloads carry the skills beta (or none), not the managed-agents one.
+                if (!sk.matches() && (beta == null || !List.of(beta.split(",")).contains(BETA))) {
                     throw new WorkQueue.ApiError(400, "invalid_request_error", "the anthropic-beta header must name " + BETA);
                 }
-                work(ex, m, query);
+                if (sess.matches()) {
+                    session(ex, sess, query);
+                } else if (sk.matches()) {
+                    requireApiKeyOrAnyItem(ex);
+                    skills.serve(ex, sk);
+                } else {
+                    work(ex, m, query);
+                }
             } catch (WorkQueue.ApiError e) {
                 error(ex, e);
             } catch (InterruptedException e) {
@@ -170,19 +195,103 @@ public final class WorkQueueServer implements AutoCloseable {
 
     private void script(HttpExchange ex, Matcher s) throws IOException, WorkQueue.ApiError {
         if (!ex.getRequestMethod().equals("POST")) {
-            throw new WorkQueue.ApiError(405, "invalid_request_error", "the script API takes POST");
+            throw new WorkQueue.ApiError(405, "invalid_request_error", "this script endpoint takes POST");
         }
         String env = s.group(1);
         if (s.group(2) != null) {
             JsonNode body = body(ex);
             String session = body.path("session_id").asText("");
             WorkQueue.Item i = queue.enqueue(env, session.isEmpty() ? WorkQueue.randomId("sesn_") : session);
+            sessions.create(i.sessionId);
             send(ex, 200, item(i));
         } else if (s.group(4) != null) {
             queue.stopExtending(env, s.group(3));
             send(ex, 200, JSON.createObjectNode().put("id", s.group(3)).put("lease_extended", false));
         } else {
             send(ex, 200, JSON.createObjectNode().put("id", env).put("key", queue.createEnvironment(env)));
+        }
+    }
+
+    private void session(HttpExchange ex, Matcher m, Map<String, String> query) throws IOException, WorkQueue.ApiError, InterruptedException {
+        String id = m.group(1);
+        if (!hasApiKey(ex) && !queue.grantsSession(bearer(ex), id)) {
+            throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key, or the sessions token of a live work item "
+                    + "of session '" + id + "', as Authorization: Bearer");
+        }
+        String method = ex.getRequestMethod();
+        if (m.group(2) == null && method.equals("GET")) {
+            send(ex, 200, sessions.describe(id));
+        } else if (m.group(3) != null && method.equals("GET")) {
+            stream(ex, id);
+        } else if (m.group(2) != null && method.equals("GET")) {
+            int limit = (int) number(query, "limit", 20, 1, 1000);
+            int from = (int) number(query, "page", 0, 0, Sessions.MAX_EVENTS);
+            List<ObjectNode> page = sessions.page(id, from, limit);
+            ObjectNode o = JSON.createObjectNode();
+            o.putArray("data").addAll(page);
+            o.put("next_page", from + page.size() < sessions.size(id) ? Integer.toString(from + page.size()) : null);
+            send(ex, 200, o);
+        } else if (m.group(2) != null && method.equals("POST")) {
+            ObjectNode o = JSON.createObjectNode();
+            o.putArray("data").addAll(sessions.append(id, body(ex).path("events")));
+            send(ex, 200, o);
+        } else {
+            throw new WorkQueue.ApiError(405, "invalid_request_error", method + " is not allowed on " + ex.getRequestURI().getRawPath());
+        }
+    }
+
+    /** Server-sent events: each event as it is appended, named by its type; pings while quiet. */
+    private void stream(HttpExchange ex, String id) throws IOException, WorkQueue.ApiError, InterruptedException {
+        BlockingQueue<ObjectNode> q = sessions.subscribe(id);
+        try {
+            ex.getResponseHeaders().set("content-type", "text/event-stream");
+            ex.getResponseHeaders().set("cache-control", "no-cache");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            while (true) {
+                ObjectNode e = q.poll(PING_MILLIS, TimeUnit.MILLISECONDS);
+                if (e != null && e.path("type").asText().equals("__overflow")) {
+                    return; // the client fell too far behind: it reconnects and reads the list
+                }
+                String frame = e == null ? "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+                        : "event: " + e.path("type").asText() + "\ndata: " + JSON.writeValueAsString(e) + "\n\n";
+                out.write(frame.getBytes(StandardCharsets.UTF_8));
+                out.flush(); // a client that went away fails this write, which ends the stream
+            }
+        } finally {
+            sessions.unsubscribe(id, q);
+        }
+    }
+
+    private void sessionScript(HttpExchange ex, Matcher m) throws IOException, WorkQueue.ApiError {
+        String id = m.group(1);
+        sessions.create(id);
+        JsonNode body = body(ex);
+        switch (m.group(2)) {
+            case "events" -> {
+                if (ex.getRequestMethod().equals("GET")) {
+                    ObjectNode o = JSON.createObjectNode();
+                    o.putArray("data").addAll(sessions.page(id, 0, Sessions.MAX_EVENTS));
+                    send(ex, 200, o);
+                    return;
+                }
+                ObjectNode o = JSON.createObjectNode();
+                o.putArray("data").addAll(sessions.append(id, body.path("events")));
+                send(ex, 200, o);
+            }
+            case "skills" -> {
+                Skills.Version v = skills.add(body.path("name").asText(""), body.path("archive_base64").asText(""),
+                        body.path("archive_type").asText("zip"));
+                sessions.addSkill(id, v.skillId(), v.id());
+                send(ex, 200, JSON.createObjectNode().put("skill_id", v.skillId()).put("version", v.id()));
+            }
+            default -> {
+                if (!body.isObject() || !body.path("type").isTextual()) {
+                    throw new WorkQueue.ApiError(400, "invalid_request_error", "expected a resource object with a string 'type'");
+                }
+                sessions.addResource(id, (ObjectNode) body);
+                send(ex, 200, (ObjectNode) body);
+            }
         }
     }
 
@@ -220,6 +329,13 @@ public final class WorkQueueServer implements AutoCloseable {
     private void requireApiKeyOr(HttpExchange ex, String env) throws WorkQueue.ApiError {
         if (!hasApiKey(ex)) {
             queue.authorizeEnvironmentKey(env, bearer(ex));
+        }
+    }
+
+    /** Skills are per organisation in the API; here any live work item's token may fetch them. */
+    private void requireApiKeyOrAnyItem(HttpExchange ex) throws WorkQueue.ApiError {
+        if (!hasApiKey(ex) && !queue.isLiveToken(bearer(ex))) {
+            throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key or a live work item's sessions token as Authorization: Bearer");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.airlock.controlplane.workqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The reference work queue against its oracle: the Anthropic TypeScript SDK 1.15.0 from npm,
@@ -43,12 +45,100 @@ class WorkQueueOracleIT {
         return JSON.readTree(r.body());
     }
 
-    @Test
-    void theOfficialSdkRunsUnchangedAgainstTheReferenceQueue() throws Exception {
+    /** Runs a script of mcp-peers/ with node; returns its output once it exited 0. */
+    private static String node(String script, Map<String, String> env) throws Exception {
         Prerequisites.requireExecutable("node", "install Debian's nodejs");
         Path sdk = peers().resolve("node_modules/@anthropic-ai/sdk/package.json");
         Prerequisites.require("the npm packages of mcp-peers/", Files.exists(sdk) ? Optional.empty()
                 : Optional.of(sdk + " is missing; run 'npm install --no-package-lock' in " + peers()));
+        ProcessBuilder pb = new ProcessBuilder(Prerequisites.findOnPath("node").orElseThrow().toString(),
+                peers().resolve(script).toString()).directory(peers().toFile()).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                p.getInputStream().transferTo(out);
+            } catch (java.io.IOException ignored) {
+                // the process ended
+            }
+        });
+        boolean ended = p.waitFor(90, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        reader.join(5000);
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(ended, script + " finished: " + text);
+        assertEquals(0, p.exitValue(), text);
+        return text;
+    }
+
+    private static JsonNode get(HttpClient http, String base, String apiKey, String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("x-api-key", apiKey)
+                .header("anthropic-beta", WorkQueueServer.BETA).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    /**
+     * The session side against the SDK's own worker helper (EnvironmentWorker.handleItem with
+     * its agent toolset): it reads the session, streams its events, runs the tools it finds and
+     * posts each result, heartbeats, and stops the item once the session idles.
+     */
+    @Test
+    void theSdkWorkerHelperServesASessionThroughTheReferenceQueue(@TempDir Path workdir) throws Exception {
+        String apiKey = WorkQueue.randomId("apikey_");
+        try (WorkQueueServer server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC())) {
+            HttpClient http = HttpClient.newHttpClient();
+            String envKey = script(http, server.url(), apiKey, "/airlock/v1/environments/env_w", "{}").get("key").asText();
+            String workId = script(http, server.url(), apiKey, "/airlock/v1/environments/env_w/sessions", "{\"session_id\":\"sesn_w1\"}")
+                    .get("id").asText();
+            script(http, server.url(), apiKey, "/airlock/v1/sessions/sesn_w1/events", """
+                    {"events":[
+                      {"type":"agent.tool_use","id":"toolu_1","name":"bash","input":{"command":"echo hello-$((6*7))"}},
+                      {"type":"agent.tool_use","id":"toolu_2","name":"write","input":{"file_path":"notes.txt","content":"abc"}},
+                      {"type":"agent.tool_use","id":"toolu_3","name":"read","input":{"file_path":"notes.txt"}}
+                    ]}""");
+            Thread idle = Thread.ofVirtual().start(() -> {
+                try {
+                    // The turn ends once every tool has its answer, as the platform would say it.
+                    for (int k = 0; k < 600 && results(http, server.url(), apiKey, "sesn_w1").size() < 3; k++) {
+                        Thread.sleep(100);
+                    }
+                    script(http, server.url(), apiKey, "/airlock/v1/sessions/sesn_w1/events",
+                            "{\"events\":[{\"type\":\"session.status_idle\",\"stop_reason\":{\"type\":\"end_turn\"}}]}");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            String text = node("workqueue-worker.mjs", Map.of("BASE_URL", server.url(), "ENV_ID", "env_w", "ENV_KEY", envKey,
+                    "WORKDIR", workdir.toString(), "ITEMS", "1", "MAX_IDLE_MS", "300"));
+            idle.join(10_000);
+            assertTrue(text.contains("\"step\":\"handled\""), text);
+            Map<String, JsonNode> byId = results(http, server.url(), apiKey, "sesn_w1");
+            assertEquals(3, byId.size(), text);
+            assertEquals("hello-42", byId.get("toolu_1").get("content").get(0).get("text").asText().strip());
+            assertFalse(byId.get("toolu_1").get("is_error").asBoolean());
+            assertTrue(byId.get("toolu_3").get("content").get(0).get("text").asText().contains("abc"), byId.toString());
+            assertEquals("abc", Files.readString(workdir.resolve("notes.txt")));
+            JsonNode item = get(http, server.url(), apiKey, "/v1/environments/env_w/work/" + workId);
+            assertEquals("stopped", item.get("state").asText(), "the helper stops the item when it is done");
+        }
+    }
+
+    private static Map<String, JsonNode> results(HttpClient http, String base, String apiKey, String session) throws Exception {
+        Map<String, JsonNode> byId = new HashMap<>();
+        for (JsonNode e : get(http, base, apiKey, "/airlock/v1/sessions/" + session + "/events").get("data")) {
+            if (e.path("type").asText().equals("user.tool_result")) {
+                byId.put(e.get("tool_use_id").asText(), e);
+            }
+        }
+        return byId;
+    }
+
+    @Test
+    void theOfficialSdkRunsUnchangedAgainstTheReferenceQueue() throws Exception {
         String apiKey = WorkQueue.randomId("apikey_");
         try (WorkQueueServer server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC())) {
             HttpClient http = HttpClient.newHttpClient();
@@ -58,22 +148,8 @@ class WorkQueueOracleIT {
             script(http, server.url(), apiKey, "/airlock/v1/environments/env_oracle/sessions", "{}");
             assertEquals("sesn_oracle1", session);
 
-            ProcessBuilder pb = new ProcessBuilder(Prerequisites.findOnPath("node").orElseThrow().toString(),
-                    peers().resolve("workqueue-oracle.mjs").toString()).directory(peers().toFile()).redirectErrorStream(true);
-            pb.environment().putAll(Map.of("BASE_URL", server.url(), "ENV_ID", "env_oracle", "ENV_KEY", envKey, "API_KEY", apiKey));
-            Process p = pb.start();
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    p.getInputStream().transferTo(out);
-                } catch (java.io.IOException ignored) {
-                    // the process ended
-                }
-            });
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the oracle finished");
-            reader.join(5000);
-            String text = out.toString(StandardCharsets.UTF_8);
-            assertEquals(0, p.exitValue(), text);
+            String text = node("workqueue-oracle.mjs", Map.of("BASE_URL", server.url(), "ENV_ID", "env_oracle", "ENV_KEY", envKey,
+                    "API_KEY", apiKey));
             Map<String, JsonNode> steps = new HashMap<>();
             for (String line : text.split("\n")) {
                 if (line.startsWith("{")) {
