@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 final class Skills {
     static final Pattern PATH = Pattern.compile("/v1/skills/([^/]+)/versions/([^/]+)(/content)?");
     /** A skill archive the script API takes: it arrives inside one JSON body. */
-    static final int MAX_ARCHIVE = 48 * 1024;
+    static final int MAX_ARCHIVE = 1 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     record Version(String skillId, String id, String name, byte[] archive) {}

@@ -337,6 +337,18 @@ final class WorkQueue {
         }
     }
 
+    /** Another worker heartbeats the item (tests: a stale heartbeat gets 412). */
+    void takeLease(String environmentId, String workId) throws ApiError {
+        lock.lock();
+        try {
+            Item i = item(environment(environmentId), workId);
+            i.lastHeartbeat = randomId("hb_");
+            i.latestHeartbeatAt = clock.instant();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     Item get(String environmentId, String workId) throws ApiError {
         lock.lock();
         try {

@@ -38,11 +38,11 @@ import org.slf4j.LoggerFactory;
 public final class WorkQueueServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkQueueServer.class);
     static final String BETA = "managed-agents-2026-04-01";
-    /** Request bodies are small JSON objects; more is refused. */
-    private static final int MAX_BODY = 64 * 1024;
+    /** Request bodies: JSON objects, a tool result with 100 KiB of output the largest; more is refused. */
+    private static final int MAX_BODY = 2 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
-    private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending))?");
+    private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending|take-lease))?");
     private static final Pattern SESSION = Pattern.compile("/v1/sessions/([^/]+)(?:/(events)(?:/(stream))?)?");
     private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources)");
     /** A stream with nothing to say sends a ping this often, so both ends notice a dead peer. */
@@ -204,9 +204,12 @@ public final class WorkQueueServer implements AutoCloseable {
             WorkQueue.Item i = queue.enqueue(env, session.isEmpty() ? WorkQueue.randomId("sesn_") : session);
             sessions.create(i.sessionId);
             send(ex, 200, item(i));
-        } else if (s.group(4) != null) {
+        } else if ("stop-extending".equals(s.group(4))) {
             queue.stopExtending(env, s.group(3));
             send(ex, 200, JSON.createObjectNode().put("id", s.group(3)).put("lease_extended", false));
+        } else if (s.group(4) != null) {
+            queue.takeLease(env, s.group(3));
+            send(ex, 200, JSON.createObjectNode().put("id", s.group(3)).put("lease_taken", true));
         } else {
             send(ex, 200, JSON.createObjectNode().put("id", env).put("key", queue.createEnvironment(env)));
         }

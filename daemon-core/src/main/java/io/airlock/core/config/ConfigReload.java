@@ -43,9 +43,10 @@ public final class ConfigReload {
                 p.maxFileBytes(), r.maxLifetime(), r.idleTimeout(), r.egress());
         changed(r, policy, "policy", applied);
         changed(running.drain(), next.drain(), "drain", applied);
+        changed(running.environments(), next.environments(), "environments", restart);
         changed(running.log(), next.log(), "log", applied);
         DaemonConfig merged = new DaemonConfig(running.stateDir(), running.controlPlane(), running.drivers(), policy, next.drain(),
-                running.audit(), running.admin(), next.log(), running.mcp());
+                running.audit(), running.admin(), next.log(), running.mcp(), running.environments());
         return new Result(merged, List.copyOf(applied), List.copyOf(restart));
     }
 

@@ -21,7 +21,7 @@ import java.util.Set;
  * name the field and the expected value when they refuse one.
  */
 public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain, Audit audit,
-        Admin admin, Log log, McpConfig mcp) {
+        Admin admin, Log log, McpConfig mcp, List<WorkerEnvironment> environments) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/airlock");
 
     public DaemonConfig {
@@ -34,10 +34,11 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         admin = admin == null ? new Admin(null) : admin;
         log = log == null ? new Log(null, null) : log;
         mcp = mcp == null ? McpConfig.defaults() : mcp;
+        environments = environments == null ? List.of() : List.copyOf(environments);
     }
 
     public DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers drivers, Policy policy, Drain drain) {
-        this(stateDir, controlPlane, drivers, policy, drain, null, null, null, null);
+        this(stateDir, controlPlane, drivers, policy, drain, null, null, null, null, null);
     }
 
     /**
@@ -118,7 +119,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     }
 
     public DaemonConfig withStateDir(Path dir) {
-        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin, log, mcp);
+        return new DaemonConfig(dir, controlPlane, drivers, policy, drain, audit, admin, log, mcp, environments);
     }
 
     /**

@@ -107,6 +107,16 @@ public final class LocalPolicy {
         return requested > 0 ? requested : policy.exec().defaultOutputCap().bytes();
     }
 
+    /** The longest any process may run (a session's persistent shell lives at most this long). */
+    public Duration maxExecTimeout() {
+        return policy.exec().maxTimeout();
+    }
+
+    /** The most output any one process may relay. */
+    public long maxOutputCap() {
+        return policy.exec().maxOutputCap().bytes();
+    }
+
     public long maxFileBytes() {
         return policy.maxFileBytes().bytes();
     }

@@ -1,0 +1,396 @@
+package io.airlock.connector.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlock.connector.worker.tools.ToolResult;
+import io.airlock.connector.worker.tools.Toolset;
+import io.airlock.core.audit.AuditTrail;
+import io.airlock.core.config.WorkerEnvironment;
+import io.airlock.core.policy.PolicyDeniedException;
+import io.airlock.core.sandbox.SandboxService;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.ResourceLimits;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One work item, from claim to hand-back: a sandbox through the core first, the ack only once it
+ * is ready (a failed provision stops the item instead of stranding it in {@code starting}), the
+ * lease, the session's skills, then its events: each {@code agent.tool_use} of the toolset is run
+ * in order in the sandbox and answered with a {@code user.tool_result}. It ends when the session
+ * terminates or idles past {@code idle_stop}, when the lease is lost, or when the daemon stops;
+ * then the sandbox is destroyed and the item stopped, on every path.
+ */
+final class SessionWorker implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(SessionWorker.class);
+    /** Events read ahead of the one being handled; the reader waits when it is full. */
+    private static final int EVENT_BUFFER = 256;
+    /** Each tool call is bounded, whatever it asks for. */
+    static final Duration CALL_BOUND = Duration.ofSeconds(150);
+    private static final JsonNode END = WorkQueueApi.JSON.createObjectNode().put("type", "__end");
+
+    static final String LABEL_ENVIRONMENT = "airlock.worker.environment";
+    static final String LABEL_WORK = "airlock.worker.work";
+
+    private final WorkerEnvironment env;
+    private final WorkQueueApi api;
+    private final Credential key;
+    private final WorkQueueApi.Work work;
+    private final Credential token;
+    private final SandboxService sandboxes;
+    private final AuditTrail audit;
+    private final WorkerStats stats;
+    private final String sandboxId;
+    private final BlockingQueue<JsonNode> events = new ArrayBlockingQueue<>(EVENT_BUFFER);
+    private final Set<String> seenEvents = new HashSet<>();
+    private final Set<String> handled = new HashSet<>();
+    private final Map<String, JsonNode> awaitingConfirmation = new LinkedHashMap<>();
+    private final Map<String, String> verdicts = new HashMap<>();
+    private volatile String endReason;
+    private volatile EventStream stream;
+    private volatile Toolset tools;
+    private long idleSince = -1;
+    /** False once the item turned out to be another worker's: it is not ours to stop. */
+    private boolean stopItem = true;
+
+    SessionWorker(WorkerEnvironment env, WorkQueueApi api, Credential key, WorkQueueApi.Work work, SandboxService sandboxes,
+            AuditTrail audit, WorkerStats stats) {
+        this.env = env;
+        this.api = api;
+        this.key = key;
+        this.work = work;
+        this.token = work.sessionsToken() != null ? work.sessionsToken() : key;
+        this.sandboxes = sandboxes;
+        this.audit = audit;
+        this.stats = stats;
+        this.sandboxId = sandboxIdOf(work.id());
+    }
+
+    /** A valid sandbox id for a work item: stable, so a restarted daemon finds it again. */
+    static String sandboxIdOf(String workId) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(workId.getBytes(StandardCharsets.UTF_8));
+            return "wq-" + java.util.HexFormat.of().formatHex(h, 0, 10);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Ends the session's work now (lease lost, daemon stopping): the stream closes and a running command is killed. */
+    void end(String reason) {
+        if (endReason == null) {
+            endReason = reason;
+        }
+        EventStream s = stream;
+        if (s != null) {
+            s.close();
+        }
+        Toolset t = tools;
+        if (t != null) {
+            t.close();
+        }
+        events.clear();
+        events.offer(END);
+    }
+
+    @Override
+    public void run() {
+        String outcome = "ended";
+        Lease lease = null;
+        boolean provisioned = false;
+        stats.sessionStarted();
+        record("worker.session", "claimed", Map.of("environment_key", key.fingerprint()));
+        try {
+            try {
+                sandboxes.provision(sandboxId, env.driver(), env.image(), "", ResourceLimits.NONE, Map.of(),
+                        Map.of(LABEL_ENVIRONMENT, env.environmentId(), LABEL_WORK, work.id()), List.of(), List.of());
+                provisioned = true;
+            } catch (DriverException | PolicyDeniedException e) {
+                outcome = "provision_failed";
+                String why = e instanceof PolicyDeniedException p ? "denied by the local policy (" + p.rule() + "): " + p.getMessage() : e.getMessage();
+                record("worker.session", "provision_failed", Map.of("reason", why));
+                log.warn("session {} of {}: cannot provision its sandbox, stopping the item: {}", work.sessionId(), work.id(), why);
+                return;
+            }
+            try {
+                api.ack(key, work.id());
+            } catch (ApiException e) {
+                if (e.status() == 409) {
+                    // Another worker acked it while this sandbox was made: it is theirs; leave the item alone.
+                    stopItem = false;
+                    outcome = "claimed_elsewhere";
+                    record("worker.session", "claimed_elsewhere", Map.of("reason", e.getMessage()));
+                    return;
+                }
+                throw e;
+            }
+            record("worker.session", "acked", Map.of("sandbox_id", sandboxId, "sessions_token", token.fingerprint()));
+            lease = new Lease(api, token, work.id(), (int) env.leaseTtl().toSeconds(), audit, this::end);
+            if (!lease.start()) {
+                outcome = "lease_lost";
+                return;
+            }
+            tools = new Toolset(sandboxes, sandboxId);
+            new Skills(api, token, sandboxes, sandboxId, audit, work).install(api.session(token, work.sessionId()));
+            serve();
+            outcome = endReason == null ? "ended" : endReason;
+        } catch (ApiException e) {
+            outcome = "api_error";
+            record("worker.session", "api_error", Map.of("status", e.status(), "reason", e.getMessage()));
+            log.warn("session {} of {}: the platform refused a call: {} {}", work.sessionId(), work.id(), e.status(), e.getMessage());
+        } catch (InterruptedException e) {
+            outcome = "daemon_stopping";
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            outcome = "internal_error";
+            log.error("session {} of {} failed", work.sessionId(), work.id(), e);
+        } finally {
+            teardown(lease, provisioned, endReason != null ? endReason : outcome);
+        }
+    }
+
+    private void teardown(Lease lease, boolean provisioned, String reason) {
+        Toolset t = tools;
+        if (t != null) {
+            t.close();
+        }
+        if (lease != null) {
+            lease.close();
+        }
+        if (provisioned) {
+            try {
+                sandboxes.destroy(sandboxId, "work item " + work.id() + " ended: " + reason);
+            } catch (DriverException e) {
+                log.error("cannot destroy sandbox {} of work item {}: {}", sandboxId, work.id(), e.getMessage());
+            }
+        }
+        // Always hand the item back, so the platform does not wait out a lease on a session nobody serves.
+        boolean wasInterrupted = Thread.interrupted();
+        try {
+            if (stopItem) {
+                api.stop(token, work.id(), true);
+            }
+        } catch (ApiException e) {
+            log.warn("cannot stop work item {}: {} {}", work.id(), e.status(), e.getMessage());
+        } catch (InterruptedException e) {
+            wasInterrupted = true;
+        } finally {
+            if (wasInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        record("worker.session", "stopped", Map.of("reason", reason));
+        stats.sessionEnded();
+    }
+
+    /** Reads the stream (reconnecting and catching up from the list) and handles events in order until the end. */
+    private void serve() throws ApiException, InterruptedException {
+        Thread reader = Thread.ofVirtual().name("session-" + work.sessionId()).start(this::readStream);
+        try {
+            while (endReason == null) {
+                JsonNode e = events.poll(200, TimeUnit.MILLISECONDS);
+                if (e == null) {
+                    if (idleSince >= 0 && System.nanoTime() - idleSince > env.idleStop().toNanos()) {
+                        endReason = "idle for " + env.idleStop().toSeconds() + " s after the turn ended";
+                    }
+                    continue;
+                }
+                if (e == END) {
+                    break;
+                }
+                handle(e);
+            }
+        } finally {
+            end(endReason == null ? "ended" : endReason);
+            reader.interrupt();
+        }
+    }
+
+    private void readStream() {
+        long backoff = 250;
+        while (endReason == null) {
+            try (EventStream s = new EventStream(api.stream(token, work.sessionId()))) {
+                stream = s;
+                if (endReason != null) {
+                    return;
+                }
+                // Catch up after (re)connecting: what happened while no stream was open is in the list.
+                String page = null;
+                do {
+                    JsonNode p = api.events(token, work.sessionId(), page);
+                    for (JsonNode e : p.path("data")) {
+                        events.put(e);
+                    }
+                    page = p.path("next_page").isTextual() ? p.path("next_page").asText() : null;
+                } while (page != null);
+                backoff = 250;
+                JsonNode e;
+                while ((e = s.next()) != null) {
+                    events.put(e);
+                }
+            } catch (ApiException e) {
+                if (!e.transientFailure()) {
+                    end("the platform refused the session's event stream: " + e.status() + " " + e.getMessage());
+                    return;
+                }
+            } catch (IOException e) {
+                log.debug("event stream of {} broke: {}", work.sessionId(), e.getMessage());
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                Thread.sleep(backoff + (long) (Math.random() * backoff));
+            } catch (InterruptedException e) {
+                return;
+            }
+            backoff = Math.min(backoff * 2, 10_000);
+        }
+    }
+
+    private void handle(JsonNode e) throws InterruptedException {
+        String id = e.path("id").asText("");
+        if (!id.isEmpty() && !seenEvents.add(id)) {
+            return; // seen on the stream and again in the list
+        }
+        String type = e.path("type").asText();
+        if (!type.equals("user.tool_confirmation") && !type.equals("session.thread_status_terminated")) {
+            idleSince = -1;
+        }
+        switch (type) {
+            case "agent.tool_use" -> toolUse(e);
+            case "user.tool_result" -> {
+                handled.add(e.path("tool_use_id").asText());
+                awaitingConfirmation.remove(e.path("tool_use_id").asText());
+            }
+            case "user.tool_confirmation" -> confirmation(e);
+            case "session.status_idle" -> {
+                if (!"requires_action".equals(e.path("stop_reason").path("type").asText())) {
+                    idleSince = System.nanoTime();
+                }
+            }
+            case "session.status_terminated", "session.deleted" -> endReason = "the session ended (" + type + ")";
+            default -> { }
+        }
+    }
+
+    private void toolUse(JsonNode e) throws InterruptedException {
+        String id = e.path("id").asText();
+        String name = e.path("name").asText();
+        if (!WorkerEnvironment.TOOLSET.contains(name) || handled.contains(id)) {
+            return; // another client's tool, or answered already: left as it is
+        }
+        String permission = e.path("evaluated_permission").asText("allow");
+        if (!permission.equals("allow")) {
+            String verdict = verdicts.get(id);
+            if (verdict == null) {
+                awaitingConfirmation.put(id, e);
+                record("worker.tool", "awaiting_confirmation", Map.of("tool_use_id", id, "tool", name));
+                return;
+            }
+            if (!verdict.equals("allow")) {
+                handled.add(id);
+                return; // denied by the user: the platform resolves it; nothing runs
+            }
+        }
+        run(id, name, e.path("input"));
+    }
+
+    private void confirmation(JsonNode e) throws InterruptedException {
+        String id = e.path("tool_use_id").asText();
+        String verdict = e.path("result").asText("deny");
+        verdicts.put(id, verdict);
+        JsonNode held = awaitingConfirmation.remove(id);
+        record("worker.tool", "confirmation", Map.of("tool_use_id", id, "result", verdict));
+        if (held != null && verdict.equals("allow") && !handled.contains(id)) {
+            run(id, held.path("name").asText(), held.path("input"));
+        } else if (held != null) {
+            handled.add(id);
+        }
+    }
+
+    private void run(String id, String name, JsonNode input) throws InterruptedException {
+        handled.add(id);
+        long start = System.nanoTime();
+        ToolResult result;
+        String verdict;
+        if (env.tools().deny().contains(name)) {
+            result = ToolResult.error(name + ": denied by the local policy (environments[].tools.deny lists '" + name
+                    + "' for environment " + env.environmentId() + ")");
+            verdict = "denied";
+        } else {
+            result = tools.call(name, bounded(name, input));
+            verdict = result.isError() ? "error" : "ok";
+        }
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("tool_use_id", id);
+        f.put("tool", name);
+        f.put("outcome", verdict);
+        f.put("input_hash", audit.hashed(input.toString()));
+        f.put("output_bytes", result.text().length());
+        f.put("duration_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        if (endReason != null) {
+            // The lease was lost while it ran: another worker may serve the session now; do not answer.
+            f.put("posted", false);
+            record("worker.tool", verdict, f);
+            return;
+        }
+        stats.toolCall(verdict);
+        ObjectNode r = WorkQueueApi.JSON.createObjectNode().put("type", "user.tool_result").put("tool_use_id", id)
+                .put("is_error", result.isError());
+        r.putArray("content").addObject().put("type", "text").put("text", result.text().isEmpty() ? "(no output)" : result.text());
+        boolean posted = post(r);
+        f.put("posted", posted);
+        record("worker.tool", verdict, f);
+    }
+
+    /** Clamps bash's timeout to the per-call bound. */
+    private static JsonNode bounded(String name, JsonNode input) {
+        if (name.equals("bash") && input.isObject() && input.path("timeout_ms").asLong(0) > CALL_BOUND.toMillis()) {
+            return ((ObjectNode) input.deepCopy()).put("timeout_ms", CALL_BOUND.toMillis());
+        }
+        return input;
+    }
+
+    /** Posts a result, retrying transient failures while the lease holds. */
+    private boolean post(ObjectNode event) throws InterruptedException {
+        long backoff = 500;
+        while (endReason == null) {
+            try {
+                api.send(token, work.sessionId(), List.of(event));
+                return true;
+            } catch (ApiException e) {
+                if (!e.transientFailure()) {
+                    log.warn("session {}: the platform refused a tool result: {} {}", work.sessionId(), e.status(), e.getMessage());
+                    return false;
+                }
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+        return false;
+    }
+
+    private void record(String type, String event, Map<String, ?> more) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("event", event);
+        f.put("environment_id", env.environmentId());
+        f.put("work_id", work.id());
+        f.put("session_id", work.sessionId());
+        f.putAll(more);
+        audit.record(type, f);
+    }
+}

@@ -1,0 +1,207 @@
+package io.airlock.connector.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The platform's HTTP API as a worker uses it: the work queue of one environment and the session
+ * calls a work item's sessions token opens. Every call has a deadline; bodies read are bounded.
+ * The beta header is {@value #BETA}.
+ */
+public final class WorkQueueApi {
+    public static final String BETA = "managed-agents-2026-04-01";
+    public static final String NO_HEARTBEAT = "NO_HEARTBEAT";
+    /** JSON answers are small; a larger one is refused rather than held. */
+    static final int MAX_JSON = 8 << 20;
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final URI base;
+    private final String environmentId;
+    private final HttpClient http;
+
+    public WorkQueueApi(URI base, String environmentId, HttpClient http) {
+        String b = base.toString();
+        this.base = URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b);
+        this.environmentId = environmentId;
+        this.http = http;
+    }
+
+    public String environmentId() {
+        return environmentId;
+    }
+
+    /** A work item as polled: its id, the session it serves, and its secret (which holds the sessions token). */
+    public record Work(String id, String sessionId, String state, Credential sessionsToken) {
+        @Override
+        public String toString() {
+            return "Work[" + id + ", " + sessionId + ", " + state + "]";
+        }
+    }
+
+    /** A heartbeat's answer. */
+    public record Heartbeat(String lastHeartbeat, boolean leaseExtended, String state, int ttlSeconds) {}
+
+    public Optional<Work> poll(Credential key, String workerId, int blockMs, long reclaimOlderThanMs) throws ApiException, InterruptedException {
+        String q = "?block_ms=" + blockMs + (reclaimOlderThanMs > 0 ? "&reclaim_older_than_ms=" + reclaimOlderThanMs : "");
+        HttpRequest r = request(workPath("poll") + q, key, Duration.ofMillis(blockMs).plus(CALL_TIMEOUT))
+                .header("Anthropic-Worker-ID", workerId).GET().build();
+        JsonNode n = call(r);
+        if (n == null) {
+            return Optional.empty();
+        }
+        if (!"session".equals(n.path("data").path("type").asText())) {
+            throw new ApiException(0, "unexpected_work", "work item " + n.path("id").asText() + " is of type '"
+                    + n.path("data").path("type").asText() + "' (expected: session)", null);
+        }
+        return Optional.of(new Work(n.path("id").asText(), n.path("data").path("id").asText(), n.path("state").asText(),
+                Credential.fromSecret(n.path("secret").asText(null), JSON)));
+    }
+
+    public void ack(Credential key, String workId) throws ApiException, InterruptedException {
+        call(request(workPath(workId + "/ack"), key, CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build());
+    }
+
+    /** Compare-and-set on the last heartbeat; a mismatch is an {@link ApiException} with status 412 and the current state in details. */
+    public Heartbeat heartbeat(Credential token, String workId, String expectedLast, int ttlSeconds) throws ApiException, InterruptedException {
+        String q = "?expected_last_heartbeat=" + URLEncoder.encode(expectedLast, StandardCharsets.UTF_8) + "&desired_ttl_seconds=" + ttlSeconds;
+        JsonNode n = call(request(workPath(workId + "/heartbeat") + q, token, CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build());
+        return new Heartbeat(n.path("last_heartbeat").asText(), n.path("lease_extended").asBoolean(false), n.path("state").asText(),
+                n.path("ttl_seconds").asInt(0));
+    }
+
+    /** Stops the item; one already stopped (409) counts as done. */
+    public void stop(Credential token, String workId, boolean force) throws ApiException, InterruptedException {
+        try {
+            call(request(workPath(workId + "/stop"), token, CALL_TIMEOUT)
+                    .header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"force\":" + force + "}")).build());
+        } catch (ApiException e) {
+            if (e.status() != 409) {
+                throw e;
+            }
+        }
+    }
+
+    public JsonNode session(Credential token, String sessionId) throws ApiException, InterruptedException {
+        return call(request("/v1/sessions/" + sessionId, token, CALL_TIMEOUT).GET().build());
+    }
+
+    /** One page of the session's events, oldest first; {@code page} null for the first. */
+    public JsonNode events(Credential token, String sessionId, String page) throws ApiException, InterruptedException {
+        String q = "?limit=1000" + (page == null ? "" : "&page=" + URLEncoder.encode(page, StandardCharsets.UTF_8));
+        return call(request("/v1/sessions/" + sessionId + "/events" + q, token, CALL_TIMEOUT).GET().build());
+    }
+
+    public void send(Credential token, String sessionId, List<ObjectNode> events) throws ApiException, InterruptedException {
+        ObjectNode body = JSON.createObjectNode();
+        body.putArray("events").addAll(events);
+        call(request("/v1/sessions/" + sessionId + "/events", token, CALL_TIMEOUT).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build());
+    }
+
+    /** Opens the session's event stream (server-sent events); the caller reads and closes it. */
+    public InputStream stream(Credential token, String sessionId) throws ApiException, InterruptedException {
+        // No request timeout: the stream lives as long as the session; pings and the reader's own checks find a dead peer.
+        HttpRequest r = HttpRequest.newBuilder(URI.create(base + "/v1/sessions/" + sessionId + "/events/stream"))
+                .header("anthropic-beta", BETA).header("authorization", token.bearer()).header("accept", "text/event-stream").GET().build();
+        HttpResponse<InputStream> resp = send(r);
+        if (resp.statusCode() != 200) {
+            try (InputStream in = resp.body()) {
+                throw error(resp.statusCode(), in.readNBytes(MAX_JSON));
+            } catch (IOException e) {
+                throw new ApiException(resp.statusCode(), "api_error", "the event stream answered " + resp.statusCode(), null);
+            }
+        }
+        return resp.body();
+    }
+
+    public JsonNode skillVersion(Credential token, String skillId, String version) throws ApiException, InterruptedException {
+        return call(request("/v1/skills/" + skillId + "/versions/" + version, token, CALL_TIMEOUT).GET().build());
+    }
+
+    /** A skill version's archive, at most {@code max} bytes. */
+    public byte[] skillContent(Credential token, String skillId, String version, int max) throws ApiException, InterruptedException {
+        HttpRequest r = request("/v1/skills/" + skillId + "/versions/" + version + "/content", token, CALL_TIMEOUT)
+                .header("accept", "application/binary").GET().build();
+        HttpResponse<InputStream> resp = send(r);
+        try (InputStream in = resp.body()) {
+            byte[] bytes = in.readNBytes(max + 1);
+            if (resp.statusCode() != 200) {
+                throw error(resp.statusCode(), bytes);
+            }
+            if (bytes.length > max) {
+                throw new ApiException(0, "too_large", "skill " + skillId + " version " + version + " is over " + max + " bytes", null);
+            }
+            return bytes;
+        } catch (IOException e) {
+            throw new ApiException(0, "connection_error", "reading skill " + skillId + ": " + e.getMessage(), null);
+        }
+    }
+
+    private String workPath(String rest) {
+        return "/v1/environments/" + environmentId + "/work/" + rest;
+    }
+
+    private HttpRequest.Builder request(String path, Credential credential, Duration timeout) {
+        return HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).header("anthropic-beta", BETA)
+                .header("authorization", credential.bearer());
+    }
+
+    private HttpResponse<InputStream> send(HttpRequest r) throws ApiException, InterruptedException {
+        try {
+            return http.send(r, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (HttpTimeoutException e) {
+            throw new ApiException(408, "timeout", r.method() + " " + r.uri().getPath() + " timed out", null);
+        } catch (IOException e) {
+            throw new ApiException(0, "connection_error", r.method() + " " + r.uri().getPath() + ": " + e, null);
+        }
+    }
+
+    /** The JSON answer, null for 204; a non-2xx answer as an ApiException. */
+    private JsonNode call(HttpRequest r) throws ApiException, InterruptedException {
+        HttpResponse<InputStream> resp = send(r);
+        byte[] body;
+        try (InputStream in = resp.body()) {
+            body = in.readNBytes(MAX_JSON + 1);
+        } catch (IOException e) {
+            throw new ApiException(0, "connection_error", r.method() + " " + r.uri().getPath() + ": " + e, null);
+        }
+        if (resp.statusCode() == 204) {
+            return null;
+        }
+        if (resp.statusCode() / 100 != 2) {
+            throw error(resp.statusCode(), body);
+        }
+        if (body.length > MAX_JSON) {
+            throw new ApiException(0, "too_large", r.uri().getPath() + " answered over " + MAX_JSON + " bytes", null);
+        }
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            throw new ApiException(resp.statusCode(), "invalid_response", r.uri().getPath() + " answered something not JSON", null);
+        }
+    }
+
+    private static ApiException error(int status, byte[] body) {
+        try {
+            JsonNode e = JSON.readTree(body).path("error");
+            return new ApiException(status, e.path("type").asText("api_error"), e.path("message").asText("HTTP " + status), e.path("details"));
+        } catch (IOException | RuntimeException ex) {
+            return new ApiException(status, "api_error", "HTTP " + status, null);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+package io.airlock.connector.worker.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.core.policy.PolicyDeniedException;
+import io.airlock.core.sandbox.SandboxService;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.FileEntry;
+import io.airlock.driver.FileUpload;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The agent toolset (agent_toolset_20260401: bash, read, write, edit, glob, grep) run inside one
+ * session's sandbox. bash runs in the sandbox's persistent shell; the file tools go through the
+ * driver, confined to the workspace ({@value Workdir#ROOT}) with symbolic links resolved. Bounds
+ * follow the published toolset: read 256 KiB, glob 200 results, grep 100 KiB of output and lines
+ * up to 2,000 characters, bash 120 s by default and its last 100 KiB.
+ */
+public final class Toolset implements AutoCloseable {
+    public static final Duration DEFAULT_BASH_TIMEOUT = Duration.ofSeconds(120);
+    static final int READ_CAP = 256 * 1024;
+    static final int GLOB_RESULTS = 200;
+    static final int GREP_OUTPUT = 100 * 1024;
+    static final int GREP_LINE = 2000;
+    /** A file larger than this is not searched by grep (it would be read whole). */
+    static final long GREP_FILE_MAX = 16L << 20;
+
+    private final SandboxService sandboxes;
+    private final String sandboxId;
+    private final BashShell shell;
+
+    public Toolset(SandboxService sandboxes, String sandboxId) {
+        this.sandboxes = sandboxes;
+        this.sandboxId = sandboxId;
+        this.shell = new BashShell(sandboxes, sandboxId);
+    }
+
+    /** Runs one call; a refusal or failure is an is_error result saying what and why. */
+    public ToolResult call(String name, JsonNode input) throws InterruptedException {
+        try (SandboxService.InUse ignored = sandboxes.use(sandboxId)) {
+            return switch (name) {
+                case "bash" -> bash(input);
+                case "read" -> ToolResult.ok(read(input));
+                case "write" -> ToolResult.ok(write(input));
+                case "edit" -> ToolResult.ok(edit(input));
+                case "glob" -> ToolResult.ok(glob(input));
+                case "grep" -> ToolResult.ok(grep(input));
+                default -> ToolResult.error(name + ": not a tool of agent_toolset_20260401");
+            };
+        } catch (ToolException e) {
+            return ToolResult.error(name + ": " + e.getMessage());
+        } catch (PolicyDeniedException e) {
+            return ToolResult.error(name + ": denied by the local policy (" + e.rule() + "): " + e.getMessage());
+        } catch (DriverException e) {
+            return ToolResult.error(name + ": " + e.getMessage());
+        }
+    }
+
+    private ToolResult bash(JsonNode in) throws DriverException, PolicyDeniedException, InterruptedException, ToolException {
+        if (in.path("restart").asBoolean(false)) {
+            shell.kill();
+            if (!in.hasNonNull("command")) {
+                return ToolResult.ok("bash session restarted");
+            }
+        }
+        String command = text(in, "command");
+        long timeoutMs = in.path("timeout_ms").asLong(0);
+        // The policy bounds it like any exec: a timeout above policy.exec.max_timeout is refused.
+        Duration timeout = timeoutMs > 0 ? sandboxes.policy().execTimeout(timeoutMs, 0, 0) : DEFAULT_BASH_TIMEOUT;
+        BashShell.Outcome o = shell.run(command, timeout);
+        String out = o.note() + (o.output().isEmpty() ? "" : o.output());
+        if (o.timedOut()) {
+            return ToolResult.error((out.isEmpty() ? "" : out + "\n") + "bash: timed out after " + timeout.toMillis()
+                    + " ms; the shell was killed and the next call starts a new one");
+        }
+        if (o.exitCode() != 0) {
+            return ToolResult.error(out.isEmpty() ? "exit " + o.exitCode() : out);
+        }
+        return ToolResult.ok(out.isEmpty() ? "(no output)" : out);
+    }
+
+    private String read(JsonNode in) throws ToolException, DriverException {
+        String path = text(in, "file_path");
+        String rel = Workdir.relative(path);
+        FileEntry st = regularFile(rel, path);
+        JsonNode range = in.path("view_range");
+        if (!range.isMissingNode() && !range.isNull() && (!range.isArray() || range.size() != 2 || !range.get(0).canConvertToInt()
+                || !range.get(1).canConvertToInt())) {
+            throw new ToolException("view_range must be [start_line, end_line]");
+        }
+        boolean ranged = range.isArray();
+        if (st.size() > READ_CAP && !ranged) {
+            throw new ToolException(path + " is " + st.size() + " bytes, exceeds " + READ_CAP
+                    + "-byte limit. Use the view_range parameter to read specific line ranges, e.g. view_range: [1, 500].");
+        }
+        if (!ranged) {
+            return utf8(readAll(rel, READ_CAP), path);
+        }
+        int start = Math.max(1, range.get(0).asInt());
+        int end = range.get(1).asInt();
+        StringBuilder out = new StringBuilder();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(sandboxes.openRead(sandboxId, rel), StandardCharsets.UTF_8))) {
+            String line;
+            for (int n = 1; (line = r.readLine()) != null && (end <= 0 || n <= end); n++) {
+                if (n >= start) {
+                    if (out.length() + line.length() > READ_CAP) {
+                        throw new ToolException("lines " + start + " to " + end + " of " + path + " exceed " + READ_CAP + " bytes; ask for fewer");
+                    }
+                    if (!out.isEmpty()) {
+                        out.append('\n');
+                    }
+                    out.append(line);
+                }
+            }
+        } catch (IOException e) {
+            throw new ToolException("cannot read " + path + ": " + e.getMessage());
+        }
+        return out.toString();
+    }
+
+    private String write(JsonNode in) throws ToolException, DriverException {
+        String path = text(in, "file_path");
+        String rel = Workdir.relative(path);
+        byte[] content = in.path("content").asText("").getBytes(StandardCharsets.UTF_8);
+        if (content.length > sandboxes.maxFileBytes()) {
+            throw new ToolException("content is " + content.length + " bytes; policy.max_file_bytes allows " + sandboxes.maxFileBytes());
+        }
+        put(rel, content, path);
+        return "wrote " + content.length + " bytes to " + path;
+    }
+
+    private String edit(JsonNode in) throws ToolException, DriverException {
+        String path = text(in, "file_path");
+        String rel = Workdir.relative(path);
+        String old = in.path("old_string").asText("");
+        if (old.isEmpty()) {
+            throw new ToolException("old_string is required");
+        }
+        String replacement = in.path("new_string").asText("");
+        boolean all = in.path("replace_all").asBoolean(false);
+        FileEntry st = regularFile(rel, path);
+        if (st.size() > READ_CAP) {
+            throw new ToolException(path + " is " + st.size() + " bytes, exceeds " + READ_CAP + "-byte limit");
+        }
+        String data = utf8(readAll(rel, READ_CAP), path);
+        int count = 0;
+        for (int at = data.indexOf(old); at >= 0; at = data.indexOf(old, at + old.length())) {
+            count++;
+        }
+        if (count == 0) {
+            throw new ToolException("old_string not found in " + path);
+        }
+        if (count > 1 && !all) {
+            throw new ToolException("old_string appears " + count + " times in " + path + " (must be unique, or set replace_all)");
+        }
+        String updated = all ? data.replace(old, replacement) : data.replaceFirst(Pattern.quote(old), Matcher.quoteReplacement(replacement));
+        put(rel, updated.getBytes(StandardCharsets.UTF_8), path);
+        return "edited " + path + " (" + (all ? count : 1) + " replacement(s))";
+    }
+
+    private String glob(JsonNode in) throws ToolException, DriverException {
+        String pattern = text(in, "pattern");
+        if (pattern.startsWith("/")) {
+            throw new ToolException("absolute pattern not permitted; pass a relative pattern (and optionally path)");
+        }
+        if (List.of(pattern.split("[\\\\/{},]")).contains("..")) {
+            throw new ToolException("\"..\" is not permitted in the pattern");
+        }
+        String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
+        PathMatcher matcher;
+        try {
+            matcher = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+        } catch (IllegalArgumentException e) {
+            throw new ToolException("pattern '" + pattern + "' is not a glob: " + e.getMessage());
+        }
+        List<FileEntry> found = new ArrayList<>();
+        for (FileEntry e : walk(base)) {
+            String under = relativeTo(base, e.path());
+            if (e.type() != FileEntry.Type.DIRECTORY && matcher.matches(Path.of(under))) {
+                found.add(e);
+            }
+        }
+        if (found.isEmpty()) {
+            return "no matches";
+        }
+        found.sort(Comparator.comparing(FileEntry::modifiedAt).reversed());
+        StringBuilder out = new StringBuilder();
+        for (FileEntry e : found.subList(0, Math.min(GLOB_RESULTS, found.size()))) {
+            out.append(out.isEmpty() ? "" : "\n").append(Workdir.shown(e.path()));
+        }
+        return out.toString();
+    }
+
+    private String grep(JsonNode in) throws ToolException, DriverException {
+        String pattern = text(in, "pattern");
+        Pattern re;
+        try {
+            re = Pattern.compile(pattern);
+        } catch (PatternSyntaxException e) {
+            throw new ToolException("pattern is not a regular expression: " + e.getDescription());
+        }
+        String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
+        List<FileEntry> files = new ArrayList<>();
+        FileEntry top = sandboxes.stat(sandboxId, base);
+        if (top.type() == FileEntry.Type.REGULAR) {
+            files.add(top);
+        } else {
+            for (FileEntry e : walk(base)) {
+                if (e.type() == FileEntry.Type.REGULAR && e.size() <= GREP_FILE_MAX) {
+                    files.add(e);
+                }
+            }
+            files.sort(Comparator.comparing(FileEntry::path));
+        }
+        StringBuilder out = new StringBuilder();
+        for (FileEntry f : files) {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(sandboxes.openRead(sandboxId, f.path()), StandardCharsets.UTF_8))) {
+                String line;
+                for (int n = 1; (line = r.readLine()) != null; n++) {
+                    if (line.indexOf('\0') >= 0) {
+                        break; // binary: not searched further
+                    }
+                    if (line.length() <= GREP_LINE && re.matcher(line).find()) {
+                        out.append(Workdir.shown(f.path())).append(':').append(n).append(':').append(line).append('\n');
+                        if (out.length() > GREP_OUTPUT) {
+                            out.setLength(GREP_OUTPUT);
+                            return out + "\n[output truncated at " + GREP_OUTPUT + " bytes]";
+                        }
+                    }
+                }
+            } catch (IOException | DriverException e) {
+                // a file that vanished or cannot be read is skipped, as grep -s would
+            }
+        }
+        return out.isEmpty() ? "no matches" : out.toString().stripTrailing();
+    }
+
+    /** Everything under {@code base}, as the driver lists it (bounded by the driver's listing cap). */
+    private List<FileEntry> walk(String base) throws DriverException {
+        return sandboxes.listFiles(sandboxId, base, true);
+    }
+
+    private static String relativeTo(String base, String path) {
+        return base.isEmpty() ? path : path.startsWith(base + "/") ? path.substring(base.length() + 1) : path;
+    }
+
+    private FileEntry regularFile(String rel, String shown) throws ToolException, DriverException {
+        FileEntry st = sandboxes.stat(sandboxId, rel);
+        if (st.type() == FileEntry.Type.SYMLINK) {
+            // Follow it only inside the workspace: the driver refuses a link that leads out on open.
+            try (InputStream probe = sandboxes.openRead(sandboxId, rel)) {
+                return new FileEntry(rel, FileEntry.Type.REGULAR, st.size(), st.modifiedAt());
+            } catch (IOException e) {
+                throw new ToolException("cannot read " + shown + ": " + e.getMessage());
+            }
+        }
+        if (st.type() != FileEntry.Type.REGULAR) {
+            throw new ToolException(shown + " is not a regular file");
+        }
+        return st;
+    }
+
+    private byte[] readAll(String rel, int cap) throws ToolException, DriverException {
+        try (InputStream in = sandboxes.openRead(sandboxId, rel)) {
+            byte[] b = in.readNBytes(cap + 1);
+            if (b.length > cap) {
+                throw new ToolException(Workdir.shown(rel) + " grew past " + cap + " bytes while being read");
+            }
+            return b;
+        } catch (IOException e) {
+            throw new ToolException("cannot read " + Workdir.shown(rel) + ": " + e.getMessage());
+        }
+    }
+
+    private void put(String rel, byte[] content, String shown) throws ToolException, DriverException {
+        FileUpload up = sandboxes.openWrite(sandboxId, rel, 0644);
+        try {
+            up.write(content);
+            up.close();
+        } catch (IOException e) {
+            up.abort();
+            throw new ToolException("cannot write " + shown + ": " + e.getMessage());
+        }
+    }
+
+    private static String utf8(byte[] b, String shown) throws ToolException {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ToolException(shown + " is not UTF-8 text");
+        }
+    }
+
+    private static String text(JsonNode in, String field) throws ToolException {
+        JsonNode v = in.path(field);
+        if (!v.isTextual() || v.asText().isEmpty()) {
+            throw new ToolException(field + " is required (a string)");
+        }
+        return v.asText();
+    }
+
+    @Override
+    public void close() {
+        shell.close();
+    }
+}

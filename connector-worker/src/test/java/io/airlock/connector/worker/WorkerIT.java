@@ -1,0 +1,303 @@
+package io.airlock.connector.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.airlock.controlplane.workqueue.WorkQueueServer;
+import io.airlock.core.audit.AuditLog;
+import io.airlock.core.config.WorkerEnvironment;
+import io.airlock.core.sandbox.DriverRegistry;
+import io.airlock.core.sandbox.LocalPolicy;
+import io.airlock.core.sandbox.SandboxService;
+import io.airlock.core.config.ConfigLoader;
+import io.airlock.driver.DriverContext;
+import io.airlock.driver.Prerequisites;
+import io.airlock.driver.SandboxDriver;
+import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Airlock's worker against the reference work queue, in real bubblewrap sandboxes: the toolset
+ * run in a session's sandbox, a tool the local policy denies, escapes refused, a skill
+ * delivered, lease loss and a stale heartbeat ending the work, a failed provision never acked.
+ */
+class WorkerIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration LEASE = Duration.ofSeconds(6);
+
+    @TempDir
+    Path dir;
+    private WorkQueueServer server;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private String apiKey;
+    private AuditLog audit;
+    private SandboxService sandboxes;
+    private WorkerConnector worker;
+
+    @BeforeEach
+    void start() throws Exception {
+        Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
+        apiKey = "apikey_" + System.nanoTime();
+        server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC());
+        audit = AuditLog.open(dir.resolve("audit"), 1 << 22, AuditLog.Durability.EACH, Duration.ofMillis(10));
+        SandboxDriver driver = new BubblewrapDriverProvider().create(new DriverContext("worker-it", dir.resolve("bwrap"), Map.of()));
+        var config = ConfigLoader.parse("policy: {exec: {max_timeout: 10m}}", "test");
+        sandboxes = new SandboxService(DriverRegistry.of(List.of(driver)), new LocalPolicy(config.policy()), (s, st, why) -> { });
+    }
+
+    @AfterEach
+    void stop() {
+        if (worker != null) {
+            worker.close();
+        }
+        server.close();
+        audit.close();
+    }
+
+    private WorkerEnvironment environment(String id, String driver, List<String> deny) throws Exception {
+        String key = script("/airlock/v1/environments/" + id, "{}").get("key").asText();
+        Path keyFile = dir.resolve(id + ".key");
+        Files.writeString(keyFile, key);
+        Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+        return new WorkerEnvironment(URI.create(server.url()), id, keyFile, "it-worker", 4, driver, "",
+                new WorkerEnvironment.Tools(deny), LEASE, Duration.ofSeconds(1));
+    }
+
+    private JsonNode script(String path, String body) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).header("x-api-key", apiKey)
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).header("x-api-key", apiKey)
+                .header("anthropic-beta", WorkQueueApi.BETA).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private String enqueue(String env, String session) throws Exception {
+        return script("/airlock/v1/environments/" + env + "/sessions", "{\"session_id\":\"" + session + "\"}").get("id").asText();
+    }
+
+    private void send(String session, String... events) throws Exception {
+        script("/airlock/v1/sessions/" + session + "/events", "{\"events\":[" + String.join(",", events) + "]}");
+    }
+
+    private static String tool(String id, String name, String input) {
+        return "{\"type\":\"agent.tool_use\",\"id\":\"" + id + "\",\"name\":\"" + name + "\",\"input\":" + input + "}";
+    }
+
+    private Map<String, JsonNode> results(String session) throws Exception {
+        Map<String, JsonNode> byId = new HashMap<>();
+        for (JsonNode e : get("/airlock/v1/sessions/" + session + "/events").get("data")) {
+            if (e.path("type").asText().equals("user.tool_result")) {
+                assertFalse(byId.containsKey(e.get("tool_use_id").asText()), "one result per tool use: " + e);
+                byId.put(e.get("tool_use_id").asText(), e);
+            }
+        }
+        return byId;
+    }
+
+    private static String text(JsonNode result) {
+        return result.get("content").get(0).get("text").asText();
+    }
+
+    private static void await(String what, Duration max, BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + max + " waiting until " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private BooleanSupplier resultsAtLeast(String session, int n) {
+        return () -> {
+            try {
+                return results(session).size() >= n;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
+    private String item(String env, String workId) throws Exception {
+        return get("/v1/environments/" + env + "/work/" + workId).get("state").asText();
+    }
+
+    private String auditText() throws IOException {
+        try (Stream<Path> files = Files.list(dir.resolve("audit"))) {
+            return files.filter(Files::isRegularFile).sorted().map(p -> {
+                try {
+                    return Files.readString(p);
+                } catch (IOException e) {
+                    return "";
+                }
+            }).collect(Collectors.joining("\n"));
+        }
+    }
+
+    @Test
+    void aSessionRunsTheToolsetInItsOwnSandboxAndIsHandedBackWhenIdle() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_a", "", List.of())), sandboxes, audit);
+        String work = enqueue("env_a", "sesn_a");
+        send("sesn_a",
+                tool("t01", "bash", "{\"command\":\"mkdir -p sub && cd sub && export GREETING=hello\"}"),
+                tool("t02", "bash", "{\"command\":\"pwd; echo $GREETING\"}"),
+                tool("t03", "bash", "{\"command\":\"sleep 20\",\"timeout_ms\":500}"),
+                tool("t04", "bash", "{\"command\":\"echo \\\"[$GREETING]\\\"\"}"),
+                tool("t05", "bash", "{\"command\":\"head -c 300000 /dev/zero | tr '\\\\\\\\0' x; echo; echo tail-marker\"}"),
+                tool("t06", "bash", "{\"command\":\"printf 'red\\\\033[31m\\\\n'; false\"}"),
+                tool("t07", "write", "{\"file_path\":\"notes/a.txt\",\"content\":\"alpha\\nbeta\\n\"}"),
+                tool("t08", "read", "{\"file_path\":\"/workspace/notes/a.txt\"}"),
+                tool("t09", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"beta\",\"new_string\":\"gamma\"}"),
+                tool("t10", "read", "{\"file_path\":\"notes/a.txt\",\"view_range\":[2,2]}"),
+                tool("t11", "glob", "{\"pattern\":\"**/*.txt\"}"),
+                tool("t12", "grep", "{\"pattern\":\"gam+a\"}"),
+                tool("t13", "read", "{\"file_path\":\"../../etc/passwd\"}"),
+                tool("t14", "bash", "{\"command\":\"ln -s /etc/passwd leak && ln -s / root-link\"}"),
+                tool("t15", "read", "{\"file_path\":\"leak\"}"),
+                tool("t16", "write", "{\"file_path\":\"root-link/tmp/x\",\"content\":\"no\"}"),
+                tool("t17", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"zzz\",\"new_string\":\"q\"}"),
+                tool("t18", "web_search", "{\"query\":\"not ours\"}"));
+        await("17 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 17));
+        Map<String, JsonNode> r = results("sesn_a");
+        assertFalse(r.containsKey("t18"), "a tool outside the toolset stays pending for its owner");
+        assertEquals("(no output)", text(r.get("t01")));
+        assertEquals("/workspace/sub\nhello", text(r.get("t02")), "cwd and variables persist between calls");
+        assertTrue(r.get("t03").get("is_error").asBoolean());
+        assertTrue(text(r.get("t03")).contains("timed out after 500 ms"), text(r.get("t03")));
+        assertEquals("[]", text(r.get("t04")), "a timeout kills the shell; the next call gets a new one");
+        String big = text(r.get("t05"));
+        assertTrue(big.startsWith("[output truncated]\n") && big.endsWith("tail-marker") && big.length() < 110 * 1024, big.length() + " chars");
+        assertTrue(r.get("t06").get("is_error").asBoolean(), "a non-zero exit is an error");
+        assertEquals("red", text(r.get("t06")), "ANSI sequences are stripped");
+        assertEquals("alpha\nbeta\n", text(r.get("t08")));
+        assertTrue(text(r.get("t09")).contains("1 replacement"));
+        assertEquals("gamma", text(r.get("t10")));
+        assertEquals("/workspace/notes/a.txt", text(r.get("t11")));
+        assertEquals("/workspace/notes/a.txt:2:gamma", text(r.get("t12")));
+        assertTrue(r.get("t13").get("is_error").asBoolean() && text(r.get("t13")).contains("outside the working directory"), text(r.get("t13")));
+        assertTrue(r.get("t15").get("is_error").asBoolean() && text(r.get("t15")).contains("outside the workspace"), text(r.get("t15")));
+        assertTrue(r.get("t16").get("is_error").asBoolean() && text(r.get("t16")).contains("outside the workspace"), text(r.get("t16")));
+        assertFalse(Files.exists(Path.of("/tmp/x")) && Files.readString(Path.of("/tmp/x")).equals("no"));
+        assertTrue(text(r.get("t17")).contains("old_string not found"));
+
+        send("sesn_a", "{\"type\":\"session.status_idle\",\"stop_reason\":{\"type\":\"end_turn\"}}");
+        await("the item is stopped", Duration.ofSeconds(30), () -> {
+            try {
+                return item("env_a", work).equals("stopped");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await("the sandbox is destroyed", Duration.ofSeconds(10), () -> sandboxes.list().isEmpty());
+        String log = auditText();
+        assertTrue(log.contains("\"worker.tool\"") && log.contains("\"tool_use_id\":\"t02\""), "every tool call is audited");
+        assertTrue(log.contains("\"event\":\"acked\""), log);
+        assertFalse(log.contains(Files.readString(dir.resolve("env_a.key"))), "the key never reaches the audit log");
+    }
+
+    @Test
+    void aToolTheLocalPolicyDeniesIsAnsweredAsAnErrorNamingTheRule() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_d", "", List.of("bash"))), sandboxes, audit);
+        enqueue("env_d", "sesn_d");
+        send("sesn_d", tool("d1", "bash", "{\"command\":\"echo should-not-run > ran.txt\"}"),
+                tool("d2", "glob", "{\"pattern\":\"*.txt\"}"));
+        await("2 results", Duration.ofSeconds(60), resultsAtLeast("sesn_d", 2));
+        Map<String, JsonNode> r = results("sesn_d");
+        assertTrue(r.get("d1").get("is_error").asBoolean());
+        assertTrue(text(r.get("d1")).contains("denied by the local policy (environments[].tools.deny"), text(r.get("d1")));
+        assertEquals("no matches", text(r.get("d2")), "the denied command never ran");
+        assertTrue(auditText().contains("\"outcome\":\"denied\""));
+    }
+
+    @Test
+    void aLostLeaseEndsTheWorkMidToolAndDestroysTheSandbox() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_l", "", List.of())), sandboxes, audit);
+        String work = enqueue("env_l", "sesn_l");
+        send("sesn_l", tool("l1", "bash", "{\"command\":\"sleep 60\",\"timeout_ms\":90000}"));
+        await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
+        Thread.sleep(500);
+        script("/airlock/v1/environments/env_l/work/" + work + "/stop-extending", "{}");
+        await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
+        assertTrue(results("sesn_l").isEmpty(), "no result is posted once the lease is lost");
+        assertTrue(auditText().contains("no longer extends the lease"));
+        await("the item is stopped", Duration.ofSeconds(10), () -> {
+            try {
+                return item("env_l", work).equals("stopped");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
+    void aStaleHeartbeatGets412AndTheWorkEnds() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit);
+        String work = enqueue("env_s", "sesn_s");
+        await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
+        script("/airlock/v1/environments/env_s/work/" + work + "/take-lease", "{}");
+        await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
+        assertTrue(auditText().contains("another heartbeat holds the lease (412"), auditText());
+    }
+
+    @Test
+    void aSandboxThatCannotBeMadeIsNeverAckedAndTheItemIsStopped() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_f", "no-such-driver", List.of())), sandboxes, audit);
+        String work = enqueue("env_f", "sesn_f");
+        await("the item is stopped", Duration.ofSeconds(30), () -> {
+            try {
+                return item("env_f", work).equals("stopped");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertTrue(get("/v1/environments/env_f/work/" + work).get("acknowledged_at").isNull(), "never acked");
+        assertTrue(auditText().contains("\"event\":\"provision_failed\""));
+    }
+
+    @Test
+    void aSkillIsDeliveredIntoTheWorkdirAndAHostileOneIsRefused() throws Exception {
+        worker = null;
+        WorkerEnvironment env = environment("env_k", "", List.of());
+        enqueue("env_k", "sesn_k");
+        script("/airlock/v1/sessions/sesn_k/skills", "{\"name\":\"pdf-tools\",\"archive_base64\":\"" + Archives.zip("pdf-tools/SKILL.md",
+                "# PDF tools\n") + "\"}");
+        script("/airlock/v1/sessions/sesn_k/skills", "{\"name\":\"evil\",\"archive_base64\":\"" + Archives.tarWithEscape() + "\"}");
+        send("sesn_k", tool("k1", "bash", "{\"command\":\"find skills -type f | sort; ls /tmp/escaped 2>&1 | head -1\"}"));
+        worker = WorkerConnector.start(List.of(env), sandboxes, audit);
+        await("1 result", Duration.ofSeconds(60), resultsAtLeast("sesn_k", 1));
+        String out = text(results("sesn_k").get("k1"));
+        assertTrue(out.contains("skills/pdf-tools/pdf-tools/SKILL.md") || out.contains("skills/pdf-tools/SKILL.md"), out);
+        assertFalse(out.contains("skills/evil/"), out);
+        assertTrue(auditText().contains("\"skill_id\"") && auditText().contains("refused"), "the hostile skill is audited as refused");
+    }
+}
