@@ -23,6 +23,7 @@ import io.airlock.core.work.AgentEvents;
 import io.airlock.core.work.Outcome;
 import io.airlock.core.work.WorkJournal;
 import io.airlock.core.work.WorkRunner;
+import io.airlock.connector.worker.WorkerConnector;
 import io.airlock.daemon.admin.AdminEndpoint;
 import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.daemon.systemd.SystemdNotifier;
@@ -68,7 +69,9 @@ public final class Daemon implements AutoCloseable {
     public static final String VERSION = BuildVersion.VERSION;
 
     private volatile DaemonConfig config;
+    /** Null when the agent is not enrolled and serves only work-queue environments. */
     private final AgentIdentity identity;
+    private final String agentId;
     private final LiveCredentials credentials;
     private final CertificateRenewer renewer;
     private final DriverRegistry drivers;
@@ -84,8 +87,11 @@ public final class Daemon implements AutoCloseable {
     /** Null when mcp.servers is empty. */
     private final McpTunnel tunnel;
     private CallerTokens callerTokens;
+    /** The airlock.v1 link; both null when the agent is not enrolled. */
     private final GrpcConnector connector;
     private final ControlConnection connection;
+    /** The work-queue worker; null when no environments are configured. */
+    private volatile WorkerConnector worker;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
     private final ConnectionListeners listeners = new ConnectionListeners();
     private volatile boolean stopped;
@@ -138,6 +144,7 @@ public final class Daemon implements AutoCloseable {
             WorkJournal journal, Egress egress) throws Exception {
         this.config = config;
         this.identity = identity;
+        this.agentId = identity != null ? identity.agentId() : WorkerIdentity.agentId(config.stateDir());
         this.drivers = drivers;
         this.audit = audit;
         this.events = events;
@@ -156,8 +163,8 @@ public final class Daemon implements AutoCloseable {
             public void connected(String sessionId) {
                 connected = true;
                 metrics.connected(true);
-                systemd.ready("connected to the control plane as agent " + identity.agentId() + "; " + sandboxes.list().size() + " sandbox(es)");
-                audit.record("connection", Map.of("event", "connected", "session_id", sessionId, "agent_id", identity.agentId()));
+                systemd.ready("connected to the control plane as agent " + agentId + "; " + sandboxes.list().size() + " sandbox(es)");
+                audit.record("connection", Map.of("event", "connected", "session_id", sessionId, "agent_id", agentId));
             }
 
             @Override
@@ -173,7 +180,7 @@ public final class Daemon implements AutoCloseable {
                 metrics.reconnect();
             }
         });
-        this.tunnel = startTunnel(config, identity.agentId());
+        this.tunnel = startTunnel(config, agentId);
         this.runner = new WorkRunner(sandboxes, journal, audit, events,
                 tunnel == null ? null : new WorkRunner.Mcp(tunnel, config.mcp().maxExchanges()), (item, outcome) -> {
                     metrics.command(item.work().action(), outcome instanceof Outcome.Failed f ? f.error().name() : "OK");
@@ -194,7 +201,16 @@ public final class Daemon implements AutoCloseable {
             egress.counted().set(o -> metrics.egress(o.decision().wireName()));
         }
         int adopted = sandboxes.reconcile().size();
-        log.info("agent {}: {} live sandbox(es) adopted on start", identity.agentId(), adopted);
+        log.info("agent {}: {} live sandbox(es) adopted on start", agentId, adopted);
+        this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
+        if (identity == null) {
+            log.info("not enrolled with an airlock.v1 control plane: serving work-queue environments only");
+            this.credentials = null;
+            this.connector = null;
+            this.connection = null;
+            this.renewer = null;
+            return;
+        }
         this.credentials = new LiveCredentials(identity);
         metrics.certificate(identity.certificate().getNotAfter().toInstant());
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
@@ -203,7 +219,6 @@ public final class Daemon implements AutoCloseable {
         this.connection = connector.connection();
         events.subscribe(connector);
         this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
-        this.reaper = SandboxReaper.startIfNeeded(sandboxes, config.policy().maxLifetime(), config.policy().idleTimeout());
     }
 
     /** The MCP tunnel over the configured servers, or null when there are none. */
@@ -247,13 +262,17 @@ public final class Daemon implements AutoCloseable {
             @Override
             public void failed(String reason, Instant nextAttempt) {
                 metrics.renewal(false);
-                audit.record("identity", Map.of("event", "certificate_renewal_failed", "agent_id", identity.agentId(),
+                audit.record("identity", Map.of("event", "certificate_renewal_failed", "agent_id", agentId,
                         "reason", reason, "next_attempt", nextAttempt.toString()));
             }
         };
     }
 
-    /** Loads the identity, starts the drivers (adopting live sandboxes) and begins connecting. */
+    /**
+     * Loads the identity, starts the drivers (adopting live sandboxes), begins connecting, and
+     * starts the work-queue worker. Not enrolled is fine when environments are configured: the
+     * daemon then serves those alone.
+     */
     public static Daemon start(DaemonConfig config, ConnectionListener... listeners) throws Exception {
         // The audit log first: its lock is what keeps a second daemon on this state directory from
         // touching anything (reconciling sandboxes, recovering the identity) before it is refused.
@@ -273,9 +292,11 @@ public final class Daemon implements AutoCloseable {
         AgentEvents events = new AgentEvents(audit);
         try {
             AgentIdentity.recover(config.stateDir());
-            identity = AgentIdentity.load(config.stateDir());
+            boolean workerOnly = !config.environments().isEmpty() && !AgentIdentity.exists(config.stateDir());
+            identity = workerOnly ? null : AgentIdentity.load(config.stateDir());
             egress = Egress.start(config, audit);
-            drivers = DriverRegistry.create(config.drivers(), identity.agentId(), config.stateDir(), events::driverEvent,
+            drivers = DriverRegistry.create(config.drivers(), workerOnly ? WorkerIdentity.agentId(config.stateDir()) : identity.agentId(),
+                    config.stateDir(), events::driverEvent,
                     egress == null ? null : egress.proxy());
         } catch (Exception e) {
             if (egress != null) {
@@ -304,15 +325,29 @@ public final class Daemon implements AutoCloseable {
             daemon.listeners.add(l);
         }
         try {
-            daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, () -> daemon.connected, daemon::status, config.stateDir(),
+            daemon.admin = AdminEndpoint.start(config.admin().address(), daemon.metrics, daemon::ready, daemon::status, config.stateDir(),
                     daemon.callerTokens == null ? null : daemon.callerTokens.jwks());
         } catch (IOException e) {
             daemon.stop();
             throw new StartupException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
                     + " (set admin.listen to a free loopback port, or stop the daemon that holds it)", e);
         }
-        daemon.connection.start();
-        daemon.renewer.start();
+        if (daemon.connection != null) {
+            daemon.connection.start();
+            daemon.renewer.start();
+        }
+        if (!config.environments().isEmpty()) {
+            try {
+                daemon.worker = WorkerConnector.start(config.environments(), daemon.sandboxes, audit);
+            } catch (IOException e) {
+                daemon.stop();
+                throw new StartupException("cannot serve the configured environments: " + e.getMessage(), e);
+            }
+            daemon.metrics.worker(daemon.worker::status);
+            if (daemon.connection == null) {
+                daemon.systemd.ready("serving " + config.environments().size() + " work-queue environment(s) as " + daemon.agentId);
+            }
+        }
         daemon.driverWatch = Thread.ofVirtual().name("driver-watch").start(daemon::watchDrivers);
         return daemon;
     }
@@ -355,13 +390,23 @@ public final class Daemon implements AutoCloseable {
         return tunnel == null ? Map.of() : tunnel.sessions();
     }
 
+    /** Ready: connected to the control plane (when enrolled) and every environment's queue answering (when configured). */
+    public boolean ready() {
+        WorkerConnector w = worker;
+        boolean link = connection == null || connected;
+        boolean queues = config.environments().isEmpty() || w != null && w.ready();
+        return link && queues && (connection != null || w != null);
+    }
+
     /** What /status shows and {@code airlock status} prints. */
     private Map<String, Object> status() {
         Map<String, Object> s = new LinkedHashMap<>();
-        s.put("agent_id", identity.agentId());
+        s.put("agent_id", agentId);
         s.put("version", VERSION);
-        s.put("ready", connected);
-        s.put("control_plane", config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address());
+        s.put("ready", ready());
+        if (identity != null) {
+            s.put("control_plane", config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address());
+        }
         Map<String, Long> byState = new TreeMap<>();
         sandboxes.list().forEach(x -> byState.merge(x.state().name(), 1L, Long::sum));
         s.put("sandboxes", byState);
@@ -372,9 +417,15 @@ public final class Daemon implements AutoCloseable {
                     "reason", down.orElse("")));
         }
         s.put("drivers", ds);
-        var cert = credentials.current().certificate();
-        s.put("certificate", Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
-                "renew_at", CertificateRenewer.renewAt(cert).toString(), "trusted_cas", credentials.current().caBundle().size()));
+        if (credentials != null) {
+            var cert = credentials.current().certificate();
+            s.put("certificate", Map.of("serial", cert.getSerialNumber().toString(16), "not_after", cert.getNotAfter().toInstant().toString(),
+                    "renew_at", CertificateRenewer.renewAt(cert).toString(), "trusted_cas", credentials.current().caBundle().size()));
+        }
+        WorkerConnector w = worker;
+        if (w != null) {
+            s.put("environments", w.status());
+        }
         s.put("audit_dir", config.auditDir().toString());
         s.put("in_flight_commands", runner.inFlight());
         return s;
@@ -403,12 +454,12 @@ public final class Daemon implements AutoCloseable {
     }
 
     public String agentId() {
-        return identity.agentId();
+        return agentId;
     }
 
-    /** The identity in use now: renewal replaces key, certificate and CA bundle. */
+    /** The identity in use now: renewal replaces key, certificate and CA bundle. Null when not enrolled. */
     public AgentIdentity identity() {
-        return credentials.current();
+        return credentials == null ? null : credentials.current();
     }
 
     public SandboxService sandboxes() {
@@ -421,7 +472,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     public boolean isConnected() {
-        return connection.isConnected();
+        return connection != null && connection.isConnected();
     }
 
     public void addListener(ConnectionListener listener) {
@@ -440,7 +491,9 @@ public final class Daemon implements AutoCloseable {
         log.info("draining ({}): {} command(s) in flight, grace period {}", reason, runner.inFlight(), grace);
         systemd.stopping("draining (" + reason + "): " + runner.inFlight() + " command(s) in flight, grace period " + grace);
         runner.startDraining();
-        connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
+        if (connection != null) {
+            connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
+        }
         try {
             if (!runner.awaitIdle(grace)) {
                 log.warn("grace period over with {} command(s) still running; stopping anyway", runner.inFlight());
@@ -466,8 +519,14 @@ public final class Daemon implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
-        renewer.close();
-        connection.close(Duration.ofSeconds(2));
+        WorkerConnector w = worker;
+        if (w != null) {
+            w.close(); // each session's sandbox is destroyed and its item handed back
+        }
+        if (connection != null) {
+            renewer.close();
+            connection.close(Duration.ofSeconds(2));
+        }
         drivers.close();
         if (egress != null) {
             egress.proxy().close(); // open proxied connections close now, and each is audited

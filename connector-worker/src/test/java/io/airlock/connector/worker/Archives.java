@@ -3,28 +3,27 @@ package io.airlock.connector.worker;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
-/** Skill archives for tests, base64 for the script API. */
+/** Skill archives for tests. */
 final class Archives {
     private Archives() {}
 
-    static String zip(String name, String content) throws IOException {
+    static byte[] zip(String name, String content) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(b)) {
             z.putNextEntry(new ZipEntry(name));
             z.write(content.getBytes(StandardCharsets.UTF_8));
             z.closeEntry();
         }
-        return Base64.getEncoder().encodeToString(b.toByteArray());
+        return b.toByteArray();
     }
 
     /** A tar whose member climbs out with '..'. */
-    static String tarWithEscape() throws IOException {
+    static byte[] tarWithEscape() throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         try (TarArchiveOutputStream t = new TarArchiveOutputStream(b)) {
             byte[] body = "x".getBytes(StandardCharsets.UTF_8);
@@ -34,6 +33,6 @@ final class Archives {
             t.write(body);
             t.closeArchiveEntry();
         }
-        return Base64.getEncoder().encodeToString(b.toByteArray());
+        return b.toByteArray();
     }
 }

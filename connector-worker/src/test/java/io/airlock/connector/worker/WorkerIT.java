@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.airlock.controlplane.workqueue.WorkQueueScript;
 import io.airlock.controlplane.workqueue.WorkQueueServer;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.airlock.core.audit.AuditLog;
 import io.airlock.core.config.WorkerEnvironment;
 import io.airlock.core.sandbox.DriverRegistry;
@@ -20,15 +22,11 @@ import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -51,8 +49,7 @@ class WorkerIT {
     @TempDir
     Path dir;
     private WorkQueueServer server;
-    private final HttpClient http = HttpClient.newHttpClient();
-    private String apiKey;
+    private WorkQueueScript platform;
     private AuditLog audit;
     private SandboxService sandboxes;
     private WorkerConnector worker;
@@ -60,8 +57,9 @@ class WorkerIT {
     @BeforeEach
     void start() throws Exception {
         Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
-        apiKey = "apikey_" + System.nanoTime();
+        String apiKey = "apikey_" + System.nanoTime();
         server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC());
+        platform = new WorkQueueScript(server.url(), apiKey);
         audit = AuditLog.open(dir.resolve("audit"), 1 << 22, AuditLog.Durability.EACH, Duration.ofMillis(10));
         SandboxDriver driver = new BubblewrapDriverProvider().create(new DriverContext("worker-it", dir.resolve("bwrap"), Map.of()));
         var config = ConfigLoader.parse("policy: {exec: {max_timeout: 10m}}", "test");
@@ -78,7 +76,7 @@ class WorkerIT {
     }
 
     private WorkerEnvironment environment(String id, String driver, List<String> deny) throws Exception {
-        String key = script("/airlock/v1/environments/" + id, "{}").get("key").asText();
+        String key = platform.createEnvironment(id);
         Path keyFile = dir.resolve(id + ".key");
         Files.writeString(keyFile, key);
         Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
@@ -86,27 +84,16 @@ class WorkerIT {
                 new WorkerEnvironment.Tools(deny), LEASE, Duration.ofSeconds(1));
     }
 
-    private JsonNode script(String path, String body) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).header("x-api-key", apiKey)
-                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
-    }
-
-    private JsonNode get(String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.url() + path)).header("x-api-key", apiKey)
-                .header("anthropic-beta", WorkQueueApi.BETA).GET().build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
-    }
-
     private String enqueue(String env, String session) throws Exception {
-        return script("/airlock/v1/environments/" + env + "/sessions", "{\"session_id\":\"" + session + "\"}").get("id").asText();
+        return platform.enqueue(env, session);
     }
 
     private void send(String session, String... events) throws Exception {
-        script("/airlock/v1/sessions/" + session + "/events", "{\"events\":[" + String.join(",", events) + "]}");
+        List<ObjectNode> parsed = new java.util.ArrayList<>();
+        for (String e : events) {
+            parsed.add((ObjectNode) JSON.readTree(e));
+        }
+        platform.send(session, parsed);
     }
 
     private static String tool(String id, String name, String input) {
@@ -114,14 +101,7 @@ class WorkerIT {
     }
 
     private Map<String, JsonNode> results(String session) throws Exception {
-        Map<String, JsonNode> byId = new HashMap<>();
-        for (JsonNode e : get("/airlock/v1/sessions/" + session + "/events").get("data")) {
-            if (e.path("type").asText().equals("user.tool_result")) {
-                assertFalse(byId.containsKey(e.get("tool_use_id").asText()), "one result per tool use: " + e);
-                byId.put(e.get("tool_use_id").asText(), e);
-            }
-        }
-        return byId;
+        return platform.results(session); // refuses a second result for one tool use
     }
 
     private static String text(JsonNode result) {
@@ -149,7 +129,7 @@ class WorkerIT {
     }
 
     private String item(String env, String workId) throws Exception {
-        return get("/v1/environments/" + env + "/work/" + workId).get("state").asText();
+        return platform.item(env, workId).get("state").asText();
     }
 
     private String auditText() throws IOException {
@@ -246,7 +226,7 @@ class WorkerIT {
         send("sesn_l", tool("l1", "bash", "{\"command\":\"sleep 60\",\"timeout_ms\":90000}"));
         await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
         Thread.sleep(500);
-        script("/airlock/v1/environments/env_l/work/" + work + "/stop-extending", "{}");
+        platform.stopExtending("env_l", work);
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertTrue(results("sesn_l").isEmpty(), "no result is posted once the lease is lost");
         assertTrue(auditText().contains("no longer extends the lease"));
@@ -264,7 +244,7 @@ class WorkerIT {
         worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit);
         String work = enqueue("env_s", "sesn_s");
         await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
-        script("/airlock/v1/environments/env_s/work/" + work + "/take-lease", "{}");
+        platform.takeLease("env_s", work);
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertTrue(auditText().contains("another heartbeat holds the lease (412"), auditText());
     }
@@ -280,7 +260,7 @@ class WorkerIT {
                 throw new IllegalStateException(e);
             }
         });
-        assertTrue(get("/v1/environments/env_f/work/" + work).get("acknowledged_at").isNull(), "never acked");
+        assertTrue(platform.item("env_f", work).get("acknowledged_at").isNull(), "never acked");
         assertTrue(auditText().contains("\"event\":\"provision_failed\""));
     }
 
@@ -289,9 +269,8 @@ class WorkerIT {
         worker = null;
         WorkerEnvironment env = environment("env_k", "", List.of());
         enqueue("env_k", "sesn_k");
-        script("/airlock/v1/sessions/sesn_k/skills", "{\"name\":\"pdf-tools\",\"archive_base64\":\"" + Archives.zip("pdf-tools/SKILL.md",
-                "# PDF tools\n") + "\"}");
-        script("/airlock/v1/sessions/sesn_k/skills", "{\"name\":\"evil\",\"archive_base64\":\"" + Archives.tarWithEscape() + "\"}");
+        platform.addSkill("sesn_k", "pdf-tools", Archives.zip("pdf-tools/SKILL.md", "# PDF tools\n"));
+        platform.addSkill("sesn_k", "evil", Archives.tarWithEscape());
         send("sesn_k", tool("k1", "bash", "{\"command\":\"find skills -type f | sort; ls /tmp/escaped 2>&1 | head -1\"}"));
         worker = WorkerConnector.start(List.of(env), sandboxes, audit);
         await("1 result", Duration.ofSeconds(60), resultsAtLeast("sesn_k", 1));

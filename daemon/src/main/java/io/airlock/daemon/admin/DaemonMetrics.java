@@ -108,6 +108,25 @@ public final class DaemonMetrics {
         auditAppendSeconds.observe(seconds);
     }
 
+    /**
+     * The work-queue worker's gauges, read from its status on each scrape: sessions served now,
+     * sessions and tool calls so far, and readiness, by environment.
+     */
+    public void worker(Supplier<Map<String, Map<String, Object>>> status) {
+        GaugeWithCallback.builder().name("airlock_worker_ready").help("Work-queue environments whose last poll reached the queue (0 or 1)")
+                .labelNames("environment").callback(cb -> status.get().forEach((env, m) -> cb.call(Boolean.TRUE.equals(m.get("ready")) ? 1 : 0, env)))
+                .register(registry);
+        GaugeWithCallback.builder().name("airlock_worker_sessions").help("Work-queue sessions being served, by environment")
+                .labelNames("environment").callback(cb -> status.get().forEach((env, m) -> cb.call(((Number) m.get("sessions_active")).doubleValue(), env)))
+                .register(registry);
+        GaugeWithCallback.builder().name("airlock_worker_tool_calls").help("Tool calls answered since start, by environment and outcome (ok, error, denied)")
+                .labelNames("environment", "outcome").callback(cb -> status.get().forEach((env, m) -> {
+                    cb.call(((Number) m.get("tool_calls_ok")).doubleValue(), env, "ok");
+                    cb.call(((Number) m.get("tool_calls_error")).doubleValue(), env, "error");
+                    cb.call(((Number) m.get("tool_calls_denied")).doubleValue(), env, "denied");
+                })).register(registry);
+    }
+
     public void mcp(String server, String outcome) {
         mcpMessages.labelValues(server, outcome).inc();
     }
