@@ -15,10 +15,7 @@ import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.SandboxService;
 import io.airlock.core.config.ConfigLoader;
-import io.airlock.driver.DriverContext;
-import io.airlock.driver.Prerequisites;
 import io.airlock.driver.SandboxDriver;
-import io.airlock.driver.bubblewrap.BubblewrapDriverProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -38,11 +35,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Airlock's worker against the reference work queue, in real bubblewrap sandboxes: the toolset
+ * Airlock's worker against the reference work queue, in real sandboxes of each driver: the toolset
  * run in a session's sandbox, a tool the local policy denies, escapes refused, a skill
  * delivered, lease loss and a stale heartbeat ending the work, a failed provision never acked.
  */
-class WorkerIT {
+abstract class WorkerContract {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration LEASE = Duration.ofSeconds(6);
 
@@ -53,24 +50,28 @@ class WorkerIT {
     private AuditLog audit;
     private SandboxService sandboxes;
     private WorkerConnector worker;
+    private SandboxDriver driver;
 
     @BeforeEach
     void start() throws Exception {
-        Prerequisites.require("bubblewrap", new BubblewrapDriverProvider().unavailableReason());
         String apiKey = "apikey_" + System.nanoTime();
         server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC());
         platform = new WorkQueueScript(server.url(), apiKey);
         audit = AuditLog.open(dir.resolve("audit"), 1 << 22, AuditLog.Durability.EACH, Duration.ofMillis(10));
-        SandboxDriver driver = new BubblewrapDriverProvider().create(new DriverContext("worker-it", dir.resolve("bwrap"), Map.of()));
+        driver = driver(dir.resolve("driver"));
         var config = ConfigLoader.parse("policy: {exec: {max_timeout: 10m}}", "test");
         sandboxes = new SandboxService(DriverRegistry.of(List.of(driver)), new LocalPolicy(config.policy()), (s, st, why) -> { });
     }
 
+    /** The driver under test, its prerequisites checked first. */
+    abstract SandboxDriver driver(Path stateDir) throws Exception;
+
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         if (worker != null) {
             worker.close();
         }
+        driver.close();
         server.close();
         audit.close();
     }
