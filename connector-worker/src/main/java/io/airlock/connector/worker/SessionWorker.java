@@ -2,6 +2,7 @@ package io.airlock.connector.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlock.connector.worker.tools.ToolException;
 import io.airlock.connector.worker.tools.ToolResult;
 import io.airlock.connector.worker.tools.Toolset;
 import io.airlock.core.audit.AuditTrail;
@@ -63,6 +64,8 @@ final class SessionWorker implements Runnable {
     private volatile String endReason;
     private volatile EventStream stream;
     private volatile Toolset tools;
+    /** The session's memory stores; null until mounted. */
+    private MemorySync memory;
     private long idleSince = -1;
     /** False once the item turned out to be another worker's: it is not ours to stop. */
     private boolean stopItem = true;
@@ -145,7 +148,18 @@ final class SessionWorker implements Runnable {
                 return;
             }
             tools = new Toolset(sandboxes, sandboxId);
-            new Skills(api, token, sandboxes, sandboxId, audit, work).install(api.session(token, work.sessionId()));
+            // One fetch for skills and memory, so the two cannot disagree about the session's resources.
+            JsonNode session = api.session(token, work.sessionId());
+            new Skills(api, token, sandboxes, sandboxId, audit, work).install(session);
+            MemorySync m = new MemorySync(api, token, sandboxes, sandboxId, audit, work);
+            try {
+                m.mount(session);
+            } catch (DriverException | ToolException e) {
+                outcome = "memory_unavailable";
+                record("worker.session", "memory_unavailable", Map.of("reason", e.getMessage()));
+                return;
+            }
+            memory = m;
             serve();
             outcome = endReason == null ? "ended" : endReason;
         } catch (ApiException e) {
@@ -164,6 +178,14 @@ final class SessionWorker implements Runnable {
     }
 
     private void teardown(Lease lease, boolean provisioned, String reason) {
+        MemorySync m = memory;
+        if (m != null && lease != null && lease.lost() == null) {
+            try {
+                m.sync(); // the last flush: what the agent wrote since the last call is not lost
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         Toolset t = tools;
         if (t != null) {
             t.close();
@@ -332,6 +354,9 @@ final class SessionWorker implements Runnable {
                     + "' for environment " + env.environmentId() + ")");
             verdict = "denied";
         } else {
+            if (memory != null && !memory.isEmpty()) {
+                memory.sync(); // the call sees the store as it is now, and what earlier calls wrote goes up
+            }
             result = tools.call(name, bounded(name, input));
             verdict = result.isError() ? "error" : "ok";
         }

@@ -152,6 +152,51 @@ public final class WorkQueueApi {
         }
     }
 
+    /** A memory as listed (content only in the full view). */
+    public record Memory(String id, String path, String sha256, String content) {}
+
+    /** Every memory of a store, with content. */
+    public List<Memory> memories(Credential token, String store) throws ApiException, InterruptedException {
+        List<Memory> all = new java.util.ArrayList<>();
+        String page = null;
+        do {
+            String q = "?view=full&limit=100" + (page == null ? "" : "&page=" + URLEncoder.encode(page, StandardCharsets.UTF_8));
+            JsonNode p = call(request("/v1/memory_stores/" + store + "/memories" + q, token, CALL_TIMEOUT).GET().build());
+            for (JsonNode m : p.path("data")) {
+                if (m.path("type").asText().equals("memory")) {
+                    all.add(memory(m));
+                }
+            }
+            page = p.path("next_page").isTextual() ? p.path("next_page").asText() : null;
+        } while (page != null);
+        return all;
+    }
+
+    public Memory createMemory(Credential token, String store, String path, String content) throws ApiException, InterruptedException {
+        ObjectNode body = JSON.createObjectNode().put("path", path).put("content", content);
+        return memory(call(json(request("/v1/memory_stores/" + store + "/memories", token, CALL_TIMEOUT), body)));
+    }
+
+    /** Replaces a memory's content if it still has {@code expectedSha}; 409 otherwise. */
+    public Memory updateMemory(Credential token, String store, String id, String content, String expectedSha)
+            throws ApiException, InterruptedException {
+        ObjectNode body = JSON.createObjectNode().put("content", content);
+        body.putObject("precondition").put("type", "content_sha256").put("content_sha256", expectedSha);
+        return memory(call(json(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT), body)));
+    }
+
+    public void deleteMemory(Credential token, String store, String id) throws ApiException, InterruptedException {
+        call(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT).DELETE().build());
+    }
+
+    private static Memory memory(JsonNode m) {
+        return new Memory(m.path("id").asText(), m.path("path").asText(), m.path("content_sha256").asText(), m.path("content").asText(null));
+    }
+
+    private static HttpRequest json(HttpRequest.Builder b, ObjectNode body) {
+        return b.header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+    }
+
     private String workPath(String rest) {
         return "/v1/environments/" + environmentId + "/work/" + rest;
     }

@@ -280,4 +280,43 @@ abstract class WorkerContract {
         assertFalse(out.contains("skills/evil/"), out);
         assertTrue(auditText().contains("\"skill_id\"") && auditText().contains("refused"), "the hostile skill is audited as refused");
     }
+
+    @Test
+    void aMemoryStoreIsSyncedBothWaysTheServerWinningAConflictAndAReadOnlyOneOnlyPulls() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_m", "", List.of())), sandboxes, audit);
+        String rw = platform.createMemoryStore();
+        platform.putMemory(rw, "/notes/a.md", "remote-1");
+        platform.putMemory(rw, "/notes/c.md", "both-0");
+        String ro = platform.createMemoryStore();
+        platform.putMemory(ro, "/guide.md", "read me");
+        platform.attachMemoryStore("sesn_m", rw, "/workspace/memory/team", "read_write");
+        platform.attachMemoryStore("sesn_m", ro, "/mnt/memory/guide", "read_only");
+        String roDir = "/workspace/.memory/" + ro;
+        enqueue("env_m", "sesn_m");
+        send("sesn_m", tool("m1", "read", "{\"file_path\":\"/workspace/memory/team/notes/a.md\"}"),
+                tool("m2", "write", "{\"file_path\":\"memory/team/notes/b.md\",\"content\":\"local-1\"}"),
+                tool("m3", "read", "{\"file_path\":\"" + roDir + "/guide.md\"}"),
+                tool("m4", "write", "{\"file_path\":\"" + roDir + "/guide.md\",\"content\":\"local edit\"}"),
+                tool("m5", "write", "{\"file_path\":\"memory/team/notes/c.md\",\"content\":\"local-c\"}"));
+        await("5 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 5));
+        Map<String, JsonNode> r = results("sesn_m");
+        assertEquals("remote-1", text(r.get("m1")), "the store is pulled before the first call");
+        assertEquals("read me", text(r.get("m3")));
+        // Meanwhile on the platform: a changes there only; c changes there too (a conflict).
+        platform.putMemory(rw, "/notes/a.md", "remote-2");
+        platform.putMemory(rw, "/notes/c.md", "remote-c");
+        send("sesn_m", tool("m6", "read", "{\"file_path\":\"memory/team/notes/a.md\"}"),
+                tool("m7", "read", "{\"file_path\":\"memory/team/notes/c.md\"}"));
+        await("7 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 7));
+        r = results("sesn_m");
+        assertEquals("remote-2", text(r.get("m6")), "a remote change is pulled");
+        assertEquals("remote-c", text(r.get("m7")), "both changed: the server wins");
+        Map<String, String> team = platform.memories(rw);
+        assertEquals("local-1", team.get("/notes/b.md"), "a local file is pushed: " + team);
+        assertEquals("remote-c", team.get("/notes/c.md"));
+        assertEquals(Map.of("/guide.md", "read me"), platform.memories(ro), "a read-only store never pushes");
+        String log = auditText();
+        assertTrue(log.contains("\"conflicts_server_won\":[\"notes/c.md\"]"), "the dropped local edit is audited");
+        assertTrue(log.contains("\"event\":\"mounted\""));
+    }
 }

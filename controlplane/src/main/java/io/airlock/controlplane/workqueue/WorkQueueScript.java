@@ -110,6 +110,29 @@ public final class WorkQueueScript {
         post("/airlock/v1/sessions/" + sessionId + "/resources", resource);
     }
 
+    /** Creates a memory store; returns its id. */
+    public String createMemoryStore() throws IOException, InterruptedException {
+        return post("/airlock/v1/memory_stores", JSON.createObjectNode()).get("id").asText();
+    }
+
+    /** Creates or replaces the memory at {@code path} (absolute, e.g. /notes/a.md). */
+    public void putMemory(String store, String path, String content) throws IOException, InterruptedException {
+        post("/airlock/v1/memory_stores/" + store + "/memories", JSON.createObjectNode().put("path", path).put("content", content));
+    }
+
+    /** The store's memories, content by path. */
+    public Map<String, String> memories(String store) throws IOException, InterruptedException {
+        Map<String, String> m = new LinkedHashMap<>();
+        get("/airlock/v1/memory_stores/" + store + "/memories").get("data").forEach(x -> m.put(x.get("path").asText(), x.get("content").asText()));
+        return m;
+    }
+
+    /** Attaches a memory store to the session at {@code mountPath} ({@code read_write} or {@code read_only}). */
+    public void attachMemoryStore(String sessionId, String store, String mountPath, String access) throws IOException, InterruptedException {
+        addResource(sessionId, JSON.createObjectNode().put("type", "memory_store").put("memory_store_id", store)
+                .put("mount_path", mountPath).put("access", access));
+    }
+
     private JsonNode post(String path, JsonNode body) throws IOException, InterruptedException {
         return answer(http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).header("x-api-key", apiKey)
                 .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),

@@ -44,6 +44,7 @@ public final class WorkQueueServer implements AutoCloseable {
     private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
     private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending|take-lease))?");
     private static final Pattern SESSION = Pattern.compile("/v1/sessions/([^/]+)(?:/(events)(?:/(stream))?)?");
+    private static final Pattern MEMORY_SCRIPT = Pattern.compile("/airlock/v1/memory_stores(?:/([^/]+)/memories)?");
     private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources)");
     /** A stream with nothing to say sends a ping this often, so both ends notice a dead peer. */
     private static final long PING_MILLIS = 5_000;
@@ -51,6 +52,7 @@ public final class WorkQueueServer implements AutoCloseable {
     private final WorkQueue queue;
     private final Sessions sessions;
     private final Skills skills = new Skills();
+    private final MemoryStores memory = new MemoryStores();
     private final String apiKey;
     private final HttpServer server;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
@@ -87,6 +89,12 @@ public final class WorkQueueServer implements AutoCloseable {
                     script(ex, s);
                     return;
                 }
+                Matcher ms = MEMORY_SCRIPT.matcher(path);
+                if (ms.matches()) {
+                    requireApiKey(ex);
+                    memoryScript(ex, ms);
+                    return;
+                }
                 Matcher ss = SESSION_SCRIPT.matcher(path);
                 if (ss.matches()) {
                     requireApiKey(ex);
@@ -96,7 +104,8 @@ public final class WorkQueueServer implements AutoCloseable {
                 Matcher m = WORK.matcher(path);
                 Matcher sess = SESSION.matcher(path);
                 Matcher sk = Skills.PATH.matcher(path);
-                if (!m.matches() && !sess.matches() && !sk.matches()) {
+                Matcher mem = MemoryStores.match(path);
+                if (!m.matches() && !sess.matches() && !sk.matches() && !mem.matches()) {
                     throw new WorkQueue.ApiError(404, "not_found_error", "no such endpoint: " + ex.getRequestMethod() + " " + path);
                 }
                 String beta = ex.getRequestHeaders().getFirst("anthropic-beta");
@@ -106,6 +115,9 @@ public final class WorkQueueServer implements AutoCloseable {
                 }
                 if (sess.matches()) {
                     session(ex, sess, query);
+                } else if (mem.matches()) {
+                    requireApiKeyOrAnyItem(ex);
+                    memory(ex, mem, query);
                 } else if (sk.matches()) {
                     requireApiKeyOrAnyItem(ex);
                     skills.serve(ex, sk);
@@ -263,6 +275,51 @@ public final class WorkQueueServer implements AutoCloseable {
             }
         } finally {
             sessions.unsubscribe(id, q);
+        }
+    }
+
+    private void memory(HttpExchange ex, Matcher m, Map<String, String> query) throws IOException, WorkQueue.ApiError {
+        String store = m.group(1);
+        String id = m.group(2);
+        String method = ex.getRequestMethod();
+        if (id == null && method.equals("GET")) {
+            boolean full = "full".equals(query.get("view"));
+            int limit = (int) number(query, "limit", 20, 1, 1000);
+            int from = (int) number(query, "page", 0, 0, MemoryStores.MAX_MEMORIES);
+            List<MemoryStores.Memory> all = memory.list(store);
+            ObjectNode o = JSON.createObjectNode();
+            ArrayNode data = o.putArray("data");
+            for (int k = from; k < Math.min(all.size(), from + limit); k++) {
+                data.add(MemoryStores.json(all.get(k), full));
+            }
+            o.put("next_page", from + limit < all.size() ? Integer.toString(from + limit) : null);
+            send(ex, 200, o);
+        } else if (id == null && method.equals("POST")) {
+            send(ex, 200, MemoryStores.json(memory.create(store, body(ex)), true));
+        } else if (method.equals("GET")) {
+            send(ex, 200, MemoryStores.json(memory.get(store, id), true));
+        } else if (method.equals("POST")) {
+            send(ex, 200, MemoryStores.json(memory.update(store, id, body(ex)), true));
+        } else if (method.equals("DELETE")) {
+            memory.delete(store, id);
+            send(ex, 200, JSON.createObjectNode().put("type", "memory_deleted").put("id", id));
+        } else {
+            throw new WorkQueue.ApiError(405, "invalid_request_error", method + " is not allowed on " + ex.getRequestURI().getRawPath());
+        }
+    }
+
+    private void memoryScript(HttpExchange ex, Matcher m) throws IOException, WorkQueue.ApiError {
+        String store = m.group(1);
+        if (store == null) {
+            send(ex, 200, JSON.createObjectNode().put("id", memory.create()));
+        } else if (ex.getRequestMethod().equals("GET")) {
+            ObjectNode o = JSON.createObjectNode();
+            ArrayNode data = o.putArray("data");
+            memory.list(store).forEach(x -> data.add(MemoryStores.json(x, true)));
+            send(ex, 200, o);
+        } else {
+            JsonNode body = body(ex);
+            send(ex, 200, MemoryStores.json(memory.put(store, body.path("path").asText(""), body.path("content").asText("")), true));
         }
     }
 

@@ -1,0 +1,361 @@
+package io.airlock.connector.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.connector.worker.tools.ToolException;
+import io.airlock.connector.worker.tools.Workdir;
+import io.airlock.core.audit.AuditTrail;
+import io.airlock.core.policy.PolicyDeniedException;
+import io.airlock.core.sandbox.SandboxService;
+import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecSpec;
+import io.airlock.driver.FileEntry;
+import io.airlock.driver.FileUpload;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session's memory stores, kept as files in its sandbox and synced both ways against the
+ * platform: each path's SHA-256 at the last sync is the baseline; a side that changed since
+ * wins; when both changed the server wins (the local edit is dropped and audited). Pushes carry
+ * the baseline as a {@code content_sha256} precondition, so an update that lost a race comes back
+ * 409 and the server's content is pulled instead. A store attached read-only only pulls.
+ *
+ * <p>A store whose {@code mount_path} lies under the workspace is kept there; elsewhere it is kept
+ * in {@code /workspace/.memory/<store>} with a symbolic link at the mount path when the sandbox's
+ * file system lets one be made (drivers confine file access to the workspace).
+ */
+final class MemorySync {
+    private static final Logger log = LoggerFactory.getLogger(MemorySync.class);
+    static final int MAX_FILE = 1 << 20;
+
+    private static final class Store {
+        final String id;
+        final String dir;
+        final boolean readOnly;
+        final Map<String, String> baseline = new HashMap<>();
+        final Map<String, String> ids = new HashMap<>();
+        /** size:mtime -> sha, so that unchanged files are not read again on every sync. */
+        final Map<String, String> scanned = new HashMap<>();
+
+        Store(String id, String dir, boolean readOnly) {
+            this.id = id;
+            this.dir = dir;
+            this.readOnly = readOnly;
+        }
+    }
+
+    private final WorkQueueApi api;
+    private final Credential token;
+    private final SandboxService sandboxes;
+    private final String sandboxId;
+    private final AuditTrail audit;
+    private final WorkQueueApi.Work work;
+    private final List<Store> stores = new ArrayList<>();
+
+    MemorySync(WorkQueueApi api, Credential token, SandboxService sandboxes, String sandboxId, AuditTrail audit, WorkQueueApi.Work work) {
+        this.api = api;
+        this.token = token;
+        this.sandboxes = sandboxes;
+        this.sandboxId = sandboxId;
+        this.audit = audit;
+        this.work = work;
+    }
+
+    boolean isEmpty() {
+        return stores.isEmpty();
+    }
+
+    /** Pulls every attached store into the sandbox. A store that cannot be mounted ends the session (its memory would be lost). */
+    void mount(JsonNode session) throws ApiException, InterruptedException, DriverException, ToolException {
+        for (JsonNode r : session.path("resources")) {
+            if (!r.path("type").asText().equals("memory_store")) {
+                continue;
+            }
+            String id = r.path("memory_store_id").asText();
+            String mountPath = r.path("mount_path").asText("");
+            String dir;
+            String linked = "";
+            if (mountPath.startsWith(Workdir.ROOT + "/")) {
+                dir = Workdir.relative(mountPath);
+            } else {
+                dir = ".memory/" + id.replaceAll("[^A-Za-z0-9_-]", "-");
+                linked = mountPath.isEmpty() ? "" : link(mountPath, dir);
+            }
+            Store s = new Store(id, dir, r.path("access").asText("read_write").equals("read_only"));
+            stores.add(s);
+            int pulled = 0;
+            for (WorkQueueApi.Memory m : api.memories(token, id)) {
+                String rel = relative(s, m.path());
+                if (rel != null) {
+                    write(s, rel, m.content());
+                    s.baseline.put(rel, m.sha256());
+                    s.ids.put(rel, m.id());
+                    pulled++;
+                }
+            }
+            Map<String, Object> f = fields("mounted", s);
+            f.put("mount_path", mountPath);
+            f.put("directory", Workdir.shown(dir));
+            f.put("link", linked);
+            f.put("pulled", pulled);
+            audit.record("worker.memory", f);
+        }
+    }
+
+    /** One pass over every store: pushes local changes, pulls remote ones, the server winning a conflict. */
+    void sync() throws InterruptedException {
+        for (Store s : stores) {
+            try {
+                syncStore(s);
+            } catch (ApiException | DriverException | IOException e) {
+                log.warn("memory store {} of session {}: sync failed, next pass retries: {}", s.id, work.sessionId(), e.getMessage());
+                Map<String, Object> f = fields("sync_failed", s);
+                f.put("reason", e.getMessage());
+                audit.record("worker.memory", f);
+            }
+        }
+    }
+
+    private void syncStore(Store s) throws ApiException, DriverException, IOException, InterruptedException {
+        Map<String, WorkQueueApi.Memory> remote = new HashMap<>();
+        for (WorkQueueApi.Memory m : api.memories(token, s.id)) {
+            String rel = relative(s, m.path());
+            if (rel != null) {
+                remote.put(rel, m);
+                s.ids.put(rel, m.id());
+            }
+        }
+        Map<String, String> local = scan(s);
+        Set<String> paths = new TreeSet<>(s.baseline.keySet());
+        paths.addAll(remote.keySet());
+        paths.addAll(local.keySet());
+        List<String> pushed = new ArrayList<>();
+        List<String> pulled = new ArrayList<>();
+        List<String> conflicts = new ArrayList<>();
+        for (String rel : paths) {
+            String b = s.baseline.get(rel);
+            String l = local.get(rel);
+            WorkQueueApi.Memory rm = remote.get(rel);
+            String r = rm == null ? null : rm.sha256();
+            if (eq(l, r)) {
+                settle(s, rel, l);
+            } else if (eq(l, b)) {
+                pull(s, rel, rm);
+                pulled.add(rel);
+            } else if (eq(r, b) || r == null) {
+                // Only this side changed (or the server lost it while it changed here: this copy is the only one).
+                if (s.readOnly) {
+                    continue; // a read-only store keeps local edits unsynced
+                }
+                if (push(s, rel, l, r == null ? null : b)) {
+                    pushed.add(rel);
+                } else {
+                    conflicts.add(rel);
+                }
+            } else {
+                pull(s, rel, rm); // both changed: the server wins
+                conflicts.add(rel);
+            }
+        }
+        if (!pushed.isEmpty() || !pulled.isEmpty() || !conflicts.isEmpty()) {
+            Map<String, Object> f = fields("synced", s);
+            f.put("pushed", pushed);
+            f.put("pulled", pulled);
+            f.put("conflicts_server_won", conflicts);
+            audit.record("worker.memory", f);
+        }
+    }
+
+    private static boolean eq(String a, String b) {
+        return a == null ? b == null : a.equals(b);
+    }
+
+    private void settle(Store s, String rel, String sha) {
+        if (sha == null) {
+            s.baseline.remove(rel);
+            s.ids.remove(rel);
+        } else {
+            s.baseline.put(rel, sha);
+        }
+    }
+
+    private void pull(Store s, String rel, WorkQueueApi.Memory m) throws DriverException, InterruptedException {
+        if (m == null) {
+            remove(s, rel);
+            settle(s, rel, null);
+        } else {
+            write(s, rel, m.content());
+            settle(s, rel, m.sha256());
+        }
+    }
+
+    /** False when the server refused with 409 (it changed meanwhile): its content is pulled instead. */
+    private boolean push(Store s, String rel, String localSha, String expected) throws ApiException, DriverException, IOException,
+            InterruptedException {
+        try {
+            if (localSha == null) {
+                api.deleteMemory(token, s.id, s.ids.get(rel));
+                settle(s, rel, null);
+                return true;
+            }
+            String content = read(s, rel);
+            WorkQueueApi.Memory m = expected == null || s.ids.get(rel) == null ? api.createMemory(token, s.id, "/" + rel, content)
+                    : api.updateMemory(token, s.id, s.ids.get(rel), content, expected);
+            s.ids.put(rel, m.id());
+            settle(s, rel, m.sha256());
+            return true;
+        } catch (ApiException e) {
+            if (e.status() != 409 && e.status() != 404) {
+                throw e;
+            }
+            for (WorkQueueApi.Memory m : api.memories(token, s.id)) {
+                if (rel.equals(relative(s, m.path()))) {
+                    pull(s, rel, m);
+                    return false;
+                }
+            }
+            pull(s, rel, null);
+            return false;
+        }
+    }
+
+    /** rel -> sha of each regular file under the store's directory (files over 1 MiB or not UTF-8 are left out). */
+    private Map<String, String> scan(Store s) throws DriverException, IOException {
+        Map<String, String> out = new LinkedHashMap<>();
+        List<FileEntry> entries;
+        try {
+            entries = sandboxes.listFiles(sandboxId, s.dir, true);
+        } catch (DriverException e) {
+            if (e.kind() == DriverException.Kind.NOT_FOUND) {
+                return out; // the agent removed the directory: every file is gone
+            }
+            throw e;
+        }
+        Map<String, String> seen = new HashMap<>();
+        for (FileEntry e : entries) {
+            if (e.type() != FileEntry.Type.REGULAR || e.size() > MAX_FILE) {
+                continue;
+            }
+            String rel = e.path().startsWith(s.dir + "/") ? e.path().substring(s.dir.length() + 1) : e.path();
+            String key = rel + ":" + e.size() + ":" + e.modifiedAt().toEpochMilli();
+            String sha = s.scanned.get(key);
+            if (sha == null) {
+                byte[] b = bytes(s.dir + "/" + rel);
+                if (!utf8(b)) {
+                    continue;
+                }
+                sha = sha(b);
+            }
+            seen.put(key, sha);
+            out.put(rel, sha);
+        }
+        s.scanned.clear();
+        s.scanned.putAll(seen);
+        return out;
+    }
+
+    private String read(Store s, String rel) throws DriverException, IOException {
+        return new String(bytes(s.dir + "/" + rel), StandardCharsets.UTF_8);
+    }
+
+    private byte[] bytes(String path) throws DriverException, IOException {
+        try (InputStream in = sandboxes.openRead(sandboxId, path)) {
+            return in.readNBytes(MAX_FILE);
+        }
+    }
+
+    private void write(Store s, String rel, String content) throws DriverException {
+        FileUpload up = sandboxes.openWrite(sandboxId, s.dir + "/" + rel, 0644);
+        try {
+            up.write(content.getBytes(StandardCharsets.UTF_8));
+            up.close();
+        } catch (IOException e) {
+            up.abort();
+            throw new DriverException(DriverException.Kind.INTERNAL, "cannot write memory " + rel + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The sandbox's file API has no delete; its shell does. */
+    private void remove(Store s, String rel) throws DriverException, InterruptedException {
+        run(List.of("rm", "-f", "--", Workdir.shown(s.dir + "/" + rel)));
+    }
+
+    private String link(String mountPath, String dir) throws InterruptedException {
+        try {
+            int code = run(List.of("sh", "-c", "mkdir -p \"$(dirname \"$0\")\" && ln -sfn \"$1\" \"$0\"", mountPath, Workdir.shown(dir)));
+            return code == 0 ? mountPath + " -> " + Workdir.shown(dir) : "";
+        } catch (DriverException e) {
+            return "";
+        }
+    }
+
+    private int run(List<String> argv) throws DriverException, InterruptedException {
+        try {
+            ExecSpec spec = sandboxes.execSpec(argv, Map.of(), "", 30_000, 0, 64 * 1024, false, null);
+            return sandboxes.startExec(sandboxId, spec, c -> { }).await(Duration.ofSeconds(40)).exitCode();
+        } catch (PolicyDeniedException | java.util.concurrent.TimeoutException e) {
+            throw new DriverException(DriverException.Kind.INTERNAL, "cannot run " + argv.get(0) + " in the sandbox: " + e.getMessage(), e);
+        }
+    }
+
+    /** The workspace-relative path of a memory under the store's directory; null (and audited) when it would leave it. */
+    private String relative(Store s, String memoryPath) {
+        String rel = memoryPath.replaceAll("^/+", "");
+        try {
+            String full = Workdir.relative(s.dir + "/" + rel);
+            if (full.startsWith(s.dir + "/")) {
+                return full.substring(s.dir.length() + 1);
+            }
+        } catch (ToolException e) {
+            // refused below
+        }
+        Map<String, Object> f = fields("path_refused", s);
+        f.put("path", memoryPath);
+        audit.record("worker.memory", f);
+        return null;
+    }
+
+    private Map<String, Object> fields(String event, Store s) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("event", event);
+        f.put("work_id", work.id());
+        f.put("session_id", work.sessionId());
+        f.put("memory_store_id", s.id);
+        f.put("read_only", s.readOnly);
+        return f;
+    }
+
+    private static boolean utf8(byte[] b) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+
+    static String sha(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
