@@ -8,6 +8,8 @@ import io.airlock.connector.grpc.ProtoCodec;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.CertificateRenewer;
 import io.airlock.connector.grpc.identity.LiveCredentials;
+import io.airlock.connector.worker.Approvals;
+import io.airlock.connector.worker.WorkerConnector;
 import io.airlock.core.audit.AuditLog;
 import io.airlock.core.config.ConfigReload;
 import io.airlock.core.config.DaemonConfig;
@@ -15,15 +17,14 @@ import io.airlock.core.egress.EgressOutcome;
 import io.airlock.core.egress.EgressPolicy;
 import io.airlock.core.egress.EgressProxy;
 import io.airlock.core.egress.SandboxEgress;
-import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.DriverRegistry;
+import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.SandboxReaper;
 import io.airlock.core.sandbox.SandboxService;
 import io.airlock.core.work.AgentEvents;
 import io.airlock.core.work.Outcome;
 import io.airlock.core.work.WorkJournal;
 import io.airlock.core.work.WorkRunner;
-import io.airlock.connector.worker.WorkerConnector;
 import io.airlock.daemon.admin.AdminEndpoint;
 import io.airlock.daemon.admin.DaemonMetrics;
 import io.airlock.daemon.systemd.SystemdNotifier;
@@ -34,9 +35,9 @@ import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Capacity;
 import io.airlock.proto.v1.DriverInfo;
 import io.airlock.proto.v1.Hello;
-import io.airlock.tunnel.mcp.identity.CallerTokens;
 import io.airlock.tunnel.mcp.McpAudit;
 import io.airlock.tunnel.mcp.McpTunnel;
+import io.airlock.tunnel.mcp.identity.CallerTokens;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
@@ -338,7 +339,8 @@ public final class Daemon implements AutoCloseable {
         }
         if (!config.environments().isEmpty()) {
             try {
-                daemon.worker = WorkerConnector.start(config.environments(), daemon.sandboxes, audit);
+                daemon.worker = WorkerConnector.start(config.environments(), daemon.sandboxes, audit,
+                        new Approvals(config.stateDir().resolve("approvals")));
             } catch (IOException e) {
                 daemon.stop();
                 throw new StartupException("cannot serve the configured environments: " + e.getMessage(), e);

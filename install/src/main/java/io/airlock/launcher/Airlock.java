@@ -12,6 +12,7 @@ import io.airlock.daemon.cli.ConformanceCommand;
 import io.airlock.daemon.cli.DoctorCommand;
 import io.airlock.daemon.cli.EnrollCommand;
 import io.airlock.daemon.cli.RunCommand;
+import io.airlock.daemon.cli.ApprovalsCommand;
 import io.airlock.daemon.cli.StatusCommand;
 import io.airlock.driver.DriverException;
 import java.io.IOException;
@@ -27,8 +28,8 @@ import picocli.CommandLine;
         description = {"Airlock: a self-hosted sandbox and MCP tunnel agent that only dials out.", ""})
 public final class Airlock {
     /** Every subcommand, in the order --help lists them. */
-    static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, EnrollCommand.class, StatusCommand.class, DoctorCommand.class,
-            ConfigCommand.class, AuditCommand.class, ConformanceCommand.class, ControlPlaneCommand.class, DevCommand.class, BenchCommand.class);
+    static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, EnrollCommand.class, StatusCommand.class, ApprovalsCommand.class,
+            DoctorCommand.class, ConfigCommand.class, AuditCommand.class, ConformanceCommand.class, ControlPlaneCommand.class, DevCommand.class, BenchCommand.class);
 
     public static void main(String[] args) {
         System.exit(commandLine(args).execute(args));

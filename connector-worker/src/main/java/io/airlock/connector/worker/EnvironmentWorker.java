@@ -35,6 +35,7 @@ final class EnvironmentWorker implements AutoCloseable {
     private final Credential key;
     private final SandboxService sandboxes;
     private final AuditTrail audit;
+    private final Approvals approvals;
     private final WorkerStats stats = new WorkerStats();
     private final Semaphore slots;
     private final Set<SessionWorker> running = ConcurrentHashMap.newKeySet();
@@ -44,12 +45,14 @@ final class EnvironmentWorker implements AutoCloseable {
     private volatile boolean closed;
     private Thread poller;
 
-    EnvironmentWorker(WorkerEnvironment env, WorkQueueApi api, Credential key, SandboxService sandboxes, AuditTrail audit) {
+    EnvironmentWorker(WorkerEnvironment env, WorkQueueApi api, Credential key, SandboxService sandboxes, AuditTrail audit,
+            Approvals approvals) {
         this.env = env;
         this.api = api;
         this.key = key;
         this.sandboxes = sandboxes;
         this.audit = audit;
+        this.approvals = approvals;
         this.slots = new Semaphore(env.concurrency());
     }
 
@@ -118,7 +121,7 @@ final class EnvironmentWorker implements AutoCloseable {
                     } else if (w.isPresent() && !closed) {
                         String workId = w.get().id();
                         serving.add(workId);
-                        SessionWorker s = new SessionWorker(env, api, key, w.get(), sandboxes, audit, stats);
+                        SessionWorker s = new SessionWorker(env, api, key, w.get(), sandboxes, audit, stats, approvals);
                         running.add(s);
                         Thread t = Thread.ofVirtual().name("work-" + w.get().id()).unstarted(() -> {
                             try {

@@ -55,6 +55,7 @@ final class SessionWorker implements Runnable {
     private final SandboxService sandboxes;
     private final AuditTrail audit;
     private final WorkerStats stats;
+    private final Approvals approvals;
     private final String sandboxId;
     private final BlockingQueue<JsonNode> events = new ArrayBlockingQueue<>(EVENT_BUFFER);
     private final Set<String> seenEvents = new HashSet<>();
@@ -71,7 +72,7 @@ final class SessionWorker implements Runnable {
     private boolean stopItem = true;
 
     SessionWorker(WorkerEnvironment env, WorkQueueApi api, Credential key, WorkQueueApi.Work work, SandboxService sandboxes,
-            AuditTrail audit, WorkerStats stats) {
+            AuditTrail audit, WorkerStats stats, Approvals approvals) {
         this.env = env;
         this.api = api;
         this.key = key;
@@ -80,6 +81,7 @@ final class SessionWorker implements Runnable {
         this.sandboxes = sandboxes;
         this.audit = audit;
         this.stats = stats;
+        this.approvals = approvals;
         this.sandboxId = sandboxIdOf(work.id());
     }
 
@@ -349,9 +351,16 @@ final class SessionWorker implements Runnable {
         long start = System.nanoTime();
         ToolResult result;
         String verdict;
+        Approvals.Decision approval = env.tools().approve().contains(name) ? approve(id, name, input) : Approvals.Decision.ALLOW;
         if (env.tools().deny().contains(name)) {
             result = ToolResult.error(name + ": denied by the local policy (environments[].tools.deny lists '" + name
                     + "' for environment " + env.environmentId() + ")");
+            verdict = "denied";
+        } else if (approval != Approvals.Decision.ALLOW) {
+            result = ToolResult.error(name + ": " + (approval == Approvals.Decision.DENY
+                    ? "refused by an operator on the worker's host (environments[].tools.approve requires local approval)"
+                    : "not approved on the worker's host within " + env.tools().approvalTimeout().toSeconds()
+                            + " s (environments[].tools.approve requires local approval; environments[].tools.approval_timeout)"));
             verdict = "denied";
         } else {
             if (memory != null && !memory.isEmpty()) {
@@ -380,6 +389,24 @@ final class SessionWorker implements Runnable {
         boolean posted = post(r);
         f.put("posted", posted);
         record("worker.tool", verdict, f);
+    }
+
+    /** Waits for an operator on this host to allow or deny the call (airlock approvals); audited both ways. */
+    private Approvals.Decision approve(String id, String name, JsonNode input) throws InterruptedException {
+        String shown = input.toString();
+        ObjectNode request = WorkQueueApi.JSON.createObjectNode().put("tool_use_id", id).put("tool", name)
+                .put("environment_id", env.environmentId()).put("session_id", work.sessionId()).put("work_id", work.id())
+                .put("input", shown.length() > 4000 ? shown.substring(0, 4000) + "..." : shown);
+        record("worker.tool", "approval_requested", Map.of("tool_use_id", id, "tool", name));
+        Approvals.Decision d;
+        try {
+            d = approvals.await(id, request, env.tools().approvalTimeout(), () -> endReason != null);
+        } catch (IOException | IllegalArgumentException e) {
+            log.warn("cannot ask for approval of {} ({}): {}", id, name, e.getMessage());
+            d = Approvals.Decision.DENY;
+        }
+        record("worker.tool", "approval_" + d.name().toLowerCase(), Map.of("tool_use_id", id, "tool", name));
+        return d;
     }
 
     /** Clamps bash's timeout to the per-call bound. */

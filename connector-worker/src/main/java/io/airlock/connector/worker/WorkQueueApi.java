@@ -71,6 +71,11 @@ public final class WorkQueueApi {
                 Credential.fromSecret(n.path("secret").asText(null), JSON)));
     }
 
+    /** The queue's depth and pollers: a probe that claims nothing. */
+    public JsonNode stats(Credential key) throws ApiException, InterruptedException {
+        return call(request(workPath("stats"), key, CALL_TIMEOUT).GET().build());
+    }
+
     public void ack(Credential key, String workId) throws ApiException, InterruptedException {
         call(request(workPath(workId + "/ack"), key, CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build());
     }

@@ -24,8 +24,13 @@ public final class WorkerConnector implements AutoCloseable {
         this.http = http;
     }
 
-    /** Reads each environment's key file (refusing one readable by others) and starts polling. */
-    public static WorkerConnector start(List<WorkerEnvironment> environments, SandboxService sandboxes, AuditTrail audit) throws IOException {
+    /**
+     * Reads each environment's key file (refusing one readable by others) and starts polling.
+     *
+     * @param approvals where tool calls wait for local approval (state_dir/approvals)
+     */
+    public static WorkerConnector start(List<WorkerEnvironment> environments, SandboxService sandboxes, AuditTrail audit,
+            Approvals approvals) throws IOException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NEVER).build();
         WorkerConnector c = new WorkerConnector(http);
         List<EnvironmentWorker> made = new ArrayList<>();
@@ -36,7 +41,7 @@ public final class WorkerConnector implements AutoCloseable {
             } catch (IOException e) {
                 throw new IOException("environments[" + env.environmentId() + "].key_file: " + e.getMessage(), e);
             }
-            made.add(new EnvironmentWorker(env, new WorkQueueApi(env.apiUrl(), env.environmentId(), http), key, sandboxes, audit));
+            made.add(new EnvironmentWorker(env, new WorkQueueApi(env.apiUrl(), env.environmentId(), http), key, sandboxes, audit, approvals));
         }
         for (EnvironmentWorker w : made) {
             w.start();

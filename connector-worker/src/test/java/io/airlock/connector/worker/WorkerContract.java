@@ -6,15 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.airlock.controlplane.workqueue.WorkQueueScript;
 import io.airlock.controlplane.workqueue.WorkQueueServer;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.airlock.core.audit.AuditLog;
+import io.airlock.core.config.ConfigLoader;
 import io.airlock.core.config.WorkerEnvironment;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.core.sandbox.LocalPolicy;
 import io.airlock.core.sandbox.SandboxService;
-import io.airlock.core.config.ConfigLoader;
 import io.airlock.driver.SandboxDriver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -51,6 +51,7 @@ abstract class WorkerContract {
     private SandboxService sandboxes;
     private WorkerConnector worker;
     private SandboxDriver driver;
+    private Approvals approvals;
 
     @BeforeEach
     void start() throws Exception {
@@ -59,6 +60,7 @@ abstract class WorkerContract {
         platform = new WorkQueueScript(server.url(), apiKey);
         audit = AuditLog.open(dir.resolve("audit"), 1 << 22, AuditLog.Durability.EACH, Duration.ofMillis(10));
         driver = driver(dir.resolve("driver"));
+        approvals = new Approvals(dir.resolve("approvals"));
         var config = ConfigLoader.parse("policy: {exec: {max_timeout: 10m}}", "test");
         sandboxes = new SandboxService(DriverRegistry.of(List.of(driver)), new LocalPolicy(config.policy()), (s, st, why) -> { });
     }
@@ -77,12 +79,16 @@ abstract class WorkerContract {
     }
 
     private WorkerEnvironment environment(String id, String driver, List<String> deny) throws Exception {
+        return environment(id, driver, new WorkerEnvironment.Tools(deny));
+    }
+
+    private WorkerEnvironment environment(String id, String driver, WorkerEnvironment.Tools tools) throws Exception {
         String key = platform.createEnvironment(id);
         Path keyFile = dir.resolve(id + ".key");
         Files.writeString(keyFile, key);
         Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
         return new WorkerEnvironment(URI.create(server.url()), id, keyFile, "it-worker", 4, driver, "",
-                new WorkerEnvironment.Tools(deny), LEASE, Duration.ofSeconds(1));
+                tools, LEASE, Duration.ofSeconds(1));
     }
 
     private String enqueue(String env, String session) throws Exception {
@@ -147,7 +153,7 @@ abstract class WorkerContract {
 
     @Test
     void aSessionRunsTheToolsetInItsOwnSandboxAndIsHandedBackWhenIdle() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_a", "", List.of())), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_a", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_a", "sesn_a");
         send("sesn_a",
                 tool("t01", "bash", "{\"command\":\"mkdir -p sub && cd sub && export GREETING=hello\"}"),
@@ -208,7 +214,7 @@ abstract class WorkerContract {
 
     @Test
     void aToolTheLocalPolicyDeniesIsAnsweredAsAnErrorNamingTheRule() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_d", "", List.of("bash"))), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_d", "", List.of("bash"))), sandboxes, audit, approvals);
         enqueue("env_d", "sesn_d");
         send("sesn_d", tool("d1", "bash", "{\"command\":\"echo should-not-run > ran.txt\"}"),
                 tool("d2", "glob", "{\"pattern\":\"*.txt\"}"));
@@ -222,7 +228,7 @@ abstract class WorkerContract {
 
     @Test
     void aLostLeaseEndsTheWorkMidToolAndDestroysTheSandbox() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_l", "", List.of())), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_l", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_l", "sesn_l");
         send("sesn_l", tool("l1", "bash", "{\"command\":\"sleep 60\",\"timeout_ms\":90000}"));
         await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
@@ -242,7 +248,7 @@ abstract class WorkerContract {
 
     @Test
     void aStaleHeartbeatGets412AndTheWorkEnds() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_s", "sesn_s");
         await("the sandbox runs", Duration.ofSeconds(30), () -> !sandboxes.list().isEmpty());
         platform.takeLease("env_s", work);
@@ -252,7 +258,7 @@ abstract class WorkerContract {
 
     @Test
     void aSandboxThatCannotBeMadeIsNeverAckedAndTheItemIsStopped() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_f", "no-such-driver", List.of())), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_f", "no-such-driver", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_f", "sesn_f");
         await("the item is stopped", Duration.ofSeconds(30), () -> {
             try {
@@ -273,7 +279,7 @@ abstract class WorkerContract {
         platform.addSkill("sesn_k", "pdf-tools", Archives.zip("pdf-tools/SKILL.md", "# PDF tools\n"));
         platform.addSkill("sesn_k", "evil", Archives.tarWithEscape());
         send("sesn_k", tool("k1", "bash", "{\"command\":\"find skills -type f | sort; ls /tmp/escaped 2>&1 | head -1\"}"));
-        worker = WorkerConnector.start(List.of(env), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(env), sandboxes, audit, approvals);
         await("1 result", Duration.ofSeconds(60), resultsAtLeast("sesn_k", 1));
         String out = text(results("sesn_k").get("k1"));
         assertTrue(out.contains("skills/pdf-tools/pdf-tools/SKILL.md") || out.contains("skills/pdf-tools/SKILL.md"), out);
@@ -283,7 +289,7 @@ abstract class WorkerContract {
 
     @Test
     void aMemoryStoreIsSyncedBothWaysTheServerWinningAConflictAndAReadOnlyOneOnlyPulls() throws Exception {
-        worker = WorkerConnector.start(List.of(environment("env_m", "", List.of())), sandboxes, audit);
+        worker = WorkerConnector.start(List.of(environment("env_m", "", List.of())), sandboxes, audit, approvals);
         String rw = platform.createMemoryStore();
         platform.putMemory(rw, "/notes/a.md", "remote-1");
         platform.putMemory(rw, "/notes/c.md", "both-0");
@@ -318,5 +324,39 @@ abstract class WorkerContract {
         String log = auditText();
         assertTrue(log.contains("\"conflicts_server_won\":[\"notes/c.md\"]"), "the dropped local edit is audited");
         assertTrue(log.contains("\"event\":\"mounted\""));
+    }
+
+    @Test
+    void aToolThatNeedsLocalApprovalRunsOnlyWhenAnOperatorAllowsIt() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_p", "", new WorkerEnvironment.Tools(List.of(), List.of("write"),
+                Duration.ofSeconds(2)))), sandboxes, audit, approvals);
+        enqueue("env_p", "sesn_p");
+        send("sesn_p", tool("p1", "write", "{\"file_path\":\"allowed.txt\",\"content\":\"yes\"}"));
+        await("p1 waits for approval", Duration.ofSeconds(30), () -> pendingIs("p1"));
+        assertTrue(results("sesn_p").isEmpty(), "nothing runs before the approval");
+        assertTrue(approvals.decide("p1", true));
+        await("p1 answered", Duration.ofSeconds(30), resultsAtLeast("sesn_p", 1));
+        send("sesn_p", tool("p2", "write", "{\"file_path\":\"refused.txt\",\"content\":\"no\"}"));
+        await("p2 waits for approval", Duration.ofSeconds(30), () -> pendingIs("p2"));
+        assertTrue(approvals.decide("p2", false));
+        await("p2 answered", Duration.ofSeconds(30), resultsAtLeast("sesn_p", 2));
+        send("sesn_p", tool("p3", "write", "{\"file_path\":\"expired.txt\",\"content\":\"no\"}"),
+                tool("p4", "glob", "{\"pattern\":\"*.txt\"}"));
+        await("p3 and p4 answered", Duration.ofSeconds(30), resultsAtLeast("sesn_p", 4));
+        Map<String, JsonNode> r = results("sesn_p");
+        assertFalse(r.get("p1").get("is_error").asBoolean(), text(r.get("p1")));
+        assertTrue(text(r.get("p2")).contains("refused by an operator on the worker's host"), text(r.get("p2")));
+        assertTrue(text(r.get("p3")).contains("not approved on the worker's host within 2 s"), text(r.get("p3")));
+        assertEquals("/workspace/allowed.txt", text(r.get("p4")), "only the approved write happened");
+        assertTrue(auditText().contains("\"event\":\"approval_allow\"") && auditText().contains("\"event\":\"approval_expired\""));
+        assertTrue(approvals.pending().isEmpty());
+    }
+
+    private boolean pendingIs(String id) {
+        try {
+            return approvals.pending().stream().anyMatch(p -> p.getFileName().toString().equals(id + ".json"));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

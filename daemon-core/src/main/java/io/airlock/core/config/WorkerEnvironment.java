@@ -52,7 +52,7 @@ public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, 
         }
         driver = driver == null ? "" : driver;
         image = image == null ? "" : image;
-        tools = tools == null ? new Tools(null) : tools;
+        tools = tools == null ? new Tools(null, null, null) : tools;
         leaseTtl = Durations.positive("environments[].lease_ttl", leaseTtl, Duration.ofSeconds(60));
         idleStop = Durations.positive("environments[].idle_stop", idleStop, Duration.ofSeconds(60));
         if (leaseTtl.toSeconds() < 4 || leaseTtl.toSeconds() > 3600) {
@@ -61,16 +61,30 @@ public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, 
     }
 
     /**
-     * @param deny tools refused in every session (each answered with an is_error result naming this rule)
+     * @param deny            tools refused in every session (each answered with an is_error result naming this rule)
+     * @param approve         tools that run only once someone on this host approves each call ({@code airlock approvals allow ID})
+     * @param approvalTimeout how long a call waits for that approval before it is answered as refused
      */
-    public record Tools(List<String> deny) {
+    public record Tools(List<String> deny, List<String> approve, Duration approvalTimeout) {
+        public Tools(List<String> deny) {
+            this(deny, null, null);
+        }
+
         public Tools {
-            deny = deny == null ? List.of() : List.copyOf(deny);
-            for (String t : deny) {
+            deny = known("deny", deny);
+            approve = known("approve", approve);
+            approvalTimeout = Durations.positive("environments[].tools.approval_timeout", approvalTimeout, Duration.ofMinutes(5));
+        }
+
+        private static List<String> known(String field, List<String> tools) {
+            List<String> list = tools == null ? List.of() : List.copyOf(tools);
+            for (String t : list) {
                 if (!TOOLSET.contains(t)) {
-                    throw new IllegalArgumentException("environments[].tools.deny: '" + t + "' (expected one of " + TOOLSET.stream().sorted().toList() + ")");
+                    throw new IllegalArgumentException("environments[].tools." + field + ": '" + t + "' (expected one of "
+                            + TOOLSET.stream().sorted().toList() + ")");
                 }
             }
+            return list;
         }
     }
 

@@ -1,9 +1,14 @@
 package io.airlock.daemon.cli;
 
-import io.airlock.core.audit.AuditVerifier;
-import io.airlock.core.config.DaemonConfig;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.LiveCredentials;
+import io.airlock.connector.worker.ApiException;
+import io.airlock.connector.worker.Credential;
+import io.airlock.connector.worker.WorkQueueApi;
+import io.airlock.core.audit.AuditVerifier;
+import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.config.WorkerEnvironment;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
 import io.airlock.proto.v1.CertificatesGrpc;
@@ -15,6 +20,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -61,8 +67,14 @@ public final class Doctor {
         checks.add(stateDir(c.stateDir()));
         AgentIdentity identity;
         try {
-            identity = AgentIdentity.load(c.stateDir());
-            checks.add(new Check("identity", true, "agent " + identity.agentId() + ", key 0600", ""));
+            if (!c.environments().isEmpty() && !AgentIdentity.exists(c.stateDir())) {
+                checks.add(new Check("identity", true, "not enrolled: the daemon serves its " + c.environments().size()
+                        + " work-queue environment(s) only", ""));
+                identity = null;
+            } else {
+                identity = AgentIdentity.load(c.stateDir());
+                checks.add(new Check("identity", true, "agent " + identity.agentId() + ", key 0600", ""));
+            }
         } catch (Exception e) {
             checks.add(new Check("identity", false, e.getMessage(), "run 'airlock enroll --token-file FILE' with a fresh join token"));
             identity = null;
@@ -72,9 +84,32 @@ public final class Doctor {
             String address = c.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : c.controlPlane().address();
             checks.addAll(controlPlane(address, identity));
         }
+        c.environments().forEach(env -> checks.add(environment(env)));
         checks.addAll(drivers(c.drivers()));
         checks.add(audit(c.auditDir()));
         return checks;
+    }
+
+    /** The environment's key file and its queue: one stats call with the key (it claims nothing). */
+    private static Check environment(WorkerEnvironment env) {
+        String name = "environment " + env.environmentId();
+        Credential key;
+        try {
+            key = Credential.readKeyFile(env.keyFile());
+        } catch (IOException e) {
+            return new Check(name, false, "key file: " + e.getMessage(), "write the environment key alone into " + env.keyFile() + ", mode 0600");
+        }
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
+            JsonNode stats = new WorkQueueApi(env.apiUrl(), env.environmentId(), http).stats(key);
+            return new Check(name, true, env.apiUrl() + " answers with the key (" + stats.path("depth").asInt() + " item(s) queued)", "");
+        } catch (ApiException e) {
+            return new Check(name, false, env.apiUrl() + " answered " + e.status() + ": " + e.getMessage(),
+                    e.status() == 401 || e.status() == 403 ? "check the key in " + env.keyFile() + " and environments[].environment_id"
+                            : "check environments[].api_url and the network path to it");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Check(name, false, "interrupted", "");
+        }
     }
 
     @FunctionalInterface

@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 /** {@code airlock status}: the running daemon's /status, from its loopback admin endpoint. */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Show the running daemon's state (its admin endpoint on loopback).",
-            "Exits 0 when it is ready (a control connection is up), 1 when it runs but is not ready, 2 when it cannot be reached."})
+            "Exits 0 when it is ready (its control connection is up, when enrolled, and every work-queue environment's last poll "
+                + "reached the queue), 1 when it runs but is not ready, 2 when it cannot be reached."})
 public final class StatusCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions config;
@@ -64,9 +65,17 @@ public final class StatusCommand implements Callable<Integer> {
         if (json) {
             System.out.println(body);
         } else {
-            System.out.printf("agent %s (version %s): %s%n", s.path("agent_id").asText(), s.path("version").asText(),
-                    s.path("ready").asBoolean() ? "ready, connected to " + s.path("control_plane").asText()
-                            : "NOT READY: no control connection to " + s.path("control_plane").asText());
+            String link = !s.has("control_plane") ? "not enrolled (work-queue environments only)"
+                    : s.path("ready").asBoolean() ? "connected to " + s.path("control_plane").asText()
+                    : "no control connection to " + s.path("control_plane").asText();
+            System.out.printf("agent %s (version %s): %s%s%n", s.path("agent_id").asText(), s.path("version").asText(),
+                    s.path("ready").asBoolean() ? "ready, " : "NOT READY: ", link);
+            s.path("environments").fields().forEachRemaining(e -> System.out.printf(
+                    "environment %s: %s, %d session(s) now, %d served, tool calls %d ok / %d error / %d denied%s%n", e.getKey(),
+                    e.getValue().path("ready").asBoolean() ? "polling" : "NOT POLLING", e.getValue().path("sessions_active").asInt(),
+                    e.getValue().path("sessions_served").asLong(), e.getValue().path("tool_calls_ok").asLong(),
+                    e.getValue().path("tool_calls_error").asLong(), e.getValue().path("tool_calls_denied").asLong(),
+                    e.getValue().path("last_error").asText().isEmpty() ? "" : " (last error: " + e.getValue().path("last_error").asText() + ")"));
             System.out.println("sandboxes: " + s.path("sandboxes") + ", commands in flight: " + s.path("in_flight_commands").asInt());
             for (JsonNode d : s.path("drivers")) {
                 System.out.printf("driver %s%s: %s%n", d.path("name").asText(), d.path("default").asBoolean() ? " (default)" : "",
