@@ -50,7 +50,8 @@ import picocli.CommandLine.Option;
         description = {"Run an embedded control plane and daemon on loopback through a scripted session.",
             "Enrols over mTLS, provisions a sandbox, streams command output, pipes stdin, writes and reads a file,",
             "shows a refused escape, calls tools on a private MCP server (a small stdio server the agent runs) through the tunnel,",
-            "destroys the sandbox, shows what was recorded, and exits 0 with a one-line summary."})
+            "destroys the sandbox, shows what was recorded, and exits 0 with a one-line summary.",
+            "With --worker: the same daemon as a hosted platform's work-queue worker, through a reference queue on loopback."})
 public final class DevCommand implements Callable<Integer> {
     static final Duration T = Duration.ofSeconds(60);
 
@@ -62,6 +63,10 @@ public final class DevCommand implements Callable<Integer> {
 
     @Option(names = "--keep", description = "Keep the state directory afterwards")
     boolean keep;
+
+    @Option(names = "--worker", description = "Serve a hosted platform's work queue instead: a reference queue on loopback queues a session "
+            + "with a skill and a memory store, and the daemon answers its tool calls from a sandbox (no enrollment)")
+    boolean worker;
 
     @Option(names = {"-v", "--verbose"}, description = "Show the daemon's and control plane's operational log")
     boolean verbose;
@@ -95,17 +100,28 @@ public final class DevCommand implements Callable<Integer> {
         }
         Path state = dir != null ? dir : Path.of(".airlock", "dev", "session-" + System.currentTimeMillis());
         long started = System.nanoTime();
+        if (worker) {
+            try {
+                return new DevWorkerSession(out, driver, driverOptions).run(state, started);
+            } finally {
+                cleanUp(state);
+            }
+        }
         try (EmbeddedStack stack = EmbeddedStack.start(state, driver, driverOptions, "{}", privateMcpServer(state))) {
             return session(stack, started);
         } finally {
-            if (keep) {
-                out.println("the session's state stays in " + state.toAbsolutePath() + " (--keep)");
-            } else if (dir == null) {
-                deleteTree(state);
-                // Nothing of the session is left behind in the working directory, not even empty parents.
-                removeIfEmpty(state.getParent());
-                removeIfEmpty(state.getParent().getParent());
-            }
+            cleanUp(state);
+        }
+    }
+
+    private void cleanUp(Path state) {
+        if (keep) {
+            out.println("the session's state stays in " + state.toAbsolutePath() + " (--keep)");
+        } else if (dir == null) {
+            deleteTree(state);
+            // Nothing of the session is left behind in the working directory, not even empty parents.
+            removeIfEmpty(state.getParent());
+            removeIfEmpty(state.getParent().getParent());
         }
     }
 

@@ -60,6 +60,33 @@ class DevCommandIT {
         assertTrue(AuditVerifier.verify(audit).ok(), "the audit chain verifies");
     }
 
+    @Test
+    void theWorkerSessionAnswersToolCallsFromASandboxAndHandsTheSessionBack() throws Exception {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        int exit;
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            exit = new CommandLine(new DevCommand()).execute("--worker", "--driver", "bubblewrap", "--dir", dir.toString());
+        } finally {
+            System.setOut(original);
+        }
+        String out = captured.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, out);
+        assertTrue(out.contains("summary: ok: 8 tool calls answered from a bubblewrap sandbox"), out);
+        assertTrue(out.contains("-> team airlock in /workspace"), "the shell kept its state between calls: " + out);
+        assertTrue(out.contains("memory store now holds /notes.md: Finished the dev session."), out);
+        Path audit = dir.resolve("agent/audit");
+        List<String> tools;
+        try (Stream<Path> files = Files.list(audit)) {
+            tools = files.filter(p -> p.toString().endsWith(".log")).flatMap(DevCommandIT::lines)
+                    .filter(l -> l.contains("\"worker.tool\"")).toList();
+        }
+        assertEquals(8, tools.size(), "one record per tool call: " + tools);
+        assertTrue(tools.stream().anyMatch(l -> l.contains("\"tool\":\"grep\"") && l.contains("\"outcome\":\"denied\"")), tools.toString());
+        assertTrue(AuditVerifier.verify(audit).ok(), "the audit chain verifies");
+    }
+
     /** Issue 18: run where a user stands, the session leaves nothing in the working directory, and its hint named a real path. */
     @Test
     void aSessionLeavesNothingBehindInTheWorkingDirectory() throws Exception {

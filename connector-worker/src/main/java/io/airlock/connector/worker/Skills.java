@@ -11,7 +11,10 @@ import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipArchiveInputStream;
@@ -78,45 +81,106 @@ final class Skills {
         return n.isEmpty() || n.chars().allMatch(c -> c == '.') ? skillId.replaceAll("[^A-Za-z0-9._-]", "-") : n;
     }
 
-    /** The archive as a tar stream: tar as it is, gzip undone, zip rewritten. */
-    static InputStream asTar(byte[] a) throws IOException {
-        if (a.length >= 4 && a[0] == 'P' && a[1] == 'K' && a[2] == 3 && a[3] == 4) {
-            return new ByteArrayInputStream(zipToTar(a));
-        }
-        if (a.length >= 2 && (a[0] & 0xff) == 0x1f && (a[1] & 0xff) == 0x8b) {
-            return new GZIPInputStream(new ByteArrayInputStream(a));
-        }
-        return new ByteArrayInputStream(a);
-    }
+    /** One member of a skill archive: a directory (body null) or a file. */
+    private record Member(String name, byte[] body, int mode) {}
 
-    private static byte[] zipToTar(byte[] zip) throws IOException {
+    /**
+     * The archive as a tar stream the driver's safe extraction takes: zip or tar (gzip undone),
+     * links and devices refused, and a single top directory that wraps everything stripped
+     * (skills are usually zipped as {@code name/SKILL.md}; the skill's directory already is {@code name}).
+     */
+    static InputStream asTar(byte[] a) throws IOException {
+        List<Member> members = a.length >= 4 && a[0] == 'P' && a[1] == 'K' && a[2] == 3 && a[3] == 4 ? fromZip(a) : fromTar(a);
+        requireInside(members);
+        String top = topDirectory(members);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipArchiveInputStream in = new ZipArchiveInputStream(new ByteArrayInputStream(zip));
-                TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-            ZipArchiveEntry e;
-            long total = 0;
-            while ((e = in.getNextEntry()) != null) {
-                if (e.isUnixSymlink()) {
-                    throw new IOException("skill archive member '" + e.getName() + "' is a symbolic link (refused)");
+            for (Member m : members) {
+                String name = top == null ? m.name() : m.name().substring(top.length());
+                if (name.isEmpty() || name.equals("/")) {
+                    continue;
                 }
-                TarArchiveEntry t = new TarArchiveEntry(e.getName());
-                if (e.isDirectory()) {
-                    tar.putArchiveEntry(t);
-                } else {
-                    byte[] body = in.readNBytes(MAX_ARCHIVE + 1);
-                    total += body.length;
-                    if (total > MAX_ARCHIVE) {
-                        throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
-                    }
-                    t.setSize(body.length);
-                    t.setMode(0100644 | (e.getUnixMode() & 0111));
-                    tar.putArchiveEntry(t);
-                    tar.write(body);
+                TarArchiveEntry t = new TarArchiveEntry(name);
+                if (m.body() != null) {
+                    t.setSize(m.body().length);
+                    t.setMode(0100644 | (m.mode() & 0111));
+                }
+                tar.putArchiveEntry(t);
+                if (m.body() != null) {
+                    tar.write(m.body());
                 }
                 tar.closeArchiveEntry();
             }
         }
-        return out.toByteArray();
+        return new ByteArrayInputStream(out.toByteArray());
+    }
+
+    /** "top/" when every member lies under that one directory, else null. */
+    private static String topDirectory(List<Member> members) {
+        String top = null;
+        for (Member m : members) {
+            int slash = m.name().indexOf('/');
+            if (slash < 0) {
+                return null; // a member at the top level: nothing wraps everything
+            }
+            String first = m.name().substring(0, slash + 1);
+            if (top != null && !top.equals(first)) {
+                return null;
+            }
+            top = first;
+        }
+        return top;
+    }
+
+    /** Absolute names and '..' are refused before anything is stripped or written. */
+    private static void requireInside(List<Member> members) throws IOException {
+        for (Member m : members) {
+            if (m.name().startsWith("/") || List.of(m.name().split("/")).contains("..")) {
+                throw new IOException("skill archive member '" + m.name() + "' leaves its directory (refused)");
+            }
+        }
+    }
+
+    private static List<Member> fromZip(byte[] zip) throws IOException {
+        List<Member> out = new ArrayList<>();
+        long total = 0;
+        try (ZipArchiveInputStream in = new ZipArchiveInputStream(new ByteArrayInputStream(zip))) {
+            ZipArchiveEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                if (e.isUnixSymlink()) {
+                    throw new IOException("skill archive member '" + e.getName() + "' is a symbolic link (refused)");
+                }
+                byte[] body = e.isDirectory() ? null : in.readNBytes(MAX_ARCHIVE + 1);
+                total += body == null ? 0 : body.length;
+                if (total > MAX_ARCHIVE) {
+                    throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
+                }
+                out.add(new Member(e.getName(), body, e.getUnixMode()));
+            }
+        }
+        return out;
+    }
+
+    private static List<Member> fromTar(byte[] a) throws IOException {
+        InputStream raw = a.length >= 2 && (a[0] & 0xff) == 0x1f && (a[1] & 0xff) == 0x8b
+                ? new GZIPInputStream(new ByteArrayInputStream(a)) : new ByteArrayInputStream(a);
+        List<Member> out = new ArrayList<>();
+        long total = 0;
+        try (TarArchiveInputStream in = new TarArchiveInputStream(raw)) {
+            TarArchiveEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                if (!e.isDirectory() && !e.isFile()) {
+                    throw new IOException("skill archive member '" + e.getName() + "' is a link or a device (refused)");
+                }
+                byte[] body = e.isDirectory() ? null : in.readNBytes(MAX_ARCHIVE + 1);
+                total += body == null ? 0 : body.length;
+                if (total > MAX_ARCHIVE) {
+                    throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
+                }
+                out.add(new Member(e.getName(), body, e.getMode()));
+            }
+        }
+        return out;
     }
 }
