@@ -1,7 +1,7 @@
 // The Anthropic TypeScript SDK's own worker helper (EnvironmentWorker with its agent toolset
 // run by a local shell, no sandbox), used unchanged: the oracle for the reference queue's
 // session endpoints, and the reference side of `airlock bench worker`. It takes items until
-// ITEMS were handled, then exits 0; one JSON line per item on stdout.
+// ITEMS were handled (0: until it is killed), then exits 0; one JSON line per item on stdout.
 // Usage: node workqueue-worker.mjs  (BASE_URL, ENV_ID, ENV_KEY, WORKDIR, ITEMS, MAX_IDLE_MS in the environment)
 import Anthropic from '@anthropic-ai/sdk';
 
@@ -16,7 +16,7 @@ const work = client.beta.environments.work;
 const say = (step, value) => console.log(JSON.stringify({ step, ...value }));
 
 const pending = [];
-for (let handled = 0; handled < items;) {
+for (let handled = 0; items === 0 || handled < items;) {
   const item = await work.poll(ENV_ID, { block_ms: 900 });
   if (!item) continue;
   await work.ack(item.id, { environment_id: ENV_ID });

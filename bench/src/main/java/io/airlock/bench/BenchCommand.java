@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
  * iteration by iteration so both see the same machine noise.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; results are ratios against a reference measured in the same run.",
-        subcommands = {BenchCommand.ExecRoundTrip.class, DockerBench.class, EgressBench.class, McpBench.class, CliBench.class})
+        subcommands = {BenchCommand.ExecRoundTrip.class, DockerBench.class, EgressBench.class, McpBench.class, CliBench.class,
+            WorkerBench.class})
 public final class BenchCommand {
     @Command(name = "exec-roundtrip", mixinStandardHelpOptions = true,
             description = "Exec round trip control plane -> daemon -> bubblewrap vs the same command via bwrap directly.")

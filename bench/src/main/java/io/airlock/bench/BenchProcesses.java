@@ -80,6 +80,12 @@ final class BenchProcesses {
         }
     }
 
+    /** CPU time so far of a process and its descendants (from /proc, 10 ms ticks). */
+    static long treeCpuNanos(ProcessHandle root) {
+        long own = root.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+        return own + root.descendants().mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
+    }
+
     /** {@code airlock run} in a JVM of its own, with the launcher's JVM options and a maximum heap. */
     static final class Daemon implements AutoCloseable {
         final Process process;

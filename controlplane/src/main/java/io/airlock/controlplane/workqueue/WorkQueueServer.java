@@ -263,6 +263,10 @@ public final class WorkQueueServer implements AutoCloseable {
             ex.getResponseHeaders().set("cache-control", "no-cache");
             ex.sendResponseHeaders(200, 0);
             OutputStream out = ex.getResponseBody();
+            // A comment line at once: the JDK server sends the headers with the first bytes, and a
+            // client waits for the headers before it reads the list to catch up.
+            out.write(": connected\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
             while (true) {
                 ObjectNode e = q.poll(PING_MILLIS, TimeUnit.MILLISECONDS);
                 if (e != null && e.path("type").asText().equals("__overflow")) {
