@@ -39,8 +39,9 @@ public final class EnrollCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Enrol again even if this state directory already holds an identity")
     boolean force;
 
-    @Option(names = "--if-needed", description = "Do nothing (exit 0) if this state directory already holds an identity; "
-            + "the token file is then not read. For a service's start (ExecStartPre)")
+    @Option(names = "--if-needed", description = "Do nothing (exit 0) if this state directory already holds an identity (the token "
+            + "file is then not read), or if the token file is empty or missing and the configuration has environments: (a work-queue "
+            + "worker needs no enrollment). For a service's start (ExecStartPre)")
     boolean ifNeeded;
 
     /** The token file's text, or null after saying why it cannot be read; warns when others may read it (it is a secret). */
@@ -64,6 +65,14 @@ public final class EnrollCommand implements Callable<Integer> {
         }
     }
 
+    private static boolean isEmptyOrMissing(Path file) {
+        try {
+            return !Files.exists(file) || Files.size(file) == 0;
+        } catch (IOException e) {
+            return false; // unreadable: reading it says why
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig config = options.load();
@@ -73,6 +82,12 @@ public final class EnrollCommand implements Callable<Integer> {
         }
         if (AgentIdentity.exists(config.stateDir()) && ifNeeded) {
             System.out.println("already enrolled as " + AgentIdentity.load(config.stateDir()).agentId() + "; nothing to do");
+            return 0;
+        }
+        if (ifNeeded && !config.environments().isEmpty() && !tokenFile.equals("-") && isEmptyOrMissing(Path.of(tokenFile))) {
+            // A worker of work-queue environments only needs no airlock.v1 identity.
+            System.out.println("not enrolling: no join token, and the configuration serves " + config.environments().size()
+                    + " work-queue environment(s), which need none");
             return 0;
         }
         if (AgentIdentity.exists(config.stateDir()) && !force) {
