@@ -170,7 +170,9 @@ final class Skills {
         try (TarArchiveInputStream in = new TarArchiveInputStream(raw)) {
             TarArchiveEntry e;
             while ((e = in.getNextEntry()) != null) {
-                if (!e.isDirectory() && !e.isFile()) {
+                // Not isFile(): commons-compress calls a symbolic link a file when its name has no trailing slash.
+                if (e.isSymbolicLink() || e.isLink() || e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()
+                        || !e.isDirectory() && !e.isFile()) {
                     throw new IOException("skill archive member '" + e.getName() + "' is a link or a device (refused)");
                 }
                 byte[] body = e.isDirectory() ? null : in.readNBytes(MAX_ARCHIVE + 1);

@@ -22,6 +22,21 @@ final class Archives {
         return b.toByteArray();
     }
 
+    /** A zip of empty-ish members: names ending in '/' are directories. */
+    static byte[] zip2(String... names) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(b)) {
+            for (String n : names) {
+                z.putNextEntry(new ZipEntry(n));
+                if (!n.endsWith("/")) {
+                    z.write("abc".getBytes(StandardCharsets.UTF_8));
+                }
+                z.closeEntry();
+            }
+        }
+        return b.toByteArray();
+    }
+
     /** A tar whose member climbs out with '..'. */
     static byte[] tarWithEscape() throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();

@@ -48,6 +48,34 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void environmentsParseWithDefaultsAndAMistakeIsNamed() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                environments:
+                  - api_url: https://api.example.com
+                    environment_id: env_1
+                    key_file: /etc/airlock/env.key
+                    tools: {deny: [bash], approve: [write], approval_timeout: 30s}
+                """, "c.yaml");
+        var env = c.environments().get(0);
+        assertEquals(4, env.concurrency());
+        assertEquals(Duration.ofSeconds(60), env.leaseTtl());
+        assertEquals(Duration.ofSeconds(60), env.idleStop());
+        assertEquals(java.util.List.of("bash"), env.tools().deny());
+        assertEquals(Duration.ofSeconds(30), env.tools().approvalTimeout());
+        assertTrue(env.workerId().startsWith("airlock-"));
+        String plain = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "environments: [{api_url: \"http://api.example.com\", environment_id: e, key_file: /k}]\n", "c.yaml")).getMessage();
+        assertTrue(plain.contains("plain http only to a loopback address"), plain);
+        String tool = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "environments: [{api_url: \"https://a.example\", environment_id: e, key_file: /k, tools: {deny: [web_search]}}]\n",
+                "c.yaml")).getMessage();
+        assertTrue(tool.contains("environments[].tools.deny: 'web_search' (expected one of [bash, edit, glob, grep, read, write])"), tool);
+        String key = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "environments: [{api_url: \"https://a.example\", environment_id: e}]\n", "c.yaml")).getMessage();
+        assertTrue(key.contains("environments[].key_file: missing"), key);
+    }
+
+    @Test
     void egressRulesParseAndABadOneIsNamed() throws Exception {
         DaemonConfig c = ConfigLoader.parse("""
                 policy:
