@@ -28,19 +28,25 @@ class DevCommandIT {
     @TempDir
     Path dir;
 
-    @Test
-    void theDevSessionCallsAPrivateMcpServerThroughTheTunnel() throws Exception {
+    /** Runs {@code airlock dev} in this JVM; returns what it printed once it exited 0. */
+    private String dev(String... args) {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream original = System.out;
         int exit;
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            exit = new CommandLine(new DevCommand()).execute("--driver", "bubblewrap", "--dir", dir.toString());
+            exit = new CommandLine(new DevCommand()).execute(args);
         } finally {
             System.setOut(original);
         }
         String out = captured.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, out);
+        return out;
+    }
+
+    @Test
+    void theDevSessionCallsAPrivateMcpServerThroughTheTunnel() throws Exception {
+        String out = dev("--driver", "bubblewrap", "--dir", dir.toString());
         assertTrue(out.contains("summary: ok:"), out);
         assertTrue(out.contains("find_host db-1 -> db-1.corp.internal"), out);
         assertTrue(out.contains("whoami -> verified: user dev@localhost, agent airlock-dev"), "the server verified the caller token: " + out);
@@ -62,17 +68,7 @@ class DevCommandIT {
 
     @Test
     void theWorkerSessionAnswersToolCallsFromASandboxAndHandsTheSessionBack() throws Exception {
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        PrintStream original = System.out;
-        int exit;
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            exit = new CommandLine(new DevCommand()).execute("--worker", "--driver", "bubblewrap", "--dir", dir.toString());
-        } finally {
-            System.setOut(original);
-        }
-        String out = captured.toString(StandardCharsets.UTF_8);
-        assertEquals(0, exit, out);
+        String out = dev("--worker", "--driver", "bubblewrap", "--dir", dir.toString());
         assertTrue(out.contains("summary: ok: 8 tool calls answered from a bubblewrap sandbox"), out);
         assertTrue(out.contains("-> team airlock in /workspace"), "the shell kept its state between calls: " + out);
         assertTrue(out.contains("memory store now holds /notes.md: Finished the dev session."), out);

@@ -3,9 +3,7 @@ package io.airlock.connector.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.airlock.connector.worker.tools.ToolException;
 import io.airlock.connector.worker.tools.Workdir;
-import io.airlock.core.audit.AuditTrail;
 import io.airlock.core.policy.PolicyDeniedException;
-import io.airlock.core.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.FileEntry;
@@ -61,21 +59,11 @@ final class MemorySync {
         }
     }
 
-    private final WorkQueueApi api;
-    private final Credential token;
-    private final SandboxService sandboxes;
-    private final String sandboxId;
-    private final AuditTrail audit;
-    private final WorkQueueApi.Work work;
+    private final SessionScope scope;
     private final List<Store> stores = new ArrayList<>();
 
-    MemorySync(WorkQueueApi api, Credential token, SandboxService sandboxes, String sandboxId, AuditTrail audit, WorkQueueApi.Work work) {
-        this.api = api;
-        this.token = token;
-        this.sandboxes = sandboxes;
-        this.sandboxId = sandboxId;
-        this.audit = audit;
-        this.work = work;
+    MemorySync(SessionScope scope) {
+        this.scope = scope;
     }
 
     boolean isEmpty() {
@@ -101,7 +89,7 @@ final class MemorySync {
             Store s = new Store(id, dir, r.path("access").asText("read_write").equals("read_only"));
             stores.add(s);
             int pulled = 0;
-            for (WorkQueueApi.Memory m : api.memories(token, id)) {
+            for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), id)) {
                 String rel = relative(s, m.path());
                 if (rel != null) {
                     write(s, rel, m.content());
@@ -115,7 +103,7 @@ final class MemorySync {
             f.put("directory", Workdir.shown(dir));
             f.put("link", linked);
             f.put("pulled", pulled);
-            audit.record("worker.memory", f);
+            scope.audit().record("worker.memory", f);
         }
     }
 
@@ -125,17 +113,17 @@ final class MemorySync {
             try {
                 syncStore(s);
             } catch (ApiException | DriverException | IOException e) {
-                log.warn("memory store {} of session {}: sync failed, next pass retries: {}", s.id, work.sessionId(), e.getMessage());
+                log.warn("memory store {} of session {}: sync failed, next pass retries: {}", s.id, scope.work().sessionId(), e.getMessage());
                 Map<String, Object> f = fields("sync_failed", s);
                 f.put("reason", e.getMessage());
-                audit.record("worker.memory", f);
+                scope.audit().record("worker.memory", f);
             }
         }
     }
 
     private void syncStore(Store s) throws ApiException, DriverException, IOException, InterruptedException {
         Map<String, WorkQueueApi.Memory> remote = new HashMap<>();
-        for (WorkQueueApi.Memory m : api.memories(token, s.id)) {
+        for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), s.id)) {
             String rel = relative(s, m.path());
             if (rel != null) {
                 remote.put(rel, m);
@@ -179,7 +167,7 @@ final class MemorySync {
             f.put("pushed", pushed);
             f.put("pulled", pulled);
             f.put("conflicts_server_won", conflicts);
-            audit.record("worker.memory", f);
+            scope.audit().record("worker.memory", f);
         }
     }
 
@@ -211,13 +199,14 @@ final class MemorySync {
             InterruptedException {
         try {
             if (localSha == null) {
-                api.deleteMemory(token, s.id, s.ids.get(rel));
+                scope.api().deleteMemory(scope.token(), s.id, s.ids.get(rel));
                 settle(s, rel, null);
                 return true;
             }
             String content = read(s, rel);
-            WorkQueueApi.Memory m = expected == null || s.ids.get(rel) == null ? api.createMemory(token, s.id, "/" + rel, content)
-                    : api.updateMemory(token, s.id, s.ids.get(rel), content, expected);
+            String id = s.ids.get(rel);
+            WorkQueueApi.Memory m = expected == null || id == null ? scope.api().createMemory(scope.token(), s.id, "/" + rel, content)
+                    : scope.api().updateMemory(scope.token(), s.id, id, content, expected);
             s.ids.put(rel, m.id());
             settle(s, rel, m.sha256());
             return true;
@@ -225,7 +214,7 @@ final class MemorySync {
             if (e.status() != 409 && e.status() != 404) {
                 throw e;
             }
-            for (WorkQueueApi.Memory m : api.memories(token, s.id)) {
+            for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), s.id)) {
                 if (rel.equals(relative(s, m.path()))) {
                     pull(s, rel, m);
                     return false;
@@ -241,7 +230,7 @@ final class MemorySync {
         Map<String, String> out = new LinkedHashMap<>();
         List<FileEntry> entries;
         try {
-            entries = sandboxes.listFiles(sandboxId, s.dir, true);
+            entries = scope.sandboxes().listFiles(scope.sandboxId(), s.dir, true);
         } catch (DriverException e) {
             if (e.kind() == DriverException.Kind.NOT_FOUND) {
                 return out; // the agent removed the directory: every file is gone
@@ -276,13 +265,13 @@ final class MemorySync {
     }
 
     private byte[] bytes(String path) throws DriverException, IOException {
-        try (InputStream in = sandboxes.openRead(sandboxId, path)) {
+        try (InputStream in = scope.sandboxes().openRead(scope.sandboxId(), path)) {
             return in.readNBytes(MAX_FILE);
         }
     }
 
     private void write(Store s, String rel, String content) throws DriverException {
-        FileUpload up = sandboxes.openWrite(sandboxId, s.dir + "/" + rel, 0644);
+        FileUpload up = scope.sandboxes().openWrite(scope.sandboxId(), s.dir + "/" + rel, 0644);
         try {
             up.write(content.getBytes(StandardCharsets.UTF_8));
             up.close();
@@ -308,8 +297,8 @@ final class MemorySync {
 
     private int run(List<String> argv) throws DriverException, InterruptedException {
         try {
-            ExecSpec spec = sandboxes.execSpec(argv, Map.of(), "", 30_000, 0, 64 * 1024, false, null);
-            return sandboxes.startExec(sandboxId, spec, c -> { }).await(Duration.ofSeconds(40)).exitCode();
+            ExecSpec spec = scope.sandboxes().execSpec(argv, Map.of(), "", 30_000, 0, 64 * 1024, false, null);
+            return scope.sandboxes().startExec(scope.sandboxId(), spec, c -> { }).await(Duration.ofSeconds(40)).exitCode();
         } catch (PolicyDeniedException | java.util.concurrent.TimeoutException e) {
             throw new DriverException(DriverException.Kind.INTERNAL, "cannot run " + argv.get(0) + " in the sandbox: " + e.getMessage(), e);
         }
@@ -328,15 +317,15 @@ final class MemorySync {
         }
         Map<String, Object> f = fields("path_refused", s);
         f.put("path", memoryPath);
-        audit.record("worker.memory", f);
+        scope.audit().record("worker.memory", f);
         return null;
     }
 
     private Map<String, Object> fields(String event, Store s) {
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("event", event);
-        f.put("work_id", work.id());
-        f.put("session_id", work.sessionId());
+        f.put("work_id", scope.work().id());
+        f.put("session_id", scope.work().sessionId());
         f.put("memory_store_id", s.id);
         f.put("read_only", s.readOnly);
         return f;

@@ -152,8 +152,9 @@ final class SessionWorker implements Runnable {
             tools = new Toolset(sandboxes, sandboxId);
             // One fetch for skills and memory, so the two cannot disagree about the session's resources.
             JsonNode session = api.session(token, work.sessionId());
-            new Skills(api, token, sandboxes, sandboxId, audit, work).install(session);
-            MemorySync m = new MemorySync(api, token, sandboxes, sandboxId, audit, work);
+            SessionScope scope = new SessionScope(api, token, sandboxes, sandboxId, audit, work);
+            new Skills(scope).install(session);
+            MemorySync m = new MemorySync(scope);
             try {
                 m.mount(session);
             } catch (DriverException | ToolException e) {

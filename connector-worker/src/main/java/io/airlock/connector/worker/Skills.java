@@ -1,8 +1,6 @@
 package io.airlock.connector.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.airlock.core.audit.AuditTrail;
-import io.airlock.core.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -31,20 +29,10 @@ final class Skills {
     private static final Logger log = LoggerFactory.getLogger(Skills.class);
     static final int MAX_ARCHIVE = 32 << 20;
 
-    private final WorkQueueApi api;
-    private final Credential token;
-    private final SandboxService sandboxes;
-    private final String sandboxId;
-    private final AuditTrail audit;
-    private final WorkQueueApi.Work work;
+    private final SessionScope scope;
 
-    Skills(WorkQueueApi api, Credential token, SandboxService sandboxes, String sandboxId, AuditTrail audit, WorkQueueApi.Work work) {
-        this.api = api;
-        this.token = token;
-        this.sandboxes = sandboxes;
-        this.sandboxId = sandboxId;
-        this.audit = audit;
-        this.work = work;
+    Skills(SessionScope scope) {
+        this.scope = scope;
     }
 
     void install(JsonNode session) throws InterruptedException {
@@ -53,25 +41,25 @@ final class Skills {
             String outcome;
             String dir = "";
             try {
-                JsonNode version = api.skillVersion(token, skillId, skill.path("version").asText("latest"));
+                JsonNode version = scope.api().skillVersion(scope.token(), skillId, skill.path("version").asText("latest"));
                 dir = "skills/" + directoryName(version.path("name").asText(""), skillId);
-                byte[] archive = api.skillContent(token, skillId, version.path("id").asText(), MAX_ARCHIVE);
+                byte[] archive = scope.api().skillContent(scope.token(), skillId, version.path("id").asText(), MAX_ARCHIVE);
                 try (InputStream tar = asTar(archive)) {
-                    sandboxes.extractArchive(sandboxId, dir, tar);
+                    scope.sandboxes().extractArchive(scope.sandboxId(), dir, tar);
                 }
                 outcome = "installed";
             } catch (ApiException | DriverException | IOException e) {
                 outcome = "refused: " + e.getMessage();
-                log.warn("skill {} of session {} not installed: {}", skillId, work.sessionId(), e.getMessage());
+                log.warn("skill {} of session {} not installed: {}", skillId, scope.work().sessionId(), e.getMessage());
             }
             Map<String, Object> f = new LinkedHashMap<>();
             f.put("event", "skill");
-            f.put("work_id", work.id());
-            f.put("session_id", work.sessionId());
+            f.put("work_id", scope.work().id());
+            f.put("session_id", scope.work().sessionId());
             f.put("skill_id", skillId);
             f.put("directory", dir);
             f.put("outcome", outcome);
-            audit.record("worker.session", f);
+            scope.audit().record("worker.session", f);
         }
     }
 
@@ -142,21 +130,26 @@ final class Skills {
         }
     }
 
+    /** A member's bytes; {@code total} counts the archive's so far, which may not pass {@link #MAX_ARCHIVE} (a zip bomb). */
+    private static byte[] body(InputStream in, long[] total) throws IOException {
+        byte[] body = in.readNBytes(MAX_ARCHIVE + 1);
+        total[0] += body.length;
+        if (total[0] > MAX_ARCHIVE) {
+            throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
+        }
+        return body;
+    }
+
     private static List<Member> fromZip(byte[] zip) throws IOException {
         List<Member> out = new ArrayList<>();
-        long total = 0;
+        long[] total = {0};
         try (ZipArchiveInputStream in = new ZipArchiveInputStream(new ByteArrayInputStream(zip))) {
             ZipArchiveEntry e;
             while ((e = in.getNextEntry()) != null) {
                 if (e.isUnixSymlink()) {
                     throw new IOException("skill archive member '" + e.getName() + "' is a symbolic link (refused)");
                 }
-                byte[] body = e.isDirectory() ? null : in.readNBytes(MAX_ARCHIVE + 1);
-                total += body == null ? 0 : body.length;
-                if (total > MAX_ARCHIVE) {
-                    throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
-                }
-                out.add(new Member(e.getName(), body, e.getUnixMode()));
+                out.add(new Member(e.getName(), e.isDirectory() ? null : body(in, total), e.getUnixMode()));
             }
         }
         return out;
@@ -166,7 +159,7 @@ final class Skills {
         InputStream raw = a.length >= 2 && (a[0] & 0xff) == 0x1f && (a[1] & 0xff) == 0x8b
                 ? new GZIPInputStream(new ByteArrayInputStream(a)) : new ByteArrayInputStream(a);
         List<Member> out = new ArrayList<>();
-        long total = 0;
+        long[] total = {0};
         try (TarArchiveInputStream in = new TarArchiveInputStream(raw)) {
             TarArchiveEntry e;
             while ((e = in.getNextEntry()) != null) {
@@ -175,12 +168,7 @@ final class Skills {
                         || !e.isDirectory() && !e.isFile()) {
                     throw new IOException("skill archive member '" + e.getName() + "' is a link or a device (refused)");
                 }
-                byte[] body = e.isDirectory() ? null : in.readNBytes(MAX_ARCHIVE + 1);
-                total += body == null ? 0 : body.length;
-                if (total > MAX_ARCHIVE) {
-                    throw new IOException("skill archive expands past " + MAX_ARCHIVE + " bytes (refused)");
-                }
-                out.add(new Member(e.getName(), body, e.getMode()));
+                out.add(new Member(e.getName(), e.isDirectory() ? null : body(in, total), e.getMode()));
             }
         }
         return out;

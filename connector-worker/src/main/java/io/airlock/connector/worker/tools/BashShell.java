@@ -40,7 +40,8 @@ final class BashShell implements AutoCloseable {
     private final String sandboxId;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition grew = lock.newCondition();
-    private Execution shell;
+    /** The running shell; set and cleared under {@link #lock}, so a kill from another thread wakes a waiting call. */
+    private volatile Execution shell;
     private long relayed;
     private byte[] buf = new byte[4096];
     private int len;
@@ -61,6 +62,7 @@ final class BashShell implements AutoCloseable {
         if (shell == null) {
             start();
         }
+        Execution current = shell;
         String sentinel = "__AIRLOCK_" + UUID.randomUUID().toString().replace("-", "") + "_DONE__";
         // Split in the echoed command so that only printf's output contains the sentinel whole.
         String split = sentinel.substring(0, 8) + "''" + sentinel.substring(8);
@@ -73,8 +75,8 @@ final class BashShell implements AutoCloseable {
             lock.unlock();
         }
         try {
-            shell.stdin().write(("{ " + command + "\n} </dev/null 2>&1; printf '\\n" + split + "%d\\n' $?\n").getBytes(StandardCharsets.UTF_8));
-            shell.stdin().flush();
+            current.stdin().write(("{ " + command + "\n} </dev/null 2>&1; printf '\\n" + split + "%d\\n' $?\n").getBytes(StandardCharsets.UTF_8));
+            current.stdin().flush();
         } catch (IOException e) {
             kill();
             return new Outcome("", -1, false, note + "[the shell ended before it took the command: " + e.getMessage() + "]");
@@ -91,6 +93,9 @@ final class BashShell implements AutoCloseable {
                         int code = parse(new String(buf, end, nl - end, StandardCharsets.US_ASCII));
                         return new Outcome(text(at), code, false, note);
                     }
+                }
+                if (shell != current) {
+                    return new Outcome(text(len), -1, false, note + "[the shell was killed: the session's work is ending]");
                 }
                 if (ended) {
                     String out = text(len);
@@ -142,6 +147,12 @@ final class BashShell implements AutoCloseable {
             lock.unlock();
         }
         Execution e = sandboxes.startExec(sandboxId, spec, this::append);
+        lock.lock();
+        try {
+            shell = e; // before the exit callback is registered: a shell that exits at once is still seen to end
+        } finally {
+            lock.unlock();
+        }
         e.outcome().whenComplete((o, t) -> {
             lock.lock();
             try {
@@ -153,7 +164,6 @@ final class BashShell implements AutoCloseable {
                 lock.unlock();
             }
         });
-        shell = e;
     }
 
     private void append(OutputChunk chunk) {
@@ -198,10 +208,17 @@ final class BashShell implements AutoCloseable {
         return -1;
     }
 
-    /** Kills the shell and whatever it runs; the next call starts a new one. */
+    /** Kills the shell and whatever it runs; a call waiting on it returns at once, and the next call starts a new one. */
     void kill() {
-        Execution e = shell;
-        shell = null;
+        Execution e;
+        lock.lock();
+        try {
+            e = shell;
+            shell = null;
+            grew.signalAll();
+        } finally {
+            lock.unlock();
+        }
         if (e != null) {
             e.kill();
         }
