@@ -61,8 +61,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The composition root and lifecycle of the agent: the audit log, drivers (reconciled on start),
- * policy, the sandbox service and work runner of daemon-core, and the airlock.v1 connector with
- * the agent's identity; {@link #drain} is the first SIGTERM.
+ * policy, the sandbox service and work runner of daemon-core, the airlock.v1 connector with the
+ * agent's identity (when enrolled), and the work-queue connector (when environments are
+ * configured); {@link #drain} is the first SIGTERM.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);

@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Polls one environment's queue and serves up to {@code concurrency} sessions at once, each on
- * its own virtual thread. Poll failures back off with jitter (1 s doubling to 30 s); a refused
- * key is retried too, slowly, so fixing the key file needs no restart... of the platform side.
+ * its own virtual thread. Poll failures back off with jitter (1 s doubling to 30 s); a refused key
+ * is retried the same way (the platform may have been wrong for a moment), and readiness says so
+ * meanwhile. The key file is read at start: a new key takes a restart.
  */
 final class EnvironmentWorker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EnvironmentWorker.class);
@@ -153,7 +154,7 @@ final class EnvironmentWorker implements AutoCloseable {
         }
     }
 
-    /** Stops polling, ends every session (each destroys its sandbox and stops its item), waits up to {@code waitMs}. */
+    /** Stops polling and ends every session (each destroys its sandbox and stops its item), waiting up to 20 s for them. */
     @Override
     public void close() {
         closed = true;

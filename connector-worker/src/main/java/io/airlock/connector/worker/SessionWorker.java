@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,9 +39,10 @@ final class SessionWorker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SessionWorker.class);
     /** Events read ahead of the one being handled; the reader waits when it is full. */
     private static final int EVENT_BUFFER = 256;
-    /** Each tool call is bounded, whatever it asks for. */
-    static final Duration CALL_BOUND = Duration.ofSeconds(150);
+    /** Events of a session's list held while catching up; a longer history is read up to this. */
+    private static final int MAX_CATCH_UP = 100_000;
     private static final JsonNode END = WorkQueueApi.JSON.createObjectNode().put("type", "__end");
+    private static final JsonNode END_OF_CATCH_UP = WorkQueueApi.JSON.createObjectNode().put("type", "__truncated");
 
     static final String LABEL_ENVIRONMENT = "airlock.worker.environment";
     static final String LABEL_WORK = "airlock.worker.work";
@@ -253,15 +253,7 @@ final class SessionWorker implements Runnable {
                 if (endReason != null) {
                     return;
                 }
-                // Catch up after (re)connecting: what happened while no stream was open is in the list.
-                String page = null;
-                do {
-                    JsonNode p = api.events(token, work.sessionId(), page);
-                    for (JsonNode e : p.path("data")) {
-                        events.put(e);
-                    }
-                    page = p.path("next_page").isTextual() ? p.path("next_page").asText() : null;
-                } while (page != null);
+                catchUp();
                 backoff = 250;
                 JsonNode e;
                 while ((e = s.next()) != null) {
@@ -283,6 +275,36 @@ final class SessionWorker implements Runnable {
                 return;
             }
             backoff = Math.min(backoff * 2, 10_000);
+        }
+    }
+
+    /**
+     * After (re)connecting, what happened while no stream was open is in the list. Its results go
+     * first, so that a call answered before (by this worker, before a reconnect) is never run again
+     * even when its answer is on a later page than the call.
+     */
+    private void catchUp() throws ApiException, InterruptedException {
+        List<JsonNode> rest = new java.util.ArrayList<>();
+        String page = null;
+        do {
+            JsonNode p = api.events(token, work.sessionId(), page);
+            for (JsonNode e : p.path("data")) {
+                if (e.path("type").asText().equals("user.tool_result")) {
+                    events.put(e);
+                } else if (rest.size() < MAX_CATCH_UP) {
+                    rest.add(e);
+                } else if (rest.size() == MAX_CATCH_UP) {
+                    log.warn("session {} lists over {} events; the catch-up reads the first {} (the stream carries what comes next)",
+                            work.sessionId(), MAX_CATCH_UP, MAX_CATCH_UP);
+                    rest.add(END_OF_CATCH_UP);
+                }
+            }
+            page = p.path("next_page").isTextual() ? p.path("next_page").asText() : null;
+        } while (page != null);
+        for (JsonNode e : rest) {
+            if (e != END_OF_CATCH_UP) {
+                events.put(e);
+            }
         }
     }
 
@@ -352,8 +374,9 @@ final class SessionWorker implements Runnable {
         long start = System.nanoTime();
         ToolResult result;
         String verdict;
-        Approvals.Decision approval = env.tools().approve().contains(name) ? approve(id, name, input) : Approvals.Decision.ALLOW;
-        if (env.tools().deny().contains(name)) {
+        boolean denied = env.tools().deny().contains(name);
+        Approvals.Decision approval = !denied && env.tools().approve().contains(name) ? approve(id, name, input) : Approvals.Decision.ALLOW;
+        if (denied) {
             result = ToolResult.error(name + ": denied by the local policy (environments[].tools.deny lists '" + name
                     + "' for environment " + env.environmentId() + ")");
             verdict = "denied";
@@ -375,7 +398,7 @@ final class SessionWorker implements Runnable {
         f.put("tool", name);
         f.put("outcome", verdict);
         f.put("input_hash", audit.hashed(input.toString()));
-        f.put("output_bytes", result.text().length());
+        f.put("output_bytes", result.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
         f.put("duration_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         if (endReason != null) {
             // The lease was lost while it ran: another worker may serve the session now; do not answer.
@@ -412,8 +435,8 @@ final class SessionWorker implements Runnable {
 
     /** Clamps bash's timeout to the per-call bound. */
     private static JsonNode bounded(String name, JsonNode input) {
-        if (name.equals("bash") && input.isObject() && input.path("timeout_ms").asLong(0) > CALL_BOUND.toMillis()) {
-            return ((ObjectNode) input.deepCopy()).put("timeout_ms", CALL_BOUND.toMillis());
+        if (name.equals("bash") && input.isObject() && input.path("timeout_ms").asLong(0) > Toolset.CALL_BOUND.toMillis()) {
+            return ((ObjectNode) input.deepCopy()).put("timeout_ms", Toolset.CALL_BOUND.toMillis());
         }
         return input;
     }

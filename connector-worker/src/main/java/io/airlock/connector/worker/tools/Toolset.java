@@ -40,6 +40,8 @@ public final class Toolset implements AutoCloseable {
     static final int GREP_LINE = 2000;
     /** A file larger than this is not searched by grep (it would be read whole). */
     static final long GREP_FILE_MAX = 16L << 20;
+    /** Every call is bounded: bash by its timeout, a search by this (it stops and says so). */
+    public static final Duration CALL_BOUND = Duration.ofSeconds(150);
 
     private final SandboxService sandboxes;
     private final String sandboxId;
@@ -229,7 +231,11 @@ public final class Toolset implements AutoCloseable {
             files.sort(Comparator.comparing(FileEntry::path));
         }
         StringBuilder out = new StringBuilder();
+        long deadline = System.nanoTime() + CALL_BOUND.toNanos();
         for (FileEntry f : files) {
+            if (System.nanoTime() > deadline) {
+                return out + "\n[search stopped after " + CALL_BOUND.toSeconds() + " s; narrow path or pattern]";
+            }
             try (BufferedReader r = new BufferedReader(new InputStreamReader(sandboxes.openRead(sandboxId, f.path()), StandardCharsets.UTF_8))) {
                 String line;
                 for (int n = 1; (line = r.readLine()) != null; n++) {
