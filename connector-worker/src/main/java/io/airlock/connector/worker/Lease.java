@@ -80,7 +80,7 @@ final class Lease implements AutoCloseable {
 
     private void beat() throws InterruptedException {
         try {
-            WorkQueueApi.Heartbeat h = api.heartbeat(token, workId, last, desiredTtlSeconds);
+            WorkQueueApi.Heartbeat h = api.heartbeat(token, workId, last, desiredTtlSeconds, Duration.ofMillis(intervalMillis()));
             lastSuccessNanos = System.nanoTime();
             last = h.lastHeartbeat();
             if (h.ttlSeconds() > 0) {

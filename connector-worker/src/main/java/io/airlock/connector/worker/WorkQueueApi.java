@@ -80,10 +80,15 @@ public final class WorkQueueApi {
         call(request(workPath(workId + "/ack"), key, CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build());
     }
 
-    /** Compare-and-set on the last heartbeat; a mismatch is an {@link ApiException} with status 412 and the current state in details. */
-    public Heartbeat heartbeat(Credential token, String workId, String expectedLast, int ttlSeconds) throws ApiException, InterruptedException {
+    /**
+     * Compare-and-set on the last heartbeat; a mismatch is an {@link ApiException} with status 412
+     * and the current state in details. {@code timeout} bounds the call: a heartbeat must not
+     * outlive the interval it renews.
+     */
+    public Heartbeat heartbeat(Credential token, String workId, String expectedLast, int ttlSeconds, Duration timeout)
+            throws ApiException, InterruptedException {
         String q = "?expected_last_heartbeat=" + URLEncoder.encode(expectedLast, StandardCharsets.UTF_8) + "&desired_ttl_seconds=" + ttlSeconds;
-        JsonNode n = call(request(workPath(workId + "/heartbeat") + q, token, CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build());
+        JsonNode n = call(request(workPath(workId + "/heartbeat") + q, token, timeout).POST(HttpRequest.BodyPublishers.noBody()).build());
         return new Heartbeat(n.path("last_heartbeat").asText(), n.path("lease_extended").asBoolean(false), n.path("state").asText(),
                 n.path("ttl_seconds").asInt(0));
     }
