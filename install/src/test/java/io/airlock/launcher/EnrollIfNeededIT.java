@@ -62,6 +62,28 @@ class EnrollIfNeededIT {
         assertTrue(captured.toString().contains("is empty") && captured.toString().contains("airlock cp token create"), captured.toString());
     }
 
+    /** A work-queue worker needs no enrollment: the unit's ExecStartPre passes without a token when environments are configured. */
+    @Test
+    void aWorkerOnlyConfigurationStartsWithoutAJoinToken() throws Exception {
+        Path token = Files.writeString(dir.resolve("join-token"), "");
+        Path config = Files.writeString(dir.resolve("airlock.yaml"), """
+                state_dir: %s
+                environments:
+                  - {api_url: "https://api.example.com", environment_id: env_1, key_file: /etc/airlock/env.key}
+                """.formatted(dir.resolve("state")));
+        PrintStream out = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(captured, true));
+        try {
+            assertEquals(0, enroll("enroll", "--if-needed", "--config", config.toString(), "--token-file", token.toString()));
+        } finally {
+            System.setOut(out);
+        }
+        assertTrue(captured.toString().contains("not enrolling: no join token, and the configuration serves 1 work-queue environment(s)"),
+                captured.toString());
+        assertTrue(!AgentIdentity.exists(dir.resolve("state")));
+    }
+
     private String stderrOf(Runnable r) {
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
