@@ -163,6 +163,7 @@ abstract class WorkerContract {
                 tool("t05", "bash", "{\"command\":\"head -c 300000 /dev/zero | tr '\\\\\\\\0' x; echo; echo tail-marker\"}"),
                 tool("t06", "bash", "{\"command\":\"printf 'red\\\\033[31m\\\\n'; false\"}"),
                 tool("t07", "write", "{\"file_path\":\"notes/a.txt\",\"content\":\"alpha\\nbeta\\n\"}"),
+                tool("t07b", "write", "{\"file_path\":\"top.txt\",\"content\":\"top\"}"),
                 tool("t08", "read", "{\"file_path\":\"/workspace/notes/a.txt\"}"),
                 tool("t09", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"beta\",\"new_string\":\"gamma\"}"),
                 tool("t10", "read", "{\"file_path\":\"notes/a.txt\",\"view_range\":[2,2]}"),
@@ -174,7 +175,7 @@ abstract class WorkerContract {
                 tool("t16", "write", "{\"file_path\":\"root-link/tmp/x\",\"content\":\"no\"}"),
                 tool("t17", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"zzz\",\"new_string\":\"q\"}"),
                 tool("t18", "web_search", "{\"query\":\"not ours\"}"));
-        await("17 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 17));
+        await("18 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 18));
         Map<String, JsonNode> r = results("sesn_a");
         assertFalse(r.containsKey("t18"), "a tool outside the toolset stays pending for its owner");
         assertEquals("(no output)", text(r.get("t01")));
@@ -189,7 +190,8 @@ abstract class WorkerContract {
         assertEquals("alpha\nbeta\n", text(r.get("t08")));
         assertTrue(text(r.get("t09")).contains("1 replacement"));
         assertEquals("gamma", text(r.get("t10")));
-        assertEquals("/workspace/notes/a.txt", text(r.get("t11")));
+        assertEquals(List.of("/workspace/notes/a.txt", "/workspace/top.txt"), text(r.get("t11")).lines().sorted().toList(),
+                "'**/' matches no directory too, as a shell's globstar does");
         assertEquals("/workspace/notes/a.txt:2:gamma", text(r.get("t12")));
         assertTrue(r.get("t13").get("is_error").asBoolean() && text(r.get("t13")).contains("outside the working directory"), text(r.get("t13")));
         assertTrue(r.get("t15").get("is_error").asBoolean() && text(r.get("t15")).contains("outside the workspace"), text(r.get("t15")));

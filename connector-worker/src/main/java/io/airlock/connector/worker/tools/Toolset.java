@@ -187,7 +187,10 @@ public final class Toolset implements AutoCloseable {
         String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
         PathMatcher matcher;
         try {
-            matcher = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+            PathMatcher full = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+            // '**/' matches zero directories too, as in shells' globstar: '**/*.md' takes README.md at the top.
+            PathMatcher top = pattern.startsWith("**/") ? FileSystems.getDefault().getPathMatcher("glob:" + pattern.substring(3)) : full;
+            matcher = p -> full.matches(p) || top.matches(p);
         } catch (IllegalArgumentException e) {
             throw new ToolException("pattern '" + pattern + "' is not a glob: " + e.getMessage());
         }
