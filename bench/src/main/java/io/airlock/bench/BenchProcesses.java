@@ -80,10 +80,14 @@ final class BenchProcesses {
         }
     }
 
-    /** CPU time so far of a process and its descendants (from /proc, 10 ms ticks). */
+    /** CPU time so far of one process (from /proc, 10 ms ticks). */
+    static long cpuNanos(ProcessHandle p) {
+        return p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+
+    /** CPU time so far of a process and its descendants. */
     static long treeCpuNanos(ProcessHandle root) {
-        long own = root.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
-        return own + root.descendants().mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
+        return cpuNanos(root) + root.descendants().mapToLong(BenchProcesses::cpuNanos).sum();
     }
 
     /** {@code airlock run} in a JVM of its own, with the launcher's JVM options and a maximum heap. */

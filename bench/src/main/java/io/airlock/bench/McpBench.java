@@ -229,17 +229,11 @@ public final class McpBench implements Callable<Integer> {
         long[] out = new long[groups.size()];
         for (int g = 0; g < groups.size(); g++) {
             for (ProcessHandle root : groups.get(g)) {
-                out[g] += cpuNanos(root);
-                if (root.pid() != ProcessHandle.current().pid()) {
-                    out[g] += root.descendants().mapToLong(McpBench::cpuNanos).sum();
-                }
+                // This JVM's own children are not the group's (the daemon and node servers are counted apart).
+                out[g] += root.pid() == ProcessHandle.current().pid() ? BenchProcesses.cpuNanos(root) : BenchProcesses.treeCpuNanos(root);
             }
         }
         return out;
-    }
-
-    private static long cpuNanos(ProcessHandle p) {
-        return p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
     }
 
     /** {@link #sessions} sessions opened through the tunnel, then one call in each at once, then the daemon's memory with all of them open. */

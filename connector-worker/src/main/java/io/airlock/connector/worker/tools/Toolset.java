@@ -6,10 +6,8 @@ import io.airlock.core.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -117,10 +115,13 @@ public final class Toolset implements AutoCloseable {
         int start = Math.max(1, range.get(0).asInt());
         int end = range.get(1).asInt();
         StringBuilder out = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(sandboxes.openRead(sandboxId, rel), StandardCharsets.UTF_8))) {
+        try (BoundedLines r = new BoundedLines(sandboxes.openRead(sandboxId, rel), READ_CAP)) {
             String line;
-            for (int n = 1; (line = r.readLine()) != null && (end <= 0 || n <= end); n++) {
+            for (int n = 1; (line = r.next()) != null && (end <= 0 || n <= end); n++) {
                 if (n >= start) {
+                    if (r.tooLong()) {
+                        throw new ToolException("line " + n + " of " + path + " is longer than " + READ_CAP + " characters");
+                    }
                     if (out.length() + line.length() > READ_CAP) {
                         throw new ToolException("lines " + start + " to " + end + " of " + path + " exceed " + READ_CAP + " bytes; ask for fewer");
                     }
@@ -239,13 +240,13 @@ public final class Toolset implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 return out + "\n[search stopped after " + CALL_BOUND.toSeconds() + " s; narrow path or pattern]";
             }
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(sandboxes.openRead(sandboxId, f.path()), StandardCharsets.UTF_8))) {
+            try (BoundedLines r = new BoundedLines(sandboxes.openRead(sandboxId, f.path()), GREP_LINE)) {
                 String line;
-                for (int n = 1; (line = r.readLine()) != null; n++) {
+                for (int n = 1; (line = r.next()) != null; n++) {
                     if (line.indexOf('\0') >= 0) {
                         break; // binary: not searched further
                     }
-                    if (line.length() <= GREP_LINE && re.matcher(line).find()) {
+                    if (!r.tooLong() && re.matcher(line).find()) {
                         out.append(Workdir.shown(f.path())).append(':').append(n).append(':').append(line).append('\n');
                         if (out.length() > GREP_OUTPUT) {
                             out.setLength(GREP_OUTPUT);
