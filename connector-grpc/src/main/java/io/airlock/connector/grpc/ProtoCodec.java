@@ -90,7 +90,7 @@ public final class ProtoCodec {
                 var caller = m.getCaller();
                 yield new Work.McpExchange(m.getServer(), m.getMethod(), m.getHeadersMap(),
                         new Work.McpExchange.Caller(caller.getUser(), caller.getAgent(), caller.getSession()),
-                        m.getBody().toByteArray(), m.getBodyOnStream());
+                        m.getBody().toByteArray(), m.getBodyOnStream(), m.getPublicUrl(), m.getResourceMetadata());
             }
             case ACTION_NOT_SET -> new Work.Unknown("command has no action");
         };

@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -36,10 +37,11 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One caller connection: each request becomes an McpExchange command to the agent, run on a
- * virtual thread while the connection reads nothing more (one exchange at a time per
- * connection, as HTTP/1.1 has it). The response is written as the agent's frames arrive, each
- * write waiting until the socket took the previous one, so a slow caller slows the agent's
- * stream rather than filling memory; a caller that hangs up cancels the exchange.
+ * virtual thread (one exchange at a time per connection, as HTTP/1.1 has it: a pipelined
+ * request waits, and no more is read meanwhile). The response is written as the agent's frames
+ * arrive, each write waiting until the socket took the previous one, so a slow caller slows the
+ * agent's stream rather than filling memory; a caller that hangs up cancels the exchange, which
+ * reaches the upstream as its request closing (revision 2026-07-28's cancel).
  */
 final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final int INLINE_BODY = 64 * 1024;
@@ -47,11 +49,20 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final Duration STREAM_TIMEOUT = Duration.ofHours(24);
     /** How long a backed-up connection may take no bytes before the exchange is given up. */
     private static final Duration WRITE_STALL = Duration.ofSeconds(60);
-    private static final Set<String> FORWARDED = Set.of("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id");
+    /** Streamable HTTP's headers (both revisions; and any mcp-param-*), passed to the agent. */
+    private static final Set<String> FORWARDED = Set.of("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id",
+            "mcp-method", "mcp-name");
+    /** Where callers may put the admin token so that Authorization stays free for an upstream's own OAuth token. */
+    static final String ADMIN_TOKEN_HEADER = "airlock-admin-token";
+    private static final String METADATA_PREFIX = "/.well-known/oauth-protected-resource";
 
     private final AgentClient agents;
     private final byte[] token;
     private final CompletableFuture<Void> gone = new CompletableFuture<>();
+    /** An exchange of this connection is under way (event loop only). */
+    private boolean busy;
+    /** A request the caller pipelined behind the running exchange (event loop only; at most one: nothing more is read). */
+    private FullHttpRequest pending;
 
     McpHttpHandler(AgentClient agents, String bearerToken) {
         this.agents = agents;
@@ -61,27 +72,53 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         gone.complete(null);
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (busy) {
+            pending = req.retain();
+            return;
+        }
+        start(ctx, req);
+    }
+
+    private void start(ChannelHandlerContext ctx, FullHttpRequest req) {
         boolean keepAlive = HttpUtil.isKeepAlive(req);
-        String[] path = req.uri().replaceFirst("\\?.*$", "").split("/");
+        String uriPath = req.uri().replaceFirst("\\?.*$", "");
+        boolean metadata = uriPath.startsWith(METADATA_PREFIX + "/");
+        String[] path = (metadata ? uriPath.substring(METADATA_PREFIX.length()) : uriPath).split("/");
         if (path.length != 4 || !path[1].equals("mcp") || path[2].isEmpty() || path[3].isEmpty()) {
-            error(ctx, HttpResponseStatus.NOT_FOUND, -32600, "no such endpoint: " + req.uri() + " (expected /mcp/AGENT_ID/SERVER)", keepAlive);
+            error(ctx, HttpResponseStatus.NOT_FOUND, -32600, "no such endpoint: " + req.uri() + " (expected /mcp/AGENT_ID/SERVER, or "
+                    + METADATA_PREFIX + "/mcp/AGENT_ID/SERVER for its OAuth metadata)", keepAlive);
+            ctx.channel().config().setAutoRead(true); // also after a pipelined request
             return;
         }
-        if (token != null && !MessageDigest.isEqual(token, req.headers().get(HttpHeaderNames.AUTHORIZATION, "").getBytes(StandardCharsets.UTF_8))) {
-            error(ctx, HttpResponseStatus.UNAUTHORIZED, -32600, "missing or wrong bearer token (expected the control plane's admin token)", keepAlive);
+        // RFC 9728's metadata is public: an OAuth client fetches it before it has any credential.
+        String adminHeader = req.headers().get(ADMIN_TOKEN_HEADER);
+        boolean tokenInOwnHeader = adminHeader != null;
+        byte[] presented = (tokenInOwnHeader ? "Bearer " + adminHeader : req.headers().get(HttpHeaderNames.AUTHORIZATION, ""))
+                .getBytes(StandardCharsets.UTF_8);
+        if (!metadata && token != null && !MessageDigest.isEqual(token, presented)) {
+            error(ctx, HttpResponseStatus.UNAUTHORIZED, -32600, "missing or wrong admin token (expected the control plane's admin token in "
+                    + "Airlock-Admin-Token, or as Authorization: Bearer when the MCP server does not want the caller's own token)", keepAlive);
+            ctx.channel().config().setAutoRead(true);
             return;
         }
-        String method = req.method().name();
+        String method = metadata ? "GET" : req.method().name();
         McpExchange.Builder x = McpExchange.newBuilder().setServer(path[3]).setMethod(method)
+                .setPublicUrl(publicUrl(ctx, path[2], path[3])).setResourceMetadata(metadata)
                 .setCaller(McpCaller.newBuilder().setUser(req.headers().get("airlock-caller-user", ""))
                         .setAgent(req.headers().get("airlock-caller-agent", "")).setSession(req.headers().get("airlock-caller-session", "")));
         for (Map.Entry<String, String> h : req.headers()) {
             String name = h.getKey().toLowerCase(Locale.ROOT);
-            if (FORWARDED.contains(name)) {
+            // The caller's Authorization is the upstream's business, unless it carried our admin token.
+            boolean callerToken = name.equals("authorization") && (tokenInOwnHeader || token == null);
+            if (!metadata && (FORWARDED.contains(name) || name.startsWith("mcp-param-") || callerToken)) {
                 x.putHeaders(name, h.getValue());
             }
         }
@@ -95,7 +132,10 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         String agent = path[2];
         InputStream body = streamed;
+        busy = true;
         ctx.channel().config().setAutoRead(false);
+        // One read stays asked for: a caller that hangs up is seen at once (its exchange cancelled), not at the next write.
+        ctx.read();
         Thread.ofVirtual().name("mcp-" + agent + "-" + path[3]).start(() -> run(ctx, agent, x.build(), body, keepAlive));
     }
 
@@ -109,6 +149,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 headers.forEach((k, v) -> r.headers().set(k, v));
                 HttpUtil.setTransferEncodingChunked(r, true);
                 HttpUtil.setKeepAlive(r, keepAlive);
+                r.headers().set("x-accel-buffering", "no"); // a proxy in front must pass SSE events as they come
                 headSent[0] = true;
                 write(ctx, r);
             }
@@ -124,7 +165,7 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
                 if (keepAlive) {
                     // The caller has its answer: its next request need not wait for this exchange's result (and audit) to arrive.
-                    resumeReading(ctx);
+                    next(ctx);
                 }
             }
         };
@@ -136,13 +177,13 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         } catch (CommandFailedException e) {
             if (!headSent[0]) {
                 error(ctx, status(e.error().getCode()), -32603, e.error().getMessage(), keepAlive);
-                resumeReading(ctx);
+                next(ctx);
                 return;
             }
         } catch (RuntimeException e) {
             if (!headSent[0]) {
                 error(ctx, HttpResponseStatus.BAD_GATEWAY, -32603, "the exchange failed: " + e.getMessage(), keepAlive);
-                resumeReading(ctx);
+                next(ctx);
                 return;
             }
         }
@@ -151,16 +192,41 @@ final class McpHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    /** Ready for the connection's next request, unless the endpoint shut down while this exchange ran. */
-    private static void resumeReading(ChannelHandlerContext ctx) {
+    /**
+     * The exchange is answered: on to the request the caller pipelined meanwhile, or to reading
+     * again; unless the endpoint shut down while this exchange ran. Runs at most once per exchange.
+     */
+    private void next(ChannelHandlerContext ctx) {
         if (ctx.executor().isShuttingDown()) {
             return;
         }
         try {
-            ctx.channel().config().setAutoRead(true);
+            ctx.executor().execute(() -> {
+                if (!busy) {
+                    return;
+                }
+                busy = false;
+                FullHttpRequest queued = pending;
+                pending = null;
+                if (queued != null) {
+                    try {
+                        start(ctx, queued);
+                    } finally {
+                        queued.release();
+                    }
+                } else if (ctx.channel().isActive()) {
+                    ctx.channel().config().setAutoRead(true);
+                }
+            });
         } catch (RejectedExecutionException e) {
             // the endpoint began shutting down just now; its channels are closed with it
         }
+    }
+
+    /** Where the caller reaches an agent's server here: what its OAuth metadata is moved to. */
+    private static String publicUrl(ChannelHandlerContext ctx, String agent, String server) {
+        InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+        return "http://" + local.getAddress().getHostAddress() + ":" + local.getPort() + "/mcp/" + agent + "/" + server;
     }
 
     /**

@@ -401,7 +401,7 @@ final class Transfers {
         Map<String, String> headers = x.headers().entrySet().stream().collect(Collectors.toMap(
                 e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
         McpRequest request = new McpRequest(x.server(), x.method(), headers, body,
-                new McpRequest.Caller(x.caller().user(), x.caller().agent(), x.caller().session()));
+                new McpRequest.Caller(x.caller().user(), x.caller().agent(), x.caller().session()), x.publicUrl(), x.resourceMetadata());
         try {
             McpTunnel.Result r = tunnel.exchange(request, sink);
             if (!ended[0] && !channel.peerClosed().isDone()) {

@@ -153,9 +153,15 @@ public sealed interface Work {
      *
      * @param headers      request headers, names in lower case
      * @param bodyOnStream the body comes on the work's data channel (it was too large to ride in the request)
+     * @param publicUrl    where the caller reaches the server, for OAuth metadata; empty when unknown
+     * @param resourceMetadata the exchange asks for the server's OAuth protected-resource metadata
      */
-    record McpExchange(String server, String method, Map<String, String> headers, Caller caller, byte[] body, boolean bodyOnStream)
-            implements Work {
+    record McpExchange(String server, String method, Map<String, String> headers, Caller caller, byte[] body, boolean bodyOnStream,
+                       String publicUrl, boolean resourceMetadata) implements Work {
+        public McpExchange(String server, String method, Map<String, String> headers, Caller caller, byte[] body, boolean bodyOnStream) {
+            this(server, method, headers, caller, body, bodyOnStream, "", false);
+        }
+
         public record Caller(String user, String agent, String session) {}
 
         public String action() {

@@ -38,6 +38,8 @@ public final class Exchange implements ResponseSink {
     /** The answer is the agent's own error (a refusal or an upstream failure), not the server's: audited as failed, not error. */
     private boolean answeredByAgent;
     private boolean audited;
+    /** Whose Authorization header went upstream: "agent" (injected), "caller" (passed through) or "none". */
+    private String authorization = "none";
 
     /** @param server the server's name (for an unknown one: the name asked for) */
     Exchange(String server, long maxResponseBytes, McpRequest request, List<RpcMessage> messages, ResponseSink caller, McpAudit audit) {
@@ -73,6 +75,11 @@ public final class Exchange implements ResponseSink {
     /** The MCP session: the caller's, or the one the server just started. */
     String session() {
         return session;
+    }
+
+    /** Records whose Authorization header the upstream got (never the header itself). */
+    public void authorization(String whose) {
+        this.authorization = whose;
     }
 
     public boolean initializes() {
@@ -153,9 +160,14 @@ public final class Exchange implements ResponseSink {
     }
 
     public void denied(int httpStatus, McpPolicy.Denial denial) throws IOException {
+        denied(httpStatus, McpErrors.POLICY_DENIED, denial);
+    }
+
+    /** Refuses the exchange and audits it as denied by {@code denial}'s rule, answering with JSON-RPC error {@code code}. */
+    public void denied(int httpStatus, int code, McpPolicy.Denial denial) throws IOException {
         this.denial = denial;
         failure = denial.message();
-        refuse(httpStatus, McpErrors.POLICY_DENIED, denial.message());
+        refuse(httpStatus, code, denial.message());
     }
 
     /** The exchange ended by an exception (the caller went away, the response broke): why, unless a reason is known already. */
@@ -205,7 +217,7 @@ public final class Exchange implements ResponseSink {
         long latencyMs = (System.nanoTime() - startedNanos) / 1_000_000;
         if (messages.isEmpty()) {
             Map<String, Object> f = common(latencyMs);
-            f.put("method", "");
+            f.put("method", request.resourceMetadata() ? "oauth-protected-resource" : "");
             if (denial != null) {
                 f.put("rule", denial.rule());
                 outcome(f, "denied", denial.message());
@@ -257,6 +269,7 @@ public final class Exchange implements ResponseSink {
         f.put("caller_session", request.caller().session());
         f.put("http_status", status);
         f.put("latency_ms", latencyMs);
+        f.put("authorization", authorization);
         f.put("request_bytes", request.body().length);
         f.put("response_bytes", responseBytes);
         return f;

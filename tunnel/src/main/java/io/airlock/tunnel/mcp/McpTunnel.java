@@ -4,6 +4,7 @@ import io.airlock.tunnel.mcp.identity.CallerTokens;
 import io.airlock.tunnel.mcp.jsonrpc.JsonRpcMessages;
 import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
+import io.airlock.tunnel.mcp.jsonrpc.StandardHeaders;
 import io.airlock.tunnel.mcp.upstream.HttpUpstream;
 import io.airlock.tunnel.mcp.upstream.StdioUpstream;
 import io.airlock.tunnel.mcp.upstream.Upstream;
@@ -92,6 +93,16 @@ public final class McpTunnel implements AutoCloseable {
                         + (specs.isEmpty() ? "none" : String.join(", ", new TreeSet<>(specs.keySet()))) + ")"));
                 return result(ex);
             }
+            if (request.resourceMetadata()) {
+                ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, List.of(), sink, audit);
+                if (spec.http() == null) {
+                    ex.refuse(404, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name()
+                            + "' runs over stdio: it has no OAuth protected-resource metadata");
+                } else {
+                    upstreams.get(spec.name()).exchange(ex);
+                }
+                return result(ex);
+            }
             List<RpcMessage> messages = List.of();
             switch (request.method()) {
                 case "POST" -> {
@@ -118,6 +129,13 @@ public final class McpTunnel implements AutoCloseable {
                 }
             }
             ex = new Exchange(spec.name(), spec.limits().maxResponseBytes(), request, messages, sink, audit);
+            Optional<String> mismatch = StandardHeaders.mismatch(request.headers(), messages);
+            if (mismatch.isPresent()) {
+                // The policy judged the body; an upstream or a router in front of it may act on the headers.
+                log.info("MCP server {}: refused a request whose headers disagree with its body: {}", spec.name(), mismatch.get());
+                ex.denied(400, McpErrors.HEADER_MISMATCH, new McpPolicy.Denial(StandardHeaders.RULE, mismatch.get()));
+                return result(ex);
+            }
             for (RpcMessage m : messages) {
                 Optional<McpPolicy.Denial> denial = spec.policy().check(m);
                 if (denial.isPresent()) {

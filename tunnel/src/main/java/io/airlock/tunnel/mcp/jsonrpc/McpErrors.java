@@ -18,4 +18,6 @@ public final class McpErrors {
     public static final int UPSTREAM_TIMEOUT = -32013;
     /** The session is unknown or over (Streamable HTTP answers 404: start a new session). */
     public static final int SESSION_NOT_FOUND = -32001;
+    /** The standard headers (Mcp-Method, Mcp-Name) disagree with the body: revision 2026-07-28's HeaderMismatch, with HTTP 400. */
+    public static final int HEADER_MISMATCH = -32020;
 }

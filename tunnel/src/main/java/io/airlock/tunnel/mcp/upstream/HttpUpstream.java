@@ -10,6 +10,7 @@ import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -38,15 +39,19 @@ import org.slf4j.LoggerFactory;
  * per server, its TLS context holding the server's CA and our client certificate). Each
  * exchange is one upstream request whose response is read ahead ({@link BodyQueue}) and relayed
  * piece by piece as it arrives, never held whole. The agent adds the configured credential
- * headers and the signed caller token; of the caller's headers only {@link McpRequest#FORWARDED}
- * pass.
+ * headers and the signed caller token; of the caller's headers only those
+ * {@link McpRequest#forwarded} names pass (a credential the agent injects wins over the caller's
+ * header of the same name). A 401's challenge and the server's OAuth metadata are moved to the
+ * caller's public URL ({@link ProtectedResource}).
  */
 public final class HttpUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);
     /** At most this much goes on as one piece: what the client read while the last piece was being sent. */
     private static final int CHUNK = 64 * 1024;
     /** Response headers a caller needs; hop-by-hop and framing headers are the relay's own. */
-    private static final List<String> RELAYED = List.of("content-type", "mcp-session-id", "cache-control", "retry-after");
+    private static final List<String> RELAYED = List.of("content-type", "mcp-session-id", "cache-control", "retry-after", "www-authenticate");
+    /** Largest protected-resource metadata document read. */
+    private static final int MAX_METADATA = 64 * 1024;
 
     private final McpServerSpec spec;
     private final McpServerSpec.Http http;
@@ -59,6 +64,8 @@ public final class HttpUpstream implements Upstream {
     private final ScheduledExecutorService timers;
     /** Response bodies being read, closed to abort them when the control link is cut. */
     private final Set<BodyQueue> open = ConcurrentHashMap.newKeySet();
+    /** The metadata URL the server's last 401 named (RFC 9728), where a metadata request looks first. */
+    private volatile String announcedMetadata;
 
     public HttpUpstream(McpServerSpec spec, UpstreamAddresses addresses, CallerTokens tokens, String identityHeader, ScheduledExecutorService timers) {
         this.spec = spec;
@@ -90,6 +97,10 @@ public final class HttpUpstream implements Upstream {
     @Override
     public void exchange(Exchange ex) throws IOException, InterruptedException {
         McpRequest request = ex.request();
+        if (request.resourceMetadata()) {
+            metadata(ex);
+            return;
+        }
         String session = request.sessionId();
         boolean reserved = false;
         if (session == null && ex.initializes()) {
@@ -152,12 +163,12 @@ public final class HttpUpstream implements Upstream {
             b.header(h.getKey(), h.getValue().value());
             injected.add(h.getKey().toLowerCase(Locale.ROOT));
         }
-        for (String name : McpRequest.FORWARDED) {
-            String value = request.header(name);
-            if (value != null && !injected.contains(name)) {
-                b.header(name, value);
+        for (Map.Entry<String, String> h : request.headers().entrySet()) {
+            if (McpRequest.forwarded(h.getKey()) && !injected.contains(h.getKey())) {
+                b.header(h.getKey(), h.getValue());
             }
         }
+        ex.authorization(injected.contains("authorization") ? "agent" : request.header("authorization") != null ? "caller" : "none");
         if (tokens != null) {
             b.header(identityHeader, tokens.sign(spec.name(), request.caller()));
         }
@@ -174,6 +185,14 @@ public final class HttpUpstream implements Upstream {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String name : RELAYED) {
             response.headers().firstValue(name).ifPresent(v -> headers.put(name, v));
+        }
+        String challenge = headers.get("www-authenticate");
+        if (challenge != null) {
+            ProtectedResource.announced(challenge).ifPresent(u -> announcedMetadata = u);
+            if (ex.request().publicUrl() != null) {
+                headers.put("www-authenticate", ProtectedResource.rewriteChallenge(challenge,
+                        ProtectedResource.metadataUrl(URI.create(ex.request().publicUrl()))));
+            }
         }
         long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
         BodyQueue body = response.body();
@@ -241,6 +260,61 @@ public final class HttpUpstream implements Upstream {
                 deadline.cancel(false);
             }
         }
+    }
+
+    /**
+     * Answers with the server's protected-resource metadata, {@code resource} moved to the
+     * caller's public URL: looked for where the server's last challenge said, then where RFC 9728
+     * puts it; 404 when the server has none.
+     */
+    private void metadata(Exchange ex) throws IOException, InterruptedException {
+        try {
+            addresses.check(spec.name(), http.url().getHost());
+        } catch (UpstreamAddresses.RefusedException e) {
+            ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
+            return;
+        } catch (UnknownHostException e) {
+            ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
+            return;
+        }
+        for (URI candidate : ProtectedResource.candidates(http.url(), announcedMetadata)) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(candidate).timeout(spec.limits().requestTimeout())
+                    .header("accept", "application/json").GET();
+            HttpResponse<java.io.InputStream> r;
+            try {
+                r = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException e) {
+                boolean timeout = e instanceof HttpTimeoutException;
+                ex.upstreamFailed(timeout ? 504 : 502, timeout ? McpErrors.UPSTREAM_TIMEOUT : McpErrors.UPSTREAM_UNAVAILABLE, describe(e), e);
+                return;
+            }
+            byte[] body;
+            try (java.io.InputStream in = r.body()) {
+                body = in.readNBytes(MAX_METADATA + 1);
+            }
+            if (r.statusCode() != 200) {
+                continue;
+            }
+            if (body.length > MAX_METADATA) {
+                ex.upstreamFailed(502, McpErrors.LIMIT, "the protected-resource metadata of MCP server '" + spec.name() + "' at " + candidate
+                        + " exceeds " + MAX_METADATA + " bytes", null);
+                return;
+            }
+            byte[] out;
+            try {
+                out = ex.request().publicUrl() == null ? body : ProtectedResource.rewriteMetadata(body, ex.request().publicUrl());
+            } catch (IOException e) {
+                ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' at " + candidate + ": "
+                        + e.getMessage() + "; expected RFC 9728 metadata", null);
+                return;
+            }
+            ex.head(200, Map.of("content-type", "application/json", "cache-control", "no-store"));
+            ex.body(out, 0, out.length);
+            ex.end();
+            return;
+        }
+        ex.refuse(404, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' publishes no OAuth protected-resource metadata (RFC 9728) at "
+                + String.join(" or ", ProtectedResource.candidates(http.url(), announcedMetadata).stream().map(URI::toString).toList()));
     }
 
     private String describe(IOException e) {
