@@ -5,8 +5,12 @@
 // whatever authorization server the 401's protected-resource metadata names. Prints one JSON
 // object per step.
 //
-// Usage: node v2-client.mjs URL [--token ADMIN_TOKEN] [--oauth ISSUER] [--denied TOOL]
+// Usage: node v2-client.mjs URL [--token ADMIN_TOKEN] [--oauth ISSUER] [--denied TOOL] [--connect-to IP] [--ca PEM]
 //   --token goes in Airlock-Admin-Token (so Authorization stays free for the upstream's token).
+//   --connect-to: URL's host name resolves to IP (a gateway's SERVER.DOMAIN, which no resolver
+//   here knows); --ca: the CA bundle its TLS certificate chains to.
+import { readFileSync } from "node:fs";
+import { Agent, fetch as undiciFetch } from "undici";
 import { Client, StreamableHTTPClientTransport, ClientCredentialsProvider } from "@modelcontextprotocol/client";
 
 const [url, ...rest] = process.argv.slice(2);
@@ -17,7 +21,16 @@ if (opt("--token")) headers["Airlock-Admin-Token"] = opt("--token");
 const authProvider = opt("--oauth")
   ? new ClientCredentialsProvider({ clientId: "airlock-test", clientSecret: "s3cret", expectedIssuer: opt("--oauth") })
   : undefined;
-const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, authProvider });
+let fetch;
+if (opt("--connect-to") || opt("--ca")) {
+  const ip = opt("--connect-to");
+  const connect = {};
+  if (ip) connect.lookup = (host, options, cb) => (options?.all ? cb(null, [{ address: ip, family: 4 }]) : cb(null, ip, 4));
+  if (opt("--ca")) connect.ca = readFileSync(opt("--ca"), "utf8");
+  const dispatcher = new Agent({ connect });
+  fetch = (input, init) => undiciFetch(input, { ...init, dispatcher });
+}
+const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, authProvider, fetch });
 const client = new Client(
   { name: "airlock-v2-client", version: "2.0.0" },
   { versionNegotiation: { mode: { pin: "2026-07-28" } } },

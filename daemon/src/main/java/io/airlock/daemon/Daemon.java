@@ -35,6 +35,7 @@ import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Capacity;
 import io.airlock.proto.v1.DriverInfo;
 import io.airlock.proto.v1.Hello;
+import io.airlock.daemon.gateway.McpGateway;
 import io.airlock.tunnel.mcp.McpAudit;
 import io.airlock.tunnel.mcp.McpTunnel;
 import io.airlock.tunnel.mcp.identity.CallerTokens;
@@ -89,6 +90,10 @@ public final class Daemon implements AutoCloseable {
     /** Null when mcp.servers is empty. */
     private final McpTunnel tunnel;
     private CallerTokens callerTokens;
+    private McpAudit mcpAudit;
+    /** mcp.gateway: the listener and a tunnel of its own (its sessions do not belong to the control link); null when off. */
+    private McpGateway gateway;
+    private McpTunnel gatewayTunnel;
     /** The airlock.v1 link; both null when the agent is not enrolled. */
     private final GrpcConnector connector;
     private final ControlConnection connection;
@@ -229,7 +234,7 @@ public final class Daemon implements AutoCloseable {
             return null;
         }
         this.callerTokens = CallerTokens.loadOrCreate(config.stateDir().resolve("mcp"), agentId, config.mcp().identityTtl());
-        McpAudit mcpAudit = new McpAudit() {
+        this.mcpAudit = new McpAudit() {
             @Override
             public void record(Map<String, Object> fields) {
                 metrics.mcp(String.valueOf(fields.get("server")), String.valueOf(fields.get("outcome")));
@@ -333,6 +338,18 @@ public final class Daemon implements AutoCloseable {
             daemon.stop();
             throw new StartupException("cannot serve the admin endpoint on " + config.admin().listen() + ": " + e.getMessage()
                     + " (set admin.listen to a free loopback port, or stop the daemon that holds it)", e);
+        }
+        if (config.mcp().gateway() != null) {
+            try {
+                daemon.gatewayTunnel = new McpTunnel(config.mcp().specs(), config.mcp().addresses(), daemon.callerTokens,
+                        config.mcp().identityHeader(), daemon.mcpAudit);
+                daemon.gateway = McpGateway.start(config.mcp().gateway(), daemon.gatewayTunnel, config.mcp().maxExchanges());
+                log.info("MCP gateway: serving {} at SERVER.{} on {}", daemon.gatewayTunnel.servers(), config.mcp().gateway().tunnelDomain(),
+                        daemon.gateway.address());
+            } catch (IOException e) {
+                daemon.stop();
+                throw new StartupException("cannot serve mcp.gateway: " + e.getMessage(), e);
+            }
         }
         if (daemon.connection != null) {
             daemon.connection.start();
@@ -536,6 +553,12 @@ public final class Daemon implements AutoCloseable {
         }
         if (tunnel != null) {
             tunnel.close(); // stdio servers stop, HTTP sessions are ended upstream
+        }
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (gatewayTunnel != null) {
+            gatewayTunnel.close();
         }
         callbacks.shutdownNow();
         audit.record("audit.stopped", Map.of("reason", "daemon stopped"));

@@ -5,6 +5,7 @@ import io.airlock.tunnel.mcp.McpServerSpec;
 import io.airlock.tunnel.mcp.SecretFile;
 import io.airlock.tunnel.mcp.upstream.UpstreamAddresses;
 import io.airlock.tunnel.net.Cidr;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,9 +24,10 @@ import javax.net.ssl.SSLContext;
  * @param identityHeader   the header HTTP servers get the signed caller token in
  * @param identityTtl      how long a caller token is valid
  * @param maxExchanges     exchanges (HTTP requests and open streams) under way at once, all servers together
+ * @param gateway          serve the servers as an origin behind a tunnel the customer runs; null: off
  */
 public record McpConfig(Map<String, Server> servers, List<String> allowedNetworks, String identityHeader, Duration identityTtl,
-        Integer maxExchanges) {
+        Integer maxExchanges, Gateway gateway) {
     public McpConfig {
         servers = servers == null ? Map.of() : new LinkedHashMap<>(servers);
         allowedNetworks = List.copyOf(allowedNetworks == null ? UpstreamAddresses.DEFAULT : allowedNetworks);
@@ -54,10 +56,65 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
             }
             e.getValue().spec(e.getKey());
         }
+        if (gateway != null && servers.isEmpty()) {
+            throw new IllegalArgumentException("mcp.gateway: no mcp.servers to serve (expected at least one server)");
+        }
     }
 
+    /**
+     * The gateway origin: an HTTP(S) listener that serves server NAME at host
+     * {@code NAME.TUNNEL_DOMAIN}, for a tunnel connector (cloudflared and the proxy it fronts) that
+     * routes there. Off unless configured; on loopback unless {@code listen} says otherwise, and
+     * then only with TLS.
+     *
+     * @param listen       HOST:PORT (default 127.0.0.1:8443)
+     * @param tunnelDomain the domain the servers' hosts end in
+     * @param tls          the certificate the connector checks (issued by the customer's CA); null: plain HTTP (loopback only)
+     */
+    public record Gateway(String listen, String tunnelDomain, GatewayTls tls) {
+        public Gateway {
+            listen = listen == null || listen.isBlank() ? "127.0.0.1:8443" : listen.strip();
+            if (tunnelDomain == null || tunnelDomain.isBlank()) {
+                throw new IllegalArgumentException("mcp.gateway.tunnel_domain: missing (expected the domain the servers' hosts end in, e.g. mcp.example.com)");
+            }
+            tunnelDomain = tunnelDomain.strip().toLowerCase(java.util.Locale.ROOT);
+            if (tunnelDomain.startsWith(".") || !tunnelDomain.matches("[a-z0-9.-]+")) {
+                throw new IllegalArgumentException("mcp.gateway.tunnel_domain: '" + tunnelDomain + "' (expected a domain name like mcp.example.com)");
+            }
+            InetSocketAddress at = address(listen);
+            if (!at.getAddress().isLoopbackAddress() && tls == null) {
+                throw new IllegalArgumentException("mcp.gateway.listen: " + listen + " is not loopback; set mcp.gateway.tls "
+                        + "(cert_file, key_file) so the tunnel connector reaches it over TLS");
+            }
+            if (tls != null && (tls.certFile() == null || tls.keyFile() == null)) {
+                throw new IllegalArgumentException("mcp.gateway.tls: set cert_file and key_file (PEM)");
+            }
+        }
+
+        public InetSocketAddress address() {
+            return address(listen);
+        }
+
+        private static InetSocketAddress address(String listen) {
+            int colon = listen.lastIndexOf(':');
+            try {
+                String host = listen.substring(0, colon).replace("[", "").replace("]", "");
+                int port = Integer.parseInt(listen.substring(colon + 1));
+                if (colon <= 0 || port < 0 || port > 65535) {
+                    throw new IllegalArgumentException();
+                }
+                return new InetSocketAddress(java.net.InetAddress.getByName(host), port);
+            } catch (RuntimeException | java.net.UnknownHostException e) {
+                throw new IllegalArgumentException("mcp.gateway.listen: '" + listen + "' (expected HOST:PORT with an IP address, e.g. 127.0.0.1:8443)");
+            }
+        }
+    }
+
+    /** @param certFile PEM certificate chain; @param keyFile its PEM private key (PKCS#8) */
+    public record GatewayTls(Path certFile, Path keyFile) {}
+
     public static McpConfig defaults() {
-        return new McpConfig(null, null, null, null, null);
+        return new McpConfig(null, null, null, null, null, null);
     }
 
     public boolean enabled() {

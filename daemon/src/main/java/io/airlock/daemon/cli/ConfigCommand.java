@@ -10,7 +10,7 @@ import picocli.CommandLine.Mixin;
 /** {@code airlock config}: the configuration file as the daemon reads it, without starting anything. */
 @Command(name = "config", mixinStandardHelpOptions = true,
         description = "Check the configuration file the way 'airlock run' reads it.",
-        subcommands = {ConfigCommand.Check.class, ConfigCommand.Drivers.class})
+        subcommands = {ConfigCommand.Check.class, ConfigCommand.Drivers.class, ConfigCommand.ImportMcpGateway.class})
 public final class ConfigCommand {
     /** The drivers a configuration names: {@code drivers.enabled} and {@code drivers.default}. */
     static Set<String> namedDrivers(DaemonConfig c) {
@@ -49,6 +49,31 @@ public final class ConfigCommand {
         @Override
         public Integer call() throws Exception {
             namedDrivers(ConfigOptions.checked(config.config)).forEach(System.out::println);
+            return 0;
+        }
+    }
+
+    @Command(name = "import-mcp-gateway", mixinStandardHelpOptions = true,
+            description = {"Print the mcp: section that makes Airlock the origin the MCP tunnel proxy's configuration describes",
+                "(listen_addr, tunnel_domain, tls, routes, upstream.allowed_ips, upstream.tls.ca_file): one server per route,",
+                "mcp.gateway on the same address and certificate. Add it to the configuration file (which must have no mcp:",
+                "section yet), stop the proxy and reload: e.g. airlock config import-mcp-gateway /etc/mcp-gateway/config.yaml",
+                ">> /etc/airlock/airlock.yaml. What does not carry over is said on stderr."})
+    static final class ImportMcpGateway implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "PROXY_CONFIG", description = "the proxy's config.yaml")
+        java.nio.file.Path proxyConfig;
+
+        @Override
+        public Integer call() throws Exception {
+            GatewayImport.Result r;
+            try {
+                r = GatewayImport.convert(proxyConfig);
+            } catch (java.io.IOException e) {
+                System.err.println("airlock: " + e.getMessage());
+                return 2;
+            }
+            r.notes().forEach(n -> System.err.println("note: " + n));
+            System.out.print(r.yaml());
             return 0;
         }
     }
