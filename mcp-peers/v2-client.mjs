@@ -33,7 +33,7 @@ if (opt("--connect-to") || opt("--ca")) {
 const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, authProvider, fetch });
 const client = new Client(
   { name: "airlock-v2-client", version: "2.0.0" },
-  { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+  { versionNegotiation: { mode: { pin: "2026-07-28" } }, capabilities: { elicitation: { form: {} } } },
 );
 
 try {
@@ -43,6 +43,12 @@ try {
   out("tools/list", { tools: tools.tools.map((t) => t.name) });
   const echo = await client.callTool({ name: "echo", arguments: { message: "over the 2026 revision", region: "eu-west ☂" } });
   out("tools/call echo", { text: echo.content[0].text });
+  if (tools.tools.some((t) => t.name === "confirm")) {
+    // The server's question comes back as an input_required result; the SDK asks us and retries with the answer.
+    client.setRequestHandler("elicitation/create", async (req) => ({ action: "accept", content: { ok: true } }));
+    const c = await client.callTool({ name: "confirm", arguments: {} });
+    out("tools/call confirm", { text: c.content[0].text });
+  }
   if (opt("--denied")) {
     try {
       await client.callTool({ name: opt("--denied"), arguments: {} });

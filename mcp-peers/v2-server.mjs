@@ -12,7 +12,7 @@
 //   and reporting it ({"event":"token-issued","resource":...,"token":...}).
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { McpServer, createMcpHandler, fromJsonSchema } from "@modelcontextprotocol/server";
+import { McpServer, createMcpHandler, fromJsonSchema, inputRequired, inputResponse } from "@modelcontextprotocol/server";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 
 const args = process.argv.slice(2);
@@ -68,6 +68,25 @@ function factory() {
         await new Promise((r) => setTimeout(r, 100));
       }
       return { content: [{ type: "text", text: `waited ${seconds} s` }] };
+    },
+  );
+  server.registerTool(
+    "confirm",
+    { description: "Asks the user to confirm (a multi-round-trip result: input_required, then the retried call with the answer)" },
+    async (ctx) => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, "confirm");
+      if (answer.kind !== "elicit") {
+        say({ event: "input-required", tool: "confirm" });
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: "Proceed?",
+              requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+            }),
+          },
+        });
+      }
+      return { content: [{ type: "text", text: `confirmed: ${answer.action} ${JSON.stringify(answer.content ?? {})}` }] };
     },
   );
   return server;

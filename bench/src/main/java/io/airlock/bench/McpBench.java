@@ -138,8 +138,11 @@ public final class McpBench implements Callable<Integer> {
             long[][][] cpu = new long[open.size()][processes.size()][1];
             double[][] mibs = throughput(open, processes, cpu);
             System.out.printf("MCP tools/call through the tunnel vs direct vs supergateway 4.0.0; the server is the TypeScript SDK's (mcp-peers/bench-server.mjs);%n"
-                    + "one session per target, calls interleaved target by target; %d cores, daemon -Xmx%s, audit durability %s%n%n",
-                    Runtime.getRuntime().availableProcessors(), daemonHeap, auditDurability);
+                    + "one session per target, calls interleaved target by target; %d cores, daemon -Xmx%s, audit durability %s;%n"
+                    + "the link's TLS by %s and its transport %s on both ends (the daemon runs on this class path)%n%n",
+                    Runtime.getRuntime().availableProcessors(), daemonHeap, auditDurability,
+                    io.netty.handler.ssl.OpenSsl.isAvailable() ? "BoringSSL (netty-tcnative)" : "the JDK",
+                    io.netty.channel.epoll.Epoll.isAvailable() ? "native epoll" : "NIO");
             System.out.printf("| target | echo round trip p50 ms | p90 ms | vs direct p50 | %d KiB response, median MiB/s | vs direct |%n", payloadKib);
             System.out.println("|---|---|---|---|---|---|");
             double directP50 = Timing.quantileMs(rtt[0], 0.5);

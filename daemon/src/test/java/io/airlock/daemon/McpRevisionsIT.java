@@ -92,8 +92,11 @@ class McpRevisionsIT {
         NodePeer client = NodePeer.start("v2-client.mjs", endpoint.url(fx.agentId, "v2"), "--token", TOKEN, "--denied", "forbidden");
         Map<String, JsonNode> steps = byStep(client.finish(Duration.ofSeconds(60)));
         assertEquals("2026-07-28", steps.get("connected").path("protocol").asText(), steps.toString());
-        assertEquals("[\"echo\",\"wait\"]", steps.get("tools/list").path("tools").toString());
+        assertEquals("[\"echo\",\"wait\",\"confirm\"]", steps.get("tools/list").path("tools").toString());
         assertEquals("echo: over the 2026 revision", steps.get("tools/call echo").path("text").asText());
+        // A server-to-client question as 2026-07-28 has it: an input_required result, then the call again with the answer.
+        assertEquals("confirmed: accept {\"ok\":true}", steps.get("tools/call confirm").path("text").asText(), steps.toString());
+        v2.await("event", "input-required");
         assertTrue(steps.get("denied").path("refused").asBoolean(), steps.toString());
         assertTrue(steps.get("denied").path("message").asText().contains("mcp.servers.v2.tools.deny"), steps.toString());
         assertTrue(steps.get("cancel").path("aborted").asBoolean(), steps.toString());
@@ -115,6 +118,8 @@ class McpRevisionsIT {
                 && r.path("caller_user").asText().equals("bob@example.test")), records.toString());
         assertTrue(records.stream().anyMatch(r -> r.path("tool").asText().equals("forbidden") && r.path("outcome").asText().equals("denied")),
                 records.toString());
+        assertEquals(2, records.stream().filter(r -> r.path("tool").asText().equals("confirm") && r.path("outcome").asText().equals("ok")).count(),
+                "both rounds of the multi-round-trip call are audited: " + records);
         assertTrue(records.stream().anyMatch(r -> r.path("tool").asText().equals("wait") && !r.path("outcome").asText().equals("ok")),
                 records.toString());
     }

@@ -1,6 +1,7 @@
 package io.airlock.connector.grpc;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.airlock.core.work.AgentEvent;
 import io.airlock.core.work.Frame;
 import io.airlock.core.work.Outcome;
@@ -156,8 +157,9 @@ public final class ProtoCodec {
         DataFrame.Builder b = DataFrame.newBuilder();
         switch (frame) {
             case Frame.Output o -> b.setOutput(OutputChunk.newBuilder().setSeq(o.seq())
-                    .setStream(o.stderr() ? OutputStream.STDERR : OutputStream.STDOUT).setData(ByteString.copyFrom(o.data())));
-            case Frame.Chunk c -> b.setFileChunk(FileChunk.newBuilder().setData(ByteString.copyFrom(c.data())));
+                    .setStream(o.stderr() ? OutputStream.STDERR : OutputStream.STDOUT).setData(UnsafeByteOperations.unsafeWrap(o.data())));
+            // A frame's array is its own (made for it, never written after): wrapped, not copied again.
+            case Frame.Chunk c -> b.setFileChunk(FileChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(c.data())));
             case Frame.Eof e -> b.setFileEof(FileEof.getDefaultInstance());
             case Frame.HttpHead h -> b.setHttpHead(HttpResponseHead.newBuilder().setStatus(h.status()).putAllHeaders(h.headers()));
             case Frame.Error e -> b.setError(Error.newBuilder().setCode(code(e.error())).setMessage(e.message()));
