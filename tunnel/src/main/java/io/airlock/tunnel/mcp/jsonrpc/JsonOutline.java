@@ -142,13 +142,8 @@ public final class JsonOutline {
             return i + 1;
         }
         int start = i;
-        while (i < to) {
-            byte b = bytes[i];
-            if (b == '"' || b == '\\' || (stopAtLineEnd && (b == '\n' || b == '\r'))) {
-                break;
-            }
-            i++;
-        }
+        i = stopAtLineEnd ? ByteSearch.indexOfAny(bytes, i, to, (byte) '"', (byte) '\\', (byte) '\n', (byte) '\r')
+                : ByteSearch.indexOfAny(bytes, i, to, (byte) '"', (byte) '\\');
         keep(bytes, start, i);
         if (i == to || bytes[i] == '\n' || bytes[i] == '\r') {
             return i;

@@ -101,10 +101,7 @@ public final class ResponseScanner {
     }
 
     private static int lineEnd(byte[] bytes, int i, int end) {
-        while (i < end && bytes[i] != '\n' && bytes[i] != '\r') {
-            i++;
-        }
-        return i;
+        return ByteSearch.indexOfAny(bytes, i, end, (byte) '\n', (byte) '\r');
     }
 
     private void endLine() {

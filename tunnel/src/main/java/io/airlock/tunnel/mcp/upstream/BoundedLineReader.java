@@ -1,5 +1,6 @@
 package io.airlock.tunnel.mcp.upstream;
 
+import io.airlock.tunnel.mcp.jsonrpc.ByteSearch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,9 +43,7 @@ final class BoundedLineReader {
                 limit = n;
             }
             int start = pos;
-            while (pos < limit && buf[pos] != '\n') {
-                pos++;
-            }
+            pos = ByteSearch.indexOf(buf, pos, limit, (byte) '\n');
             int n = pos - start;
             int total = (longLine == null ? 0 : longLine.size()) + n;
             if (total > max) {
