@@ -1,26 +1,13 @@
 package io.airlock.daemon.gateway;
 
 import io.airlock.core.config.McpConfig;
+import io.airlock.httpfront.HttpFront;
 import io.airlock.tunnel.mcp.McpTunnel;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Listens for {@code mcp.gateway}: each request, routed by its Host to a server of
@@ -31,12 +18,10 @@ public final class McpGateway implements AutoCloseable {
     /** Largest request body read (each server's max_request_bytes is applied after). */
     static final int MAX_BODY = 16 << 20;
 
-    private final EventLoopGroup group;
-    private final Channel channel;
+    private final HttpFront front;
 
-    private McpGateway(EventLoopGroup group, Channel channel) {
-        this.group = group;
-        this.channel = channel;
+    private McpGateway(HttpFront front) {
+        this.front = front;
     }
 
     public static McpGateway start(McpConfig.Gateway config, McpTunnel tunnel, int maxExchanges) throws IOException {
@@ -49,44 +34,22 @@ public final class McpGateway implements AutoCloseable {
                         + e.getMessage() + " (expected a PEM certificate chain and its PEM PKCS#8 key)", e);
             }
         }
-        InetSocketAddress listen = config.address();
         Semaphore exchanges = new Semaphore(maxExchanges);
-        SslContext ssl = tls;
-        // Native epoll where it loads (Linux): fewer copies and system calls per byte than NIO.
-        boolean epoll = Epoll.isAvailable();
-        EventLoopGroup group = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
+        String scheme = tls != null ? "https" : "http";
         try {
-            Channel ch = new ServerBootstrap().group(group).channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel c) {
-                            if (ssl != null) {
-                                c.pipeline().addLast(ssl.newHandler(c.alloc()));
-                            }
-                            c.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
-                                    new GatewayHandler(tunnel, config.tunnelDomain(), ssl != null ? "https" : "http", exchanges));
-                        }
-                    })
-                    .bind(listen).sync().channel();
-            return new McpGateway(group, ch);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            group.shutdownGracefully();
-            throw new IOException("interrupted while binding " + listen);
-        } catch (RuntimeException e) {
-            group.shutdownGracefully();
-            throw new IOException("mcp.gateway.listen: cannot listen on " + listen + ": " + e.getMessage(), e);
+            return new McpGateway(HttpFront.start(config.address(), tls, MAX_BODY,
+                    () -> new GatewayHandler(tunnel, config.tunnelDomain(), scheme, exchanges)));
+        } catch (IOException e) {
+            throw new IOException("mcp.gateway.listen: " + e.getMessage(), e);
         }
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) channel.localAddress();
+        return front.address();
     }
 
     @Override
     public void close() {
-        channel.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        front.close();
     }
 }
