@@ -265,8 +265,9 @@ public final class ControlPlaneCommand {
         String certValidity = "24h";
 
         @Option(names = "--mcp-port", description = {"Port on 127.0.0.1 of the MCP endpoint: every agent's private MCP servers at",
-            "http://127.0.0.1:PORT/mcp/AGENT_ID/SERVER (Streamable HTTP; bearer token: the admin token). 0: any free port.",
-            "Default: ${DEFAULT-VALUE}"})
+            "http://127.0.0.1:PORT/mcp/AGENT_ID/SERVER (Streamable HTTP, both MCP revisions; the admin token in Airlock-Admin-Token,",
+            "leaving Authorization to a server's own OAuth token, or as Authorization: Bearer), and each server's OAuth metadata at",
+            "/.well-known/oauth-protected-resource/mcp/AGENT_ID/SERVER. 0: any free port. Default: ${DEFAULT-VALUE}"})
         int mcpPort = 0;
 
         @Override

@@ -130,6 +130,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theGatewayIsOffByDefaultOnLoopbackUnlessToldAndOffLoopbackOnlyWithTls() throws Exception {
+        assertEquals(null, ConfigLoader.parse("mcp: {servers: {x: {command: [a]}}}\n", "c.yaml").mcp().gateway());
+        var g = ConfigLoader.parse("mcp: {servers: {x: {command: [a]}}, gateway: {tunnel_domain: MCP.Example.com}}\n", "c.yaml").mcp().gateway();
+        assertEquals("127.0.0.1:8443", g.listen());
+        assertEquals("mcp.example.com", g.tunnelDomain());
+        assertTrue(g.address().getAddress().isLoopbackAddress());
+        ConfigException open = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {x: {command: [a]}}, gateway: {listen: \"0.0.0.0:8443\", tunnel_domain: d.test}}\n", "c.yaml"));
+        assertTrue(open.getMessage().contains("mcp.gateway.listen: 0.0.0.0:8443 is not loopback; set mcp.gateway.tls"), open.getMessage());
+        ConfigException domain = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {x: {command: [a]}}, gateway: {}}\n", "c.yaml"));
+        assertTrue(domain.getMessage().contains("mcp.gateway.tunnel_domain: missing"), domain.getMessage());
+        ConfigException listen = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {servers: {x: {command: [a]}}, gateway: {listen: \"8443\", tunnel_domain: d.test}}\n", "c.yaml"));
+        assertTrue(listen.getMessage().contains("mcp.gateway.listen: '8443' (expected HOST:PORT"), listen.getMessage());
+        ConfigException none = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "mcp: {gateway: {tunnel_domain: d.test}}\n", "c.yaml"));
+        assertTrue(none.getMessage().contains("mcp.gateway: no mcp.servers to serve"), none.getMessage());
+    }
+
+    @Test
     void anUnknownFieldIsNamedWithTheFieldsExpected() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("control_plane:\n  ping_intervall: 2s\n", "c.yaml"));
         assertTrue(e.getMessage().startsWith("c.yaml: control_plane.ping_intervall: unknown field"), e.getMessage());
