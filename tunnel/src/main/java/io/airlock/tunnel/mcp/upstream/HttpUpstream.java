@@ -289,8 +289,24 @@ public final class HttpUpstream implements Upstream {
                 return;
             }
             byte[] body;
-            try (java.io.InputStream in = r.body()) {
+            java.io.InputStream in = r.body();
+            // The client's timeout covers the head only: a server that stalls in the body is cut at request_timeout too.
+            ScheduledFuture<?> cut = timers.schedule(() -> {
+                try {
+                    in.close();
+                } catch (IOException e) {
+                    // closing is all there is to do
+                }
+            }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            try (in) {
                 body = in.readNBytes(MAX_METADATA + 1);
+            } catch (IOException e) {
+                ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not finish its protected-resource "
+                        + "metadata at " + candidate + " within mcp.servers." + spec.name() + ".request_timeout ("
+                        + spec.limits().requestTimeout().toSeconds() + " s)", null);
+                return;
+            } finally {
+                cut.cancel(false);
             }
             if (r.statusCode() != 200) {
                 continue;
