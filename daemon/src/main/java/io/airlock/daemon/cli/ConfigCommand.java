@@ -54,11 +54,12 @@ public final class ConfigCommand {
     }
 
     @Command(name = "import-mcp-gateway", mixinStandardHelpOptions = true,
-            description = {"Print the mcp: section that makes Airlock the origin the MCP tunnel proxy's configuration describes",
-                "(listen_addr, tunnel_domain, tls, routes, upstream.allowed_ips, upstream.tls.ca_file): one server per route,",
-                "mcp.gateway on the same address and certificate. Add it to the configuration file (which must have no mcp:",
-                "section yet), stop the proxy and reload: e.g. airlock config import-mcp-gateway /etc/mcp-gateway/config.yaml",
-                ">> /etc/airlock/airlock.yaml. What does not carry over is said on stderr."})
+            description = {"Print the mcp: section that makes Airlock the origin an MCP tunnel proxy's configuration",
+                "describes: one server per route, upstream.allowed_ips as mcp.allowed_networks, upstream.tls.ca_file",
+                "for the https servers, and mcp.gateway on the proxy's listen_addr, tunnel_domain and certificate.",
+                "Append it to a configuration file that has no mcp: section yet, stop the proxy, restart airlock:",
+                "  airlock config import-mcp-gateway /etc/mcp-gateway/config.yaml >> /etc/airlock/airlock.yaml",
+                "What does not carry over is said on stderr."})
     static final class ImportMcpGateway implements Callable<Integer> {
         @picocli.CommandLine.Parameters(index = "0", paramLabel = "PROXY_CONFIG", description = "the proxy's config.yaml")
         java.nio.file.Path proxyConfig;
