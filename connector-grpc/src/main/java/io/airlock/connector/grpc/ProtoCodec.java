@@ -1,6 +1,5 @@
 package io.airlock.connector.grpc;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.airlock.core.work.AgentEvent;
 import io.airlock.core.work.Frame;

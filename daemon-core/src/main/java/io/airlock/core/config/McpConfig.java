@@ -5,12 +5,15 @@ import io.airlock.tunnel.mcp.McpServerSpec;
 import io.airlock.tunnel.mcp.SecretFile;
 import io.airlock.tunnel.mcp.upstream.UpstreamAddresses;
 import io.airlock.tunnel.net.Cidr;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
@@ -77,7 +80,7 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
             if (tunnelDomain == null || tunnelDomain.isBlank()) {
                 throw new IllegalArgumentException("mcp.gateway.tunnel_domain: missing (expected the domain the servers' hosts end in, e.g. mcp.example.com)");
             }
-            tunnelDomain = tunnelDomain.strip().toLowerCase(java.util.Locale.ROOT);
+            tunnelDomain = tunnelDomain.strip().toLowerCase(Locale.ROOT);
             if (tunnelDomain.startsWith(".") || !tunnelDomain.matches("[a-z0-9.-]+")) {
                 throw new IllegalArgumentException("mcp.gateway.tunnel_domain: '" + tunnelDomain + "' (expected a domain name like mcp.example.com)");
             }
@@ -103,8 +106,8 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
                 if (colon <= 0 || port < 0 || port > 65535) {
                     throw new IllegalArgumentException();
                 }
-                return new InetSocketAddress(java.net.InetAddress.getByName(host), port);
-            } catch (RuntimeException | java.net.UnknownHostException e) {
+                return new InetSocketAddress(InetAddress.getByName(host), port);
+            } catch (RuntimeException | UnknownHostException e) {
                 throw new IllegalArgumentException("mcp.gateway.listen: '" + listen + "' (expected HOST:PORT with an IP address, e.g. 127.0.0.1:8443)");
             }
         }

@@ -8,6 +8,7 @@ import io.airlock.tunnel.mcp.SecretFile;
 import io.airlock.tunnel.mcp.identity.CallerTokens;
 import io.airlock.tunnel.mcp.jsonrpc.McpErrors;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -114,20 +115,10 @@ public final class HttpUpstream implements Upstream {
                     + "' is not open on this agent, and max_sessions (" + spec.limits().maxSessions() + ") are; start a new session");
             return;
         }
-        try {
-            addresses.check(spec.name(), http.url().getHost());
-        } catch (UpstreamAddresses.RefusedException e) {
+        if (!addressAllowed(ex)) {
             if (reserved) {
                 sessions.started(null);
             }
-            // The operator's network limit, like a tool denial: refused by the agent's policy, and audited as denied.
-            ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
-            return;
-        } catch (UnknownHostException e) {
-            if (reserved) {
-                sessions.started(null);
-            }
-            ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
             return;
         }
         HttpResponse<BodyQueue> response;
@@ -268,19 +259,14 @@ public final class HttpUpstream implements Upstream {
      * puts it; 404 when the server has none.
      */
     private void metadata(Exchange ex) throws IOException, InterruptedException {
-        try {
-            addresses.check(spec.name(), http.url().getHost());
-        } catch (UpstreamAddresses.RefusedException e) {
-            ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
-            return;
-        } catch (UnknownHostException e) {
-            ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
+        if (!addressAllowed(ex)) {
             return;
         }
-        for (URI candidate : ProtectedResource.candidates(http.url(), announcedMetadata)) {
+        List<URI> candidates = ProtectedResource.candidates(http.url(), announcedMetadata);
+        for (URI candidate : candidates) {
             HttpRequest.Builder b = HttpRequest.newBuilder(candidate).timeout(spec.limits().requestTimeout())
                     .header("accept", "application/json").GET();
-            HttpResponse<java.io.InputStream> r;
+            HttpResponse<InputStream> r;
             try {
                 r = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
@@ -289,24 +275,13 @@ public final class HttpUpstream implements Upstream {
                 return;
             }
             byte[] body;
-            java.io.InputStream in = r.body();
-            // The client's timeout covers the head only: a server that stalls in the body is cut at request_timeout too.
-            ScheduledFuture<?> cut = timers.schedule(() -> {
-                try {
-                    in.close();
-                } catch (IOException e) {
-                    // closing is all there is to do
-                }
-            }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            try (in) {
-                body = in.readNBytes(MAX_METADATA + 1);
+            try {
+                body = readWithinTimeout(r.body(), MAX_METADATA + 1);
             } catch (IOException e) {
                 ex.upstreamFailed(504, McpErrors.UPSTREAM_TIMEOUT, "MCP server '" + spec.name() + "' did not finish its protected-resource "
                         + "metadata at " + candidate + " within mcp.servers." + spec.name() + ".request_timeout ("
                         + spec.limits().requestTimeout().toSeconds() + " s)", null);
                 return;
-            } finally {
-                cut.cancel(false);
             }
             if (r.statusCode() != 200) {
                 continue;
@@ -330,7 +305,43 @@ public final class HttpUpstream implements Upstream {
             return;
         }
         ex.refuse(404, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' publishes no OAuth protected-resource metadata (RFC 9728) at "
-                + String.join(" or ", ProtectedResource.candidates(http.url(), announcedMetadata).stream().map(URI::toString).toList()));
+                + String.join(" or ", candidates.stream().map(URI::toString).toList()));
+    }
+
+    /**
+     * Whether the server's address lies within mcp.allowed_networks; if not, the exchange is
+     * answered (denied by that rule, or failed when the name does not resolve).
+     */
+    private boolean addressAllowed(Exchange ex) throws IOException {
+        try {
+            addresses.check(spec.name(), http.url().getHost());
+            return true;
+        } catch (UpstreamAddresses.RefusedException e) {
+            // The operator's network limit, like a tool denial: refused by the agent's policy, and audited as denied.
+            ex.denied(new McpPolicy.Denial("mcp.allowed_networks", e.getMessage()));
+        } catch (UnknownHostException e) {
+            ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, e.getMessage(), null);
+        }
+        return false;
+    }
+
+    /**
+     * Up to {@code max} bytes of a body, cut at request_timeout: the client's own timeout covers
+     * the head only, and a server that stalls in the body must not hold the exchange.
+     */
+    private byte[] readWithinTimeout(InputStream in, int max) throws IOException {
+        ScheduledFuture<?> cut = timers.schedule(() -> {
+            try {
+                in.close();
+            } catch (IOException e) {
+                // closing is all there is to do
+            }
+        }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        try (in) {
+            return in.readNBytes(max);
+        } finally {
+            cut.cancel(false);
+        }
     }
 
     private String describe(IOException e) {
