@@ -129,6 +129,9 @@ class McpTunnelIT {
 
         var refused = post("recorder", null, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\",\"params\":{\"pad\":\"" + big + "\"}}");
         assertEquals(413, refused.statusCode(), refused.body());
+        // A whole answer crosses the link as one frame (head, body and end), and the endpoint writes it at once, with its length.
+        assertEquals(String.valueOf(refused.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
+                refused.headers().firstValue("content-length").orElse("none (chunked)"));
         JsonNode error = JSON.readTree(refused.body()).get("error");
         assertEquals(io.airlock.tunnel.mcp.jsonrpc.McpErrors.LIMIT, error.get("code").asInt());
         assertTrue(error.get("message").asText().contains("exceeds mcp.servers.recorder.max_request_bytes (131072 bytes)"), error.toString());

@@ -9,6 +9,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -84,10 +85,17 @@ public abstract class ExchangeHandler extends SimpleChannelInboundHandler<FullHt
         return new Response(ctx, keepAlive);
     }
 
-    /** A streamed response: {@link #head} once, {@link #body} any number of times, {@link #end} once, from one thread. */
+    /**
+     * A streamed response: {@link #head} once, {@link #body} any number of times, {@link #end}
+     * once, from one thread. The head is held until the body's first bytes come with it, the
+     * end, or {@link #flush}: a small answer goes out as one write with a Content-Length.
+     */
     protected final class Response {
         private final ChannelHandlerContext ctx;
         private final boolean keepAlive;
+        /** The head and the body's first piece, not yet written. */
+        private HttpResponse heldHead;
+        private ByteBuf heldBody;
         private boolean headSent;
         private boolean ended;
 
@@ -96,42 +104,93 @@ public abstract class ExchangeHandler extends SimpleChannelInboundHandler<FullHt
             this.keepAlive = keepAlive;
         }
 
+        /** Whether the head was written: after that, an error can only cut the response short. */
         public boolean headSent() {
             return headSent;
         }
 
-        public void head(int status, Map<String, String> headers) throws IOException {
+        public void head(int status, Map<String, String> headers) {
             HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
             headers.forEach((k, v) -> r.headers().set(k, v));
-            HttpUtil.setTransferEncodingChunked(r, true);
             HttpUtil.setKeepAlive(r, keepAlive);
             r.headers().set("x-accel-buffering", "no"); // a proxy in front must pass SSE events as they come
-            headSent = true;
-            write(ctx, r);
+            heldHead = r;
         }
 
         /** Writes {@code bytes} (taking it over: it is released when written). */
         public void body(ByteBuf bytes) throws IOException {
+            if (heldHead != null && heldBody == null) {
+                heldBody = bytes;
+                return;
+            }
+            writeHeld();
             write(ctx, new DefaultHttpContent(bytes));
+        }
+
+        /** Writes what is held: the exchange has nothing more at hand. */
+        public void flush() throws IOException {
+            if (heldHead != null) {
+                writeHeld();
+                ctx.flush();
+            }
         }
 
         public void end() throws IOException {
             ended = true;
-            write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
+            if (heldHead != null) {
+                // All of it at hand: one response of known length.
+                ByteBuf content = heldBody != null ? heldBody : Unpooled.EMPTY_BUFFER;
+                DefaultFullHttpResponse whole = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, heldHead.status(), content,
+                        heldHead.headers(), EmptyHttpHeaders.INSTANCE);
+                int status = whole.status().code();
+                if (status >= 200 && status != 204) { // neither may carry a length (RFC 9110, 8.6)
+                    HttpUtil.setContentLength(whole, content.readableBytes());
+                }
+                heldHead = null;
+                heldBody = null;
+                headSent = true;
+                write(ctx, whole);
+            } else {
+                write(ctx, LastHttpContent.EMPTY_LAST_CONTENT);
+            }
             if (keepAlive) {
                 next(ctx); // the caller has its answer: its next request need not wait for anything after it
             }
         }
 
+        /** Queues the held head (streamed: chunked) and first piece; the next write flushes them. */
+        private void writeHeld() {
+            if (heldHead == null) {
+                return;
+            }
+            HttpUtil.setTransferEncodingChunked(heldHead, true);
+            ctx.write(heldHead);
+            if (heldBody != null) {
+                ctx.write(new DefaultHttpContent(heldBody));
+            }
+            heldHead = null;
+            heldBody = null;
+            headSent = true;
+        }
+
         /** After the exchange: a response cut short (or one that asked so) can only be ended by closing. */
         public void finish() {
+            if (heldBody != null) {
+                heldBody.release();
+                heldBody = null;
+            }
             if (!ended || !keepAlive) {
                 ctx.close();
             }
         }
 
-        /** Answers the whole exchange with an error (only before the head); the connection goes on. */
+        /** Answers the whole exchange with an error (only before the head was written); the connection goes on. */
         public void error(HttpResponseStatus status, int code, String message) {
+            heldHead = null;
+            if (heldBody != null) {
+                heldBody.release();
+                heldBody = null;
+            }
             ExchangeHandler.this.refuse(ctx, status, code, message, keepAlive, Map.of());
             next(ctx);
         }

@@ -160,7 +160,8 @@ public final class ProtoCodec {
             // A frame's array is its own (made for it, never written after): wrapped, not copied again.
             case Frame.Chunk c -> b.setFileChunk(FileChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(c.data())));
             case Frame.Eof e -> b.setFileEof(FileEof.getDefaultInstance());
-            case Frame.HttpHead h -> b.setHttpHead(HttpResponseHead.newBuilder().setStatus(h.status()).putAllHeaders(h.headers()));
+            case Frame.HttpHead h -> b.setHttpHead(HttpResponseHead.newBuilder().setStatus(h.status()).putAllHeaders(h.headers())
+                    .setBody(UnsafeByteOperations.unsafeWrap(h.body())).setEnd(h.end()));
             case Frame.Error e -> b.setError(Error.newBuilder().setCode(code(e.error())).setMessage(e.message()));
             case Frame.Stdin s -> throw new IllegalArgumentException("stdin is sent by the control plane, not the agent");
             case Frame.StdinEof s -> throw new IllegalArgumentException("stdin is sent by the control plane, not the agent");

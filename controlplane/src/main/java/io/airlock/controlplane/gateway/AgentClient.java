@@ -15,6 +15,7 @@ import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileEof;
 import io.airlock.proto.v1.FileList;
 import io.airlock.proto.v1.FileResult;
+import io.airlock.proto.v1.HttpResponseHead;
 import io.airlock.proto.v1.ListFiles;
 import io.airlock.proto.v1.ListSandboxes;
 import io.airlock.proto.v1.ListSnapshots;
@@ -236,7 +237,8 @@ public final class AgentClient {
 
     /** Where an MCP exchange's response goes, as it arrives; a method that throws ends the exchange (the caller went away). */
     public interface McpResponse {
-        void head(int status, Map<String, String> headers) throws IOException;
+        /** Status and headers, with the body's first bytes (maybe none); {@code end}: that is the whole response. */
+        void head(int status, Map<String, String> headers, ByteString body, boolean end) throws IOException;
 
         void body(ByteString bytes) throws IOException;
 
@@ -265,7 +267,10 @@ public final class AgentClient {
             @Override
             void receive(DataFrame frame) throws IOException {
                 switch (frame.getBodyCase()) {
-                    case HTTP_HEAD -> response.head(frame.getHttpHead().getStatus(), frame.getHttpHead().getHeadersMap());
+                    case HTTP_HEAD -> {
+                        HttpResponseHead h = frame.getHttpHead();
+                        response.head(h.getStatus(), h.getHeadersMap(), h.getBody(), h.getEnd());
+                    }
                     case FILE_CHUNK -> response.body(frame.getFileChunk().getData());
                     case FILE_EOF -> response.end();
                     default -> throw new IOException("unexpected frame " + frame.getBodyCase() + " on an MCP exchange");

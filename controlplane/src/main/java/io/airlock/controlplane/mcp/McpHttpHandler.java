@@ -100,8 +100,16 @@ final class McpHttpHandler extends ExchangeHandler {
     private void run(String agent, McpExchange x, InputStream body, Response out) {
         AgentClient.McpResponse response = new AgentClient.McpResponse() {
             @Override
-            public void head(int status, Map<String, String> headers) throws IOException {
+            public void head(int status, Map<String, String> headers, ByteString body, boolean end) throws IOException {
                 out.head(status, headers);
+                if (!body.isEmpty()) {
+                    out.body(Unpooled.wrappedBuffer(body.asReadOnlyByteBuffer()));
+                }
+                if (end) {
+                    out.end();
+                } else {
+                    out.flush();
+                }
             }
 
             @Override

@@ -24,7 +24,8 @@ public sealed interface Frame {
     /** @param name as sent: {@code SIGTERM}, or whatever else a caller sent (refused with the known names) */
     record Signal(String name) implements Frame {}
 
-    record HttpHead(int status, Map<String, String> headers) implements Frame {}
+    /** An MCP response's head, with the body's first bytes (maybe none); {@code end}: that is the whole response. */
+    record HttpHead(int status, Map<String, String> headers, byte[] body, boolean end) implements Frame {}
 
     /** A control frame (resize, signal) failed; the work goes on. */
     record Error(WorkError error, String message) implements Frame {}

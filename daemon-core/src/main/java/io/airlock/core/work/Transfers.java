@@ -11,7 +11,6 @@ import io.airlock.driver.SafeTar;
 import io.airlock.driver.TerminalSize;
 import io.airlock.tunnel.mcp.McpRequest;
 import io.airlock.tunnel.mcp.McpTunnel;
-import io.airlock.tunnel.mcp.ResponseSink;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -355,56 +354,14 @@ final class Transfers {
             }
             body = streamed.toByteArray();
         }
-        boolean[] ended = {false};
-        ResponseSink sink = new ResponseSink() {
-            @Override
-            public void head(int status, Map<String, String> headers) throws IOException {
-                send(new Frame.HttpHead(status, headers));
-            }
-
-            @Override
-            public void body(byte[] bytes, int offset, int length) throws IOException {
-                // One frame per CHUNK: a whole SSE event or stdio message can be far larger than a frame may be.
-                for (int at = offset; at < offset + length; at += CHUNK) {
-                    send(new Frame.Chunk(Arrays.copyOfRange(bytes, at, Math.min(at + CHUNK, offset + length))));
-                }
-            }
-
-            @Override
-            public void end() throws IOException {
-                send(new Frame.Eof());
-                ended[0] = true;
-                channel.finish();
-            }
-
-            @Override
-            public void onCancel(Runnable action) {
-                channel.peerClosed().whenComplete((v, t) -> action.run());
-            }
-
-            private void send(Frame frame) throws IOException {
-                if (channel.peerClosed().isDone()) {
-                    throw new IOException("the control plane closed the stream");
-                }
-                try {
-                    channel.send(frame, Duration.ofMillis(Math.max(1, deadlineMs - System.currentTimeMillis())));
-                } catch (TimeoutException e) {
-                    throw new IOException("the control plane took no data: " + e.getMessage());
-                } catch (CancellationException e) {
-                    throw new IOException("the control plane closed the stream");
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted");
-                }
-            }
-        };
+        McpResponseFrames sink = new McpResponseFrames(channel, deadlineMs, CHUNK);
         Map<String, String> headers = x.headers().entrySet().stream().collect(Collectors.toMap(
                 e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
         McpRequest request = new McpRequest(x.server(), x.method(), headers, body,
                 new McpRequest.Caller(x.caller().user(), x.caller().agent(), x.caller().session()), x.publicUrl(), x.resourceMetadata());
         try {
             McpTunnel.Result r = tunnel.exchange(request, sink);
-            if (!ended[0] && !channel.peerClosed().isDone()) {
+            if (!sink.ended() && !channel.peerClosed().isDone()) {
                 channel.abort("the exchange ended without a complete response");
             }
             return new Outcome.McpDone(r.status(), r.requestBytes(), r.responseBytes());

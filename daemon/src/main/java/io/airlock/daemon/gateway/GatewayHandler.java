@@ -86,6 +86,11 @@ final class GatewayHandler extends ExchangeHandler {
             }
 
             @Override
+            public void flush() throws IOException {
+                out.flush();
+            }
+
+            @Override
             public void end() throws IOException {
                 out.end();
             }

@@ -119,6 +119,11 @@ public final class Exchange implements ResponseSink {
     }
 
     @Override
+    public void flush() throws IOException {
+        caller.flush();
+    }
+
+    @Override
     public void end() throws IOException {
         audit();
         caller.end();

@@ -90,6 +90,11 @@ final class BodyQueue implements HttpResponse.BodySubscriber<BodyQueue> {
         return reads;
     }
 
+    /** Whether {@link #take} would answer at once: a read, the end or a failure is queued. */
+    boolean ready() {
+        return !queue.isEmpty();
+    }
+
     @SuppressWarnings("unchecked")
     private static List<ByteBuffer> castReads(Object item) {
         return (List<ByteBuffer>) item;

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpUpstream implements Upstream {
     private static final Logger log = LoggerFactory.getLogger(HttpUpstream.class);
-    /** At most this much goes on as one piece: what the client read while the last piece was being sent. */
+    /** At most this much is taken from the client's reads at a time: what it read while the last was being sent. */
     private static final int CHUNK = 64 * 1024;
     /** Response headers a caller needs; hop-by-hop and framing headers are the relay's own. */
     private static final List<String> RELAYED = List.of("content-type", "mcp-session-id", "cache-control", "retry-after", "www-authenticate");
@@ -205,10 +205,13 @@ public final class HttpUpstream implements Upstream {
                 }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
             }
             ex.head(response.statusCode(), headers);
-            byte[] buf = new byte[CHUNK];
+            byte[] scratch = null;
             while (true) {
                 List<ByteBuffer> reads;
                 try {
+                    if (!body.ready()) {
+                        ex.flush(); // nothing more at hand: what the sink holds goes now, not after the wait
+                    }
                     reads = body.take(CHUNK);
                 } catch (IOException e) {
                     if (timedOut[0]) {
@@ -227,16 +230,19 @@ public final class HttpUpstream implements Upstream {
                     complete = true;
                     break;
                 }
-                int n = BodyQueue.size(reads);
-                byte[] piece = n <= buf.length ? buf : new byte[n]; // one read larger than CHUNK: still one piece
-                int at = 0;
                 for (ByteBuffer b : reads) {
                     int r = b.remaining();
-                    b.get(piece, at, r);
-                    at += r;
-                }
-                if (n > 0) {
-                    ex.body(piece, 0, n);
+                    if (r == 0) {
+                        continue;
+                    }
+                    if (b.hasArray()) {
+                        // The client's own array goes to the sink, which copies it once, into the frame.
+                        ex.body(b.array(), b.arrayOffset() + b.position(), r);
+                    } else {
+                        scratch = scratch == null || scratch.length < r ? new byte[Math.max(r, CHUNK)] : scratch;
+                        b.get(scratch, 0, r);
+                        ex.body(scratch, 0, r);
+                    }
                 }
             }
             ex.end();

@@ -130,7 +130,7 @@ public final class StdioUpstream implements Upstream {
         try {
             ex.head(200, Map.of("content-type", "text/event-stream", "cache-control", "no-cache", "mcp-session-id", session.id()));
             while (true) {
-                byte[] event = stream.next(POLL);
+                byte[] event = next(stream, ex);
                 if (event != null && stream.isEnd(event)) {
                     if (!session.answered(stream) && session.endedBecause() != null) {
                         ex.upstreamFailed(502, McpErrors.UPSTREAM_UNAVAILABLE, "MCP server '" + spec.name() + "' ended before answering: "
@@ -169,7 +169,7 @@ public final class StdioUpstream implements Upstream {
         try {
             ex.head(200, Map.of("content-type", "text/event-stream", "cache-control", "no-cache", "mcp-session-id", session.id()));
             while (true) {
-                byte[] event = stream.next(POLL);
+                byte[] event = next(stream, ex);
                 if (event != null && stream.isEnd(event)) {
                     ex.end();
                     return;
@@ -183,6 +183,16 @@ public final class StdioUpstream implements Upstream {
         } finally {
             session.release(stream);
         }
+    }
+
+    /** The stream's next event (null when none came within {@link #POLL}); before waiting, the exchange sends what it holds. */
+    private static byte[] next(StdioSession.Stream stream, Exchange ex) throws IOException, InterruptedException {
+        byte[] event = stream.events.poll();
+        if (event == null) {
+            ex.flush();
+            event = stream.next(POLL);
+        }
+        return event;
     }
 
     /** The request with the signed caller token in {@code params._meta}. */
