@@ -1,6 +1,8 @@
 package io.airlock.connector.grpc;
 
 import io.airlock.core.config.DaemonConfig;
+import io.airlock.core.work.DataChannel;
+import io.airlock.core.work.WorkException;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.AuditAnchor;
@@ -78,6 +80,13 @@ public final class ControlConnection implements AutoCloseable {
 
     /** The channel of the live session, for Data streams; read from any thread. */
     private volatile ManagedChannel liveChannel;
+    /**
+     * Data streams opened ahead on the live channel, waiting for commands: a few operations
+     * starting at once. The system property is for benchmarks (0 turns it off, for an A/B).
+     */
+    static final int DATA_STREAMS_AHEAD = Integer.getInteger("airlock.dataStreamsAhead", 4);
+    private final DataStreamPool dataStreams = new DataStreamPool(DATA_STREAMS_AHEAD,
+            ch -> GrpcDataChannel.idle((observer, deadlineMs) -> openData(ch, observer, 0)));
 
     /**
      * @param auditAnchor the newest audit record on disk, sent with every Ping for the control plane
@@ -180,6 +189,7 @@ public final class ControlConnection implements AutoCloseable {
                 resumeToken = message.getWelcome().getResumeToken();
                 cancel(welcomeDeadline);
                 liveChannel = channel;
+                dataStreams.fill(channel);
                 long interval = config.pingInterval().toMillis();
                 pingTask = loop.scheduleAtFixedRate(this::ping, interval, interval, TimeUnit.MILLISECONDS);
                 log.info("connected to control plane (session {})", message.getWelcome().getSessionId());
@@ -299,6 +309,7 @@ public final class ControlConnection implements AutoCloseable {
         generation++;
         welcomed = false;
         liveChannel = null;
+        dataStreams.clear();
         cancel(pingTask);
         cancel(pingDeadline);
         cancel(welcomeDeadline);
@@ -331,15 +342,48 @@ public final class ControlConnection implements AutoCloseable {
      */
     static final int DATA_ONREADY_THRESHOLD = 128 * 1024;
 
-    /** Opens a Data stream on the live session's channel, or fails fast when there is none. */
-    public ClientCallStreamObserver<DataFrame> openData(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs) {
+    /**
+     * A Data stream for command {@code commandId} on the live session's channel: one opened ahead
+     * ({@link DataStreamPool}) when one waits, else a new one; fails fast when there is no session.
+     */
+    GrpcDataChannel dataChannel(String commandId, long deadlineMs, DataChannel.Inbound inbound) throws WorkException {
+        GrpcDataChannel pooled = dataStreams.take(liveChannel);
+        if (pooled == null) {
+            return GrpcDataChannel.open(this::openData, commandId, deadlineMs, inbound);
+        }
+        pooled.claim(commandId, inbound);
+        try {
+            ScheduledFuture<?> deadline = loop.schedule(pooled::deadlineReached, Math.max(1, deadlineMs - System.currentTimeMillis()),
+                    TimeUnit.MILLISECONDS);
+            pooled.peerClosed().whenComplete((v, t) -> deadline.cancel(false));
+            loop.execute(() -> dataStreams.fill(liveChannel));
+        } catch (RejectedExecutionException e) {
+            pooled.abort("the agent is shutting down");
+        }
+        return pooled;
+    }
+
+    /** Opens a Data call on the live session's channel ({@code deadlineMs} 0: none), or fails fast when there is none. */
+    private ClientCallStreamObserver<DataFrame> openData(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs) {
         ManagedChannel ch = liveChannel;
         if (ch == null) {
             throw Status.UNAVAILABLE.withDescription("no live connection to the control plane").asRuntimeException();
         }
-        long left = Math.max(1, deadlineMs - System.currentTimeMillis());
-        return (ClientCallStreamObserver<DataFrame>) AgentGatewayGrpc.newStub(ch).withOnReadyThreshold(DATA_ONREADY_THRESHOLD)
-                .withDeadlineAfter(left, TimeUnit.MILLISECONDS).data(observer);
+        return openData(ch, observer, deadlineMs);
+    }
+
+    private static ClientCallStreamObserver<DataFrame> openData(ManagedChannel ch, ClientResponseObserver<DataFrame, DataFrame> observer,
+            long deadlineMs) {
+        AgentGatewayGrpc.AgentGatewayStub stub = AgentGatewayGrpc.newStub(ch).withOnReadyThreshold(DATA_ONREADY_THRESHOLD);
+        if (deadlineMs > 0) {
+            stub = stub.withDeadlineAfter(Math.max(1, deadlineMs - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+        }
+        return (ClientCallStreamObserver<DataFrame>) stub.data(observer);
+    }
+
+    /** How many Data streams wait for a command now (for tests and metrics). */
+    int idleDataStreams() {
+        return dataStreams.idle();
     }
 
     /** Tells the control plane we are draining (first SIGTERM). */
@@ -396,6 +440,7 @@ public final class ControlConnection implements AutoCloseable {
 
     private void teardownLater(ManagedChannel ch, Duration max) {
         liveChannel = null;
+        dataStreams.clear();
         if (ch != null) {
             ch.shutdown();
             try {

@@ -58,6 +58,6 @@ public final class GrpcConnector implements Connector {
 
     @Override
     public DataChannel openData(String workId, long deadlineMs, DataChannel.Inbound inbound) throws WorkException {
-        return GrpcDataChannel.open(connection::openData, workId, deadlineMs, inbound);
+        return connection.dataChannel(workId, deadlineMs, inbound);
     }
 }
