@@ -1,5 +1,6 @@
 package io.airlock.connector.grpc;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.airlock.core.work.AgentEvent;
 import io.airlock.core.work.Frame;
@@ -38,6 +39,7 @@ import io.airlock.proto.v1.SandboxList;
 import io.airlock.proto.v1.SandboxState;
 import io.airlock.proto.v1.SnapshotInfo;
 import io.airlock.proto.v1.SnapshotList;
+import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -160,8 +162,9 @@ public final class ProtoCodec {
             // A frame's array is its own (made for it, never written after): wrapped, not copied again.
             case Frame.Chunk c -> b.setFileChunk(FileChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(c.data())));
             case Frame.Eof e -> b.setFileEof(FileEof.getDefaultInstance());
+            case Frame.Body p -> b.setFileChunk(FileChunk.newBuilder().setData(wrap(p.pieces())));
             case Frame.HttpHead h -> b.setHttpHead(HttpResponseHead.newBuilder().setStatus(h.status()).putAllHeaders(h.headers())
-                    .setBody(UnsafeByteOperations.unsafeWrap(h.body())).setEnd(h.end()));
+                    .setBody(wrap(h.body())).setEnd(h.end()));
             case Frame.Error e -> b.setError(Error.newBuilder().setCode(code(e.error())).setMessage(e.message()));
             case Frame.Stdin s -> throw new IllegalArgumentException("stdin is sent by the control plane, not the agent");
             case Frame.StdinEof s -> throw new IllegalArgumentException("stdin is sent by the control plane, not the agent");
@@ -169,6 +172,15 @@ public final class ProtoCodec {
             case Frame.Signal s -> throw new IllegalArgumentException("signals are sent by the control plane, not the agent");
         }
         return b.build();
+    }
+
+    /** The frame's buffers as one ByteString, none copied (gRPC copies once, as it frames the message). */
+    private static ByteString wrap(List<ByteBuffer> pieces) {
+        ByteString all = ByteString.EMPTY;
+        for (ByteBuffer p : pieces) {
+            all = all.concat(UnsafeByteOperations.unsafeWrap(p));
+        }
+        return all;
     }
 
     public static SandboxInfo sandbox(Outcome.SandboxView s) {

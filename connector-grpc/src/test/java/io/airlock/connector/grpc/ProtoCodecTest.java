@@ -22,6 +22,8 @@ import io.airlock.proto.v1.SendSignal;
 import io.airlock.proto.v1.Signal;
 import io.airlock.proto.v1.StartExec;
 import io.airlock.proto.v1.TerminalSize;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -83,5 +85,19 @@ class ProtoCodecTest {
                 Map.of("a", "b"), List.of(new Work.RuleSpec("", "10.0.0.0/8", List.of(22))))));
         assertEquals("PAUSED", sandbox.getSandbox().getState().name());
         assertEquals("10.0.0.0/8", sandbox.getSandbox().getEgress().getRules(0).getCidr());
+    }
+
+    @Test
+    void anMcpResponsesBuffersCrossAsOneChunkAndTheHeadCarriesItsBodyAndEnd() throws Exception {
+        ByteBuffer a = ByteBuffer.wrap("__hello, ".getBytes(StandardCharsets.US_ASCII), 2, 7);
+        ByteBuffer b = ByteBuffer.wrap("world".getBytes(StandardCharsets.US_ASCII));
+        DataFrame chunk = ProtoCodec.outbound(new Frame.Body(List.of(a, b)));
+        assertEquals("hello, world", chunk.getFileChunk().getData().toStringUtf8());
+        DataFrame head = ProtoCodec.outbound(new Frame.HttpHead(200, Map.of("content-type", "application/json"), List.of(b), true));
+        assertEquals(200, head.getHttpHead().getStatus());
+        assertEquals("world", head.getHttpHead().getBody().toStringUtf8());
+        assertEquals(true, head.getHttpHead().getEnd());
+        DataFrame parsed = DataFrame.parseFrom(chunk.toByteArray());
+        assertEquals("hello, world", parsed.getFileChunk().getData().toStringUtf8(), "as the control plane reads it off the wire");
     }
 }

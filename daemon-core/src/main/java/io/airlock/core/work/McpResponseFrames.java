@@ -2,8 +2,11 @@ package io.airlock.core.work;
 
 import io.airlock.tunnel.mcp.ResponseSink;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
@@ -11,20 +14,18 @@ import java.util.concurrent.TimeoutException;
 /**
  * An MCP exchange's response as Data frames, as few as the upstream's pace allows: the head
  * waits for the body's first bytes and the end (a small answer is one frame), and body bytes
- * gather into frames of up to {@code frameSize} until the upstream is about to wait
- * ({@link #flush}). Each frame's array is made for it, so the bytes are copied once between
- * the upstream's read and the gRPC frame.
+ * gather into frames of {@code frameSize} until the upstream is about to wait ({@link #flush}).
+ * Buffers the upstream hands over go into the frame as they are (sliced at a frame's edge, never
+ * copied); bytes in the caller's own array are copied once.
  */
 final class McpResponseFrames implements ResponseSink {
-    private static final byte[] NONE = new byte[0];
-
     private final DataChannel channel;
     private final long deadlineMs;
     private final int frameSize;
     /** The head not yet sent (null once it went). */
     private Frame.HttpHead head;
-    private byte[] held;
-    private int filled;
+    private final List<ByteBuffer> held = new ArrayList<>();
+    private int heldBytes;
     private boolean ended;
 
     McpResponseFrames(DataChannel channel, long deadlineMs, int frameSize) {
@@ -40,21 +41,24 @@ final class McpResponseFrames implements ResponseSink {
 
     @Override
     public void head(int status, Map<String, String> headers) {
-        head = new Frame.HttpHead(status, headers, NONE, false);
+        head = new Frame.HttpHead(status, headers, List.of(), false);
     }
 
     @Override
     public void body(byte[] bytes, int offset, int length) throws IOException {
-        while (length > 0) {
-            if (held == null) {
-                held = new byte[frameSize];
-            }
-            int n = Math.min(length, frameSize - filled);
-            System.arraycopy(bytes, offset, held, filled, n);
-            filled += n;
-            offset += n;
-            length -= n;
-            if (filled == frameSize) {
+        body(ByteBuffer.wrap(Arrays.copyOfRange(bytes, offset, offset + length)));
+    }
+
+    @Override
+    public void body(ByteBuffer owned) throws IOException {
+        int at = owned.position();
+        int end = owned.limit();
+        while (at < end) {
+            int n = Math.min(end - at, frameSize - heldBytes);
+            held.add(owned.slice(at, n));
+            heldBytes += n;
+            at += n;
+            if (heldBytes == frameSize) {
                 sendHeld(false);
             }
         }
@@ -62,7 +66,7 @@ final class McpResponseFrames implements ResponseSink {
 
     @Override
     public void flush() throws IOException {
-        if (head != null || filled > 0) {
+        if (head != null || heldBytes > 0) {
             sendHeld(false);
         }
     }
@@ -72,7 +76,7 @@ final class McpResponseFrames implements ResponseSink {
         if (head != null) {
             sendHeld(true);
         } else {
-            if (filled > 0) {
+            if (heldBytes > 0) {
                 sendHeld(false);
             }
             send(new Frame.Eof());
@@ -88,17 +92,15 @@ final class McpResponseFrames implements ResponseSink {
 
     /** Sends the held head and bytes as one frame ({@code end}: and that is the whole response). */
     private void sendHeld(boolean end) throws IOException {
-        byte[] data = filled == 0 ? NONE : filled == held.length ? held : Arrays.copyOf(held, filled);
-        if (data == held) {
-            held = null; // the frame owns it now
-        }
-        filled = 0;
+        List<ByteBuffer> data = List.copyOf(held);
+        held.clear();
+        heldBytes = 0;
         if (head != null) {
             Frame.HttpHead h = head;
             head = null;
             send(new Frame.HttpHead(h.status(), h.headers(), data, end));
         } else {
-            send(new Frame.Chunk(data));
+            send(new Frame.Body(data));
         }
     }
 

@@ -8,6 +8,7 @@ import io.airlock.tunnel.mcp.jsonrpc.ResponseScanner;
 import io.airlock.tunnel.mcp.jsonrpc.RpcMessage;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,6 +111,18 @@ public final class Exchange implements ResponseSink {
                     + ".max_response_bytes (" + maxResponseBytes + " bytes)");
         }
         relay(bytes, offset, length);
+    }
+
+    @Override
+    public void body(ByteBuffer owned) throws IOException {
+        int length = owned.remaining();
+        if (!owned.hasArray() || responseBytes + length > maxResponseBytes) {
+            ResponseSink.super.body(owned); // through the copying path, which also makes the cut
+            return;
+        }
+        responseBytes += length;
+        scanner.feed(owned.array(), owned.arrayOffset() + owned.position(), length);
+        caller.body(owned);
     }
 
     private void relay(byte[] bytes, int offset, int length) throws IOException {

@@ -1,6 +1,7 @@
 package io.airlock.tunnel.mcp;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Map;
 
 /**
@@ -18,6 +19,20 @@ public interface ResponseSink {
 
     /** Bytes of the body; the sink copies what it keeps ({@code bytes} is the caller's again on return). */
     void body(byte[] bytes, int offset, int length) throws IOException;
+
+    /**
+     * Bytes of the body that the sink may keep as they are: the upstream read them into this
+     * buffer and never touches it again (so they need not be copied on their way to the frame).
+     */
+    default void body(ByteBuffer owned) throws IOException {
+        if (owned.hasArray()) {
+            body(owned.array(), owned.arrayOffset() + owned.position(), owned.remaining());
+        } else {
+            byte[] copy = new byte[owned.remaining()];
+            owned.get(copy);
+            body(copy, 0, copy.length);
+        }
+    }
 
     /** Sends what the sink holds: the upstream has nothing more at hand and is about to wait. */
     default void flush() throws IOException {}

@@ -205,7 +205,6 @@ public final class HttpUpstream implements Upstream {
                 }, spec.limits().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
             }
             ex.head(response.statusCode(), headers);
-            byte[] scratch = null;
             while (true) {
                 List<ByteBuffer> reads;
                 try {
@@ -231,17 +230,8 @@ public final class HttpUpstream implements Upstream {
                     break;
                 }
                 for (ByteBuffer b : reads) {
-                    int r = b.remaining();
-                    if (r == 0) {
-                        continue;
-                    }
-                    if (b.hasArray()) {
-                        // The client's own array goes to the sink, which copies it once, into the frame.
-                        ex.body(b.array(), b.arrayOffset() + b.position(), r);
-                    } else {
-                        scratch = scratch == null || scratch.length < r ? new byte[Math.max(r, CHUNK)] : scratch;
-                        b.get(scratch, 0, r);
-                        ex.body(scratch, 0, r);
+                    if (b.hasRemaining()) {
+                        ex.body(b); // the client never uses a buffer again once handed over: it goes into the frame as it is
                     }
                 }
             }
