@@ -381,11 +381,6 @@ public final class ControlConnection implements AutoCloseable {
         return (ClientCallStreamObserver<DataFrame>) stub.data(observer);
     }
 
-    /** How many Data streams wait for a command now (for tests and metrics). */
-    int idleDataStreams() {
-        return dataStreams.idle();
-    }
-
     /** Tells the control plane we are draining (first SIGTERM). */
     public void sendDrainNotice(String reason, long graceDeadlineMs) {
         send(AgentMessage.newBuilder().setDrainNotice(DrainNotice.newBuilder().setReason(reason).setGraceDeadlineMs(graceDeadlineMs)).build());

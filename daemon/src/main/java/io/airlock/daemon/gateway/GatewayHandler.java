@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -83,6 +84,11 @@ final class GatewayHandler extends ExchangeHandler {
             @Override
             public void body(byte[] bytes, int offset, int length) throws IOException {
                 out.body(Unpooled.copiedBuffer(bytes, offset, length)); // the tunnel reuses its buffer
+            }
+
+            @Override
+            public void body(ByteBuffer owned) throws IOException {
+                out.body(Unpooled.wrappedBuffer(owned)); // the upstream's own read: written as it is
             }
 
             @Override
