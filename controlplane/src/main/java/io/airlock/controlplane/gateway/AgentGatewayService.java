@@ -63,6 +63,7 @@ public final class AgentGatewayService extends AgentGatewayGrpc.AgentGatewayImpl
 
             @Override
             public void onCompleted() {
+                log.info("agent {} closed its control stream", agentId);
                 registry.unregister(session, "closed by the agent");
                 session.close(Status.OK);
             }
