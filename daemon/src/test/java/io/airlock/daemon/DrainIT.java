@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,13 +34,15 @@ class DrainIT {
         fx = new AgentFixture(dir).enrollAndStart();
         Duration t = Duration.ofSeconds(30);
         fx.cp.agents().provision(fx.agentId, ProvisionSandbox.newBuilder().setSandboxId("drain-box").build(), t);
+        // Its first output proves the exec runs. (A count of commands in flight did not: the provision's
+        // command is still counted for a moment after its result went back, and a drain begun then refused the exec.)
+        CompletableFuture<Void> started = new CompletableFuture<>();
         CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> fx.cp.agents().exec(fx.agentId,
-                StartExec.newBuilder().setSandboxId("drain-box").addAllArgv(List.of("sh", "-c", "sleep 1; echo done")).build(), null, c -> { }, t));
+                StartExec.newBuilder().setSandboxId("drain-box").addAllArgv(List.of("sh", "-c", "echo started; sleep 1; echo done")).build(),
+                null, c -> started.complete(null), t));
+        started.get(10, TimeUnit.SECONDS);
+        assertTrue(fx.daemon.commandsInFlight() > 0, "the exec is in flight");
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!execStarted()) {
-            assertTrue(System.nanoTime() < deadline, "exec did not start");
-            Thread.sleep(20);
-        }
         Thread drainer = Thread.ofVirtual().start(() -> fx.daemon.drain("test"));
         while (fx.cp.registry().agent(fx.agentId).orElseThrow().drainNotice() == null) {
             assertTrue(System.nanoTime() < deadline, "the control plane is told about the drain");
@@ -51,9 +54,5 @@ class DrainIT {
         assertEquals(0, running.get().getExitCode(), "in-flight exec finished");
         drainer.join(Duration.ofSeconds(15));
         assertTrue(fx.daemon.sandboxes().find("drain-box").isPresent(), "sandboxes outlive the daemon");
-    }
-
-    private boolean execStarted() {
-        return fx.daemon.commandsInFlight() > 0;
     }
 }
