@@ -174,7 +174,10 @@ public final class ProtoCodec {
         return b.build();
     }
 
-    /** The frame's buffers as one ByteString, none copied (gRPC copies once, as it frames the message). */
+    /**
+     * The frame's buffers as one ByteString, referenced, not copied (protobuf copies only pieces
+     * under 128 bytes when joining); gRPC copies once, as it frames the message.
+     */
     private static ByteString wrap(List<ByteBuffer> pieces) {
         ByteString all = ByteString.EMPTY;
         for (ByteBuffer p : pieces) {
