@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.admin.AdminServer;
+import io.airlock.controlplane.gateway.AgentRegistry;
 import io.airlock.controlplane.gateway.AuditAnchors;
 import io.airlock.core.audit.AuditVerifier;
 import io.airlock.connector.grpc.identity.Enroller;
@@ -84,6 +85,20 @@ class AuditAnchorIT {
         assertTrue(d.process.waitFor(60, TimeUnit.SECONDS), "the daemon stopped on SIGTERM");
     }
 
+    /**
+     * The anchor the control plane keeps once the daemon has stopped: the daemon reports its head with
+     * every ping and records more on its way down, so only the anchor after its stream closed is final
+     * (gRPC hands the server a stream's messages before its end, so the end comes after the last report).
+     */
+    private long finalAnchor(String agentId) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (cp.registry().agent(agentId).map(AgentRegistry.AgentView::connected).orElse(false)) {
+            assertTrue(System.nanoTime() < deadline, "the control plane still counts the stopped daemon as connected");
+            Thread.sleep(50);
+        }
+        return cp.registry().anchors().get(agentId).orElseThrow().anchor().getSeq();
+    }
+
     private static void copyFiles(Path from, Path to) throws Exception {
         Files.createDirectories(to);
         try (var old = Files.list(to)) {
@@ -131,8 +146,9 @@ class AuditAnchorIT {
         // More happens, and the control plane keeps an anchor past what the older copy holds.
         daemon = startDaemon(config, agentId, olderSeq);
         cp.agents().provision(agentId, ProvisionSandbox.newBuilder().setSandboxId("evidence").build(), Duration.ofSeconds(60));
-        long anchored = awaitAnchor(agentId, olderSeq + 2);
+        awaitAnchor(agentId, olderSeq + 2);
         sigterm(daemon);
+        long anchored = finalAnchor(agentId);
         CliRun printed = airlockCp("audit-anchor", agentId);
         assertEquals(0, printed.exit(), printed.err());
         String anchor = printed.out().strip();

@@ -162,9 +162,16 @@ public final class WorkRunner {
         inFlight.incrementAndGet();
         Thread.ofVirtual().name("command-" + id).start(() -> {
             try {
-                Outcome outcome = execute(item, via);
-                if (journalled) {
-                    journal.finished(item, outcome);
+                Outcome outcome;
+                try {
+                    outcome = execute(item, via);
+                    if (journalled) {
+                        journal.finished(item, outcome);
+                    }
+                } finally {
+                    // The slot is free before anyone can see the result: a caller that has it may send the next
+                    // command at once. inFlight still counts the work until its reply is out (a drain waits for that).
+                    held.release();
                 }
                 fresh.complete(outcome);
                 if (isMcp) {
@@ -174,7 +181,6 @@ public final class WorkRunner {
                 }
                 via.reply(id, outcome);
             } finally {
-                held.release();
                 inFlight.decrementAndGet();
             }
         });

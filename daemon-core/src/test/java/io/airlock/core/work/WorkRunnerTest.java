@@ -187,6 +187,36 @@ class WorkRunnerTest {
     }
 
     @Test
+    void aCallerThatHasAResultMaySendTheNextCommandAtOnce() throws Exception {
+        run("p", provision("b"));
+        // The caller sends the next command the moment it holds a result, from inside the reply (with one slot).
+        Connector eager = new Connector() {
+            @Override
+            public void reply(String workId, Outcome outcome) {
+                connector.reply(workId, outcome);
+                if (workId.equals("first")) {
+                    runner.submit(new WorkItem("second", 0, new Work.Get("b")), connector);
+                }
+            }
+
+            @Override
+            public void event(AgentEvent event) {
+                connector.event(event);
+            }
+
+            @Override
+            public DataChannel openData(String workId, long deadlineMs, DataChannel.Inbound inbound) {
+                return connector.openData(workId, deadlineMs, inbound);
+            }
+        };
+        runner.submit(new WorkItem("first", 0, new Work.Get("b")), eager);
+        assertEquals("first", connector.reply(WAIT).workId());
+        FakeConnector.Reply second = connector.reply(WAIT);
+        assertEquals("second", second.workId());
+        assertInstanceOf(Outcome.SandboxDone.class, second.outcome(), "the slot was free before the first result left: " + second.outcome());
+    }
+
+    @Test
     void badInputIsRefusedNamingWhatWasWrong() throws Exception {
         run("p", provision("b"));
         failed(run("missing", new Work.Get("nope")), WorkError.NOT_FOUND);
