@@ -145,7 +145,17 @@ fi
 
 # Real MCP peers (the everything server, the TypeScript SDK, supergateway) at the versions package.json
 # pins; no lock file is committed (it would name the registry's host).
-if [ ! -f "$repo/mcp-peers/node_modules/@modelcontextprotocol/server-everything/package.json" ]; then
+# Installed again when any installed version differs from the pin (a bumped SDK is picked up).
+peers_current() {
+  (cd "$repo/mcp-peers" && node -e '
+    const deps = require("./package.json").dependencies;
+    for (const [name, want] of Object.entries(deps)) {
+      let have;
+      try { have = require("./node_modules/" + name + "/package.json").version; } catch { process.exit(1); }
+      if (have !== want) process.exit(1);
+    }') 2>/dev/null
+}
+if ! peers_current; then
   echo "airlock: installing the MCP peers from npm (mcp-peers/package.json), for the MCP tunnel's tests" >&2
   (cd "$repo/mcp-peers" && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
 fi

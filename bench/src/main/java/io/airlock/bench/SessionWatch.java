@@ -27,7 +27,7 @@ final class SessionWatch implements AutoCloseable {
 
     SessionWatch(HttpClient http, String base, String apiKey, String session) throws Exception {
         HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sessions/" + session + "/events/stream"))
-                .header("x-api-key", apiKey).header("anthropic-beta", "managed-agents-2026-04-01").GET().build(),
+                .header("x-api-key", apiKey).header("anthropic-version", "2026-10-21").header("anthropic-beta", "managed-agents-2026-04-01").GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         if (r.statusCode() != 200) {
             throw new IllegalStateException("the event stream of " + session + " answered " + r.statusCode());

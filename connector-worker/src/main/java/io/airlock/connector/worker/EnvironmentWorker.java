@@ -17,17 +17,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Polls one environment's queue and serves up to {@code concurrency} sessions at once, each on
- * its own virtual thread. Poll failures back off with jitter (1 s doubling to 30 s); a refused key
- * is retried the same way (the platform may have been wrong for a moment), and readiness says so
- * meanwhile. The key file is read at start: a new key takes a restart.
+ * Polls one environment's queue and serves up to {@code concurrency} items at once, each on its
+ * own virtual thread, paced as the official SDK's poller: {@code block_ms} {@value #POLL_BLOCK_MS}
+ * (the API's cap), 1 to 3 s after an empty poll, and a failed poll again after 1 s doubling to
+ * 60 s plus up to 1 s. A refused key is retried the same way (the SDK's poller gives up; the
+ * platform may have been wrong for a moment), and readiness says so meanwhile. A session item gets
+ * a {@link SessionWorker}; any other item (a {@code healthcheck}) is acked, claimed with a first
+ * heartbeat while the driver is probed, and stopped. The key file is read at start: a new key
+ * takes a restart.
  */
 final class EnvironmentWorker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EnvironmentWorker.class);
-    static final int POLL_BLOCK_MS = 900;
+    static final int POLL_BLOCK_MS = 999;
     /** Reclaim items whose lease lapsed this long ago (a crashed worker's). */
     static final long RECLAIM_OLDER_THAN_MS = 5_000;
-    private static final long MAX_BACKOFF_MS = 30_000;
+    private static final long MAX_BACKOFF_MS = 60_000;
     /** Pause before polling again when the queue handed out an item this worker is still preparing. */
     private static final long REPOLL_MS = 100;
 
@@ -66,30 +70,30 @@ final class EnvironmentWorker implements AutoCloseable {
     }
 
     /**
-     * Sandboxes a previous run left (it was killed mid-session) are destroyed and their items
-     * stopped: the session is handed back rather than served by a sandbox nobody tracks.
+     * Sandboxes a previous run left (it was killed mid-session) are destroyed: nobody tracks them.
+     * Their items are not stopped: their leases lapsed with the old run, so another worker may
+     * serve those sessions now (the SDK's rule for a lost lease), and the platform reclaims the rest.
      */
-    void reclaimLeftovers() throws InterruptedException {
+    void reclaimLeftovers() {
         for (Sandbox s : sandboxes.list()) {
             if (!env.environmentId().equals(s.labels().get(SessionWorker.LABEL_ENVIRONMENT))) {
                 continue;
             }
             String workId = s.labels().getOrDefault(SessionWorker.LABEL_WORK, "");
+            String destroyed = "yes";
             try {
                 sandboxes.destroy(s.id(), "left by a previous run of the worker (work item " + workId + ")");
             } catch (DriverException e) {
+                destroyed = "no: " + e.getMessage();
                 log.error("cannot destroy leftover sandbox {}: {}", s.id(), e.getMessage());
             }
-            try {
-                api.stop(key, workId, true);
-            } catch (ApiException e) {
-                log.warn("cannot stop leftover work item {}: {} {}", workId, e.status(), e.getMessage());
-            }
             Map<String, Object> f = new LinkedHashMap<>();
-            f.put("event", "leftover_stopped");
+            f.put("event", "leftover_destroyed");
             f.put("environment_id", env.environmentId());
             f.put("work_id", workId);
             f.put("sandbox_id", s.id());
+            f.put("destroyed", destroyed);
+            f.put("item_stopped", "no (its lease lapsed with the previous run: another worker may serve it)");
             audit.record("worker.session", f);
         }
     }
@@ -120,28 +124,14 @@ final class EnvironmentWorker implements AutoCloseable {
                         // Ours already, not acked yet (the ack waits for its sandbox): the queue hands it out until then.
                         Thread.sleep(REPOLL_MS);
                     } else if (w.isPresent() && !closed) {
-                        String workId = w.get().id();
-                        serving.add(workId);
-                        SessionWorker s = new SessionWorker(env, api, key, w.get(), sandboxes, audit, stats, approvals);
-                        running.add(s);
-                        Thread t = Thread.ofVirtual().name("work-" + w.get().id()).unstarted(() -> {
-                            try {
-                                s.run();
-                            } finally {
-                                running.remove(s);
-                                serving.remove(workId);
-                                threads.remove(Thread.currentThread());
-                                slots.release();
-                            }
-                        });
-                        threads.add(t);
-                        t.start();
-                        handedOff = true;
+                        handedOff = hand(w.get());
+                    } else if (w.isEmpty()) {
+                        Thread.sleep(1000 + ThreadLocalRandom.current().nextLong(2001));
                     }
                 } catch (ApiException e) {
                     stats.polled(false, e.status() + " " + e.getMessage());
                     log.warn("polling environment {} failed ({} {}); again in about {} ms", env.environmentId(), e.status(), e.getMessage(), backoff);
-                    Thread.sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                    Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(1001));
                     backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
                 } finally {
                     if (!handedOff) {
@@ -152,6 +142,35 @@ final class EnvironmentWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             // closing
         }
+    }
+
+    /** Serves {@code w} on a thread of its own, which releases the slot; true once handed off. */
+    private boolean hand(WorkQueueApi.Work w) {
+        String workId = w.id();
+        serving.add(workId);
+        SessionWorker s = w.isSession() ? new SessionWorker(env, api, key, w, sandboxes, audit, stats, approvals) : null;
+        if (s != null) {
+            running.add(s);
+        }
+        Thread t = Thread.ofVirtual().name("work-" + workId).unstarted(() -> {
+            try {
+                if (s != null) {
+                    s.run();
+                } else {
+                    new OtherWork(env, api, key, w, sandboxes, audit).run();
+                }
+            } finally {
+                if (s != null) {
+                    running.remove(s);
+                }
+                serving.remove(workId);
+                threads.remove(Thread.currentThread());
+                slots.release();
+            }
+        });
+        threads.add(t);
+        t.start();
+        return true;
     }
 
     /** Stops polling and ends every session (each destroys its sandbox and stops its item), waiting up to 20 s for them. */

@@ -144,9 +144,11 @@ final class SessionWorker implements Runnable {
                 throw e;
             }
             record("worker.session", "acked", Map.of("sandbox_id", sandboxId, "sessions_token", token.fingerprint()));
-            lease = new Lease(api, token, work.id(), (int) env.leaseTtl().toSeconds(), audit, this::end);
+            int ttl = (int) env.leaseTtl().toSeconds();
+            lease = new Lease(work.id(), (last, timeout) -> api.heartbeat(token, work.id(), last, ttl, timeout), Lease.Time.SYSTEM,
+                    java.util.concurrent.ThreadLocalRandom.current(), audit, (how, why) -> end(why));
             if (!lease.start()) {
-                outcome = "lease_lost";
+                outcome = lease.lost() ? "lease_lost" : "lease_shutdown";
                 return;
             }
             tools = new Toolset(sandboxes, sandboxId);
@@ -181,8 +183,10 @@ final class SessionWorker implements Runnable {
     }
 
     private void teardown(Lease lease, boolean provisioned, String reason) {
+        // A lost lease: another worker may hold the item; neither its memory nor the item is this worker's to touch.
+        boolean lost = lease != null && lease.lost();
         MemorySync m = memory;
-        if (m != null && lease != null && lease.lost() == null) {
+        if (m != null && !lost) {
             try {
                 m.sync(); // the last flush: what the agent wrote since the last call is not lost
             } catch (InterruptedException e) {
@@ -203,22 +207,22 @@ final class SessionWorker implements Runnable {
                 log.error("cannot destroy sandbox {} of work item {}: {}", sandboxId, work.id(), e.getMessage());
             }
         }
-        // Always hand the item back, so the platform does not wait out a lease on a session nobody serves.
+        // Hand a held item back, so the platform does not wait out a lease on a session nobody serves.
         boolean wasInterrupted = Thread.interrupted();
+        String itemStopped = "no (" + (lost ? "the lease was lost: another worker may hold the item" : "another worker acked it") + ")";
         try {
-            if (stopItem) {
-                api.stop(token, work.id(), true);
+            if (stopItem && !lost) {
+                itemStopped = api.stopHeld(token, key, work.id()) ? "yes" : "no (the platform refused the stop; see the log)";
             }
-        } catch (ApiException e) {
-            log.warn("cannot stop work item {}: {} {}", work.id(), e.status(), e.getMessage());
         } catch (InterruptedException e) {
             wasInterrupted = true;
+            itemStopped = "no (interrupted)";
         } finally {
             if (wasInterrupted) {
                 Thread.currentThread().interrupt();
             }
         }
-        record("worker.session", "stopped", Map.of("reason", reason));
+        record("worker.session", "stopped", Map.of("reason", reason, "item_stopped", itemStopped));
         stats.sessionEnded();
     }
 

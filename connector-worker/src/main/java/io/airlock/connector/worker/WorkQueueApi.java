@@ -19,10 +19,14 @@ import java.util.Optional;
 /**
  * The platform's HTTP API as a worker uses it: the work queue of one environment and the session
  * calls a work item's sessions token opens. Every call has a deadline; bodies read are bounded.
- * The beta header is {@value #BETA}.
+ * Every request names the API version ({@value #VERSION}) and the beta of its endpoint, as the
+ * official SDK sends them (the platform refuses a request without them): {@value #BETA} for work
+ * and sessions, {@value #MEMORY_BETA} for memory stores, none for skills.
  */
 public final class WorkQueueApi {
+    public static final String VERSION = "2026-10-21";
     public static final String BETA = "managed-agents-2026-04-01";
+    public static final String MEMORY_BETA = "agent-memory-2026-07-22";
     public static final String NO_HEARTBEAT = "NO_HEARTBEAT";
     /** JSON answers are small; a larger one is refused rather than held. */
     static final int MAX_JSON = 8 << 20;
@@ -44,11 +48,21 @@ public final class WorkQueueApi {
         return environmentId;
     }
 
-    /** A work item as polled: its id, the session it serves, and its secret (which holds the sessions token). */
-    public record Work(String id, String sessionId, String state, Credential sessionsToken) {
+    /**
+     * A work item as polled: its id, what it is for ({@code data.type}: {@code session}, or
+     * {@code healthcheck} and whatever else the queue may hand out), the id of that (the session's
+     * for a session), and its secret (which holds the sessions token).
+     */
+    public record Work(String id, String type, String sessionId, String state, Credential sessionsToken) {
+        public static final String SESSION = "session";
+
+        public boolean isSession() {
+            return SESSION.equals(type);
+        }
+
         @Override
         public String toString() {
-            return "Work[" + id + ", " + sessionId + ", " + state + "]";
+            return "Work[" + id + ", " + type + " " + sessionId + ", " + state + "]";
         }
     }
 
@@ -63,12 +77,10 @@ public final class WorkQueueApi {
         if (n == null) {
             return Optional.empty();
         }
-        if (!"session".equals(n.path("data").path("type").asText())) {
-            throw new ApiException(0, "unexpected_work", "work item " + n.path("id").asText() + " is of type '"
-                    + n.path("data").path("type").asText() + "' (expected: session)", null);
-        }
-        return Optional.of(new Work(n.path("id").asText(), n.path("data").path("id").asText(), n.path("state").asText(),
-                Credential.fromSecret(n.path("secret").asText(null), JSON)));
+        // An item of another type is served too (acked, held, stopped), as the SDK's worker does: one it
+        // refused would come back on every poll.
+        return Optional.of(new Work(n.path("id").asText(), n.path("data").path("type").asText(Work.SESSION), n.path("data").path("id").asText(),
+                n.path("state").asText(), Credential.fromSecret(n.path("secret").asText(null), JSON)));
     }
 
     /** The queue's depth and pollers: a probe that claims nothing. */
@@ -95,13 +107,69 @@ public final class WorkQueueApi {
 
     /** Stops the item; one already stopped (409) counts as done. */
     public void stop(Credential token, String workId, boolean force) throws ApiException, InterruptedException {
+        stop(token, workId, force, CALL_TIMEOUT);
+    }
+
+    private void stop(Credential token, String workId, boolean force, Duration timeout) throws ApiException, InterruptedException {
         try {
-            call(request(workPath(workId + "/stop"), token, CALL_TIMEOUT)
+            call(request(workPath(workId + "/stop"), token, timeout)
                     .header("content-type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"force\":" + force + "}")).build());
         } catch (ApiException e) {
             if (e.status() != 409) {
                 throw e;
+            }
+        }
+    }
+
+    /**
+     * Stops an item this worker holds, as the SDK's worker does: forced, with the item's own
+     * credential, each attempt bounded by {@value #STOP_ATTEMPT_SECONDS} s and a transient failure
+     * retried up to {@value #STOP_RETRIES} times within {@value #STOP_WITHIN_SECONDS} s. When that
+     * credential is refused (401) the environment key stops it, not forced: another worker may
+     * serve the item by now. True once stopped (or already stopped); a failure is logged.
+     */
+    public boolean stopHeld(Credential token, Credential key, String workId) throws InterruptedException {
+        try {
+            retrying(() -> stop(token, workId, true, Duration.ofSeconds(STOP_ATTEMPT_SECONDS)));
+            return true;
+        } catch (ApiException e) {
+            if (e.status() == 401 && token != key) {
+                try {
+                    retrying(() -> stop(key, workId, false, Duration.ofSeconds(STOP_ATTEMPT_SECONDS)));
+                    return true;
+                } catch (ApiException e2) {
+                    e = e2;
+                }
+            }
+            org.slf4j.LoggerFactory.getLogger(WorkQueueApi.class).warn("cannot stop work item {}: {} {}", workId, e.status(), e.getMessage());
+            return false;
+        }
+    }
+
+    static final int STOP_RETRIES = 5;
+    static final int STOP_ATTEMPT_SECONDS = 10;
+    static final int STOP_WITHIN_SECONDS = 60;
+
+    private interface Call {
+        void run() throws ApiException, InterruptedException;
+    }
+
+    /** The SDK client's retries: a transient failure again after 0.5 s doubling to 8 s, while the overall bound lasts. */
+    private static void retrying(Call call) throws ApiException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(STOP_WITHIN_SECONDS).toNanos();
+        long delay = 500;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                call.run();
+                return;
+            } catch (ApiException e) {
+                long left = Duration.ofNanos(deadline - System.nanoTime()).toMillis();
+                if (!e.transientFailure() || attempt >= STOP_RETRIES || left <= delay) {
+                    throw e;
+                }
+                Thread.sleep(delay);
+                delay = Math.min(delay * 2, 8_000);
             }
         }
     }
@@ -127,7 +195,8 @@ public final class WorkQueueApi {
     public InputStream stream(Credential token, String sessionId) throws ApiException, InterruptedException {
         // No request timeout: the stream lives as long as the session; pings and the reader's own checks find a dead peer.
         HttpRequest r = HttpRequest.newBuilder(URI.create(base + "/v1/sessions/" + sessionId + "/events/stream"))
-                .header("anthropic-beta", BETA).header("authorization", token.bearer()).header("accept", "text/event-stream").GET().build();
+                .header("anthropic-version", VERSION).header("anthropic-beta", BETA).header("authorization", token.bearer())
+                .header("accept", "text/event-stream").GET().build();
         HttpResponse<InputStream> resp = send(r);
         if (resp.statusCode() != 200) {
             try (InputStream in = resp.body()) {
@@ -140,12 +209,12 @@ public final class WorkQueueApi {
     }
 
     public JsonNode skillVersion(Credential token, String skillId, String version) throws ApiException, InterruptedException {
-        return call(request("/v1/skills/" + skillId + "/versions/" + version, token, CALL_TIMEOUT).GET().build());
+        return call(request("/v1/skills/" + skillId + "/versions/" + version, token, CALL_TIMEOUT, null).GET().build());
     }
 
     /** A skill version's archive, at most {@code max} bytes. */
     public byte[] skillContent(Credential token, String skillId, String version, int max) throws ApiException, InterruptedException {
-        HttpRequest r = request("/v1/skills/" + skillId + "/versions/" + version + "/content", token, CALL_TIMEOUT)
+        HttpRequest r = request("/v1/skills/" + skillId + "/versions/" + version + "/content", token, CALL_TIMEOUT, null)
                 .header("accept", "application/binary").GET().build();
         HttpResponse<InputStream> resp = send(r);
         try (InputStream in = resp.body()) {
@@ -171,7 +240,7 @@ public final class WorkQueueApi {
         String page = null;
         do {
             String q = "?view=full&limit=100" + (page == null ? "" : "&page=" + URLEncoder.encode(page, StandardCharsets.UTF_8));
-            JsonNode p = call(request("/v1/memory_stores/" + store + "/memories" + q, token, CALL_TIMEOUT).GET().build());
+            JsonNode p = call(request("/v1/memory_stores/" + store + "/memories" + q, token, CALL_TIMEOUT, MEMORY_BETA).GET().build());
             for (JsonNode m : p.path("data")) {
                 if (m.path("type").asText().equals("memory")) {
                     all.add(memory(m));
@@ -184,7 +253,7 @@ public final class WorkQueueApi {
 
     public Memory createMemory(Credential token, String store, String path, String content) throws ApiException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("path", path).put("content", content);
-        return memory(call(json(request("/v1/memory_stores/" + store + "/memories", token, CALL_TIMEOUT), body)));
+        return memory(call(json(request("/v1/memory_stores/" + store + "/memories", token, CALL_TIMEOUT, MEMORY_BETA), body)));
     }
 
     /** Replaces a memory's content if it still has {@code expectedSha}; 409 otherwise. */
@@ -192,11 +261,11 @@ public final class WorkQueueApi {
             throws ApiException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("content", content);
         body.putObject("precondition").put("type", "content_sha256").put("content_sha256", expectedSha);
-        return memory(call(json(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT), body)));
+        return memory(call(json(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT, MEMORY_BETA), body)));
     }
 
     public void deleteMemory(Credential token, String store, String id) throws ApiException, InterruptedException {
-        call(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT).DELETE().build());
+        call(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT, MEMORY_BETA).DELETE().build());
     }
 
     private static Memory memory(JsonNode m) {
@@ -212,8 +281,14 @@ public final class WorkQueueApi {
     }
 
     private HttpRequest.Builder request(String path, Credential credential, Duration timeout) {
-        return HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).header("anthropic-beta", BETA)
+        return request(path, credential, timeout, BETA);
+    }
+
+    /** {@code beta} null: the endpoint takes none (skills). */
+    private HttpRequest.Builder request(String path, Credential credential, Duration timeout, String beta) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).header("anthropic-version", VERSION)
                 .header("authorization", credential.bearer());
+        return beta == null ? b : b.header("anthropic-beta", beta);
     }
 
     private HttpResponse<InputStream> send(HttpRequest r) throws ApiException, InterruptedException {

@@ -257,6 +257,61 @@ abstract class WorkerContract {
         platform.takeLease("env_s", work);
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertTrue(auditText().contains("another heartbeat holds the lease (412"), auditText());
+        await("the session's teardown is audited", Duration.ofSeconds(30), () -> audited("\"event\":\"stopped\""));
+        assertTrue(List.of("starting", "active").contains(item("env_s", work)),
+                "a lost lease leaves the item to whoever holds it now: it is not stopped, but " + item("env_s", work));
+        assertTrue(auditText().contains("\"item_stopped\":\"no (the lease was lost"), auditText());
+    }
+
+    @Test
+    void aHealthcheckItemIsAckedClaimedProbedAndStoppedAndPollingGoesOn() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_h", "", List.of())), sandboxes, audit, approvals);
+        String check = platform.enqueueHealthcheck("env_h");
+        await("the healthcheck is stopped", Duration.ofSeconds(30), () -> {
+            try {
+                return item("env_h", check).equals("stopped");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        JsonNode item = platform.item("env_h", check);
+        assertFalse(item.path("acknowledged_at").isNull(), "acked first: " + item);
+        assertFalse(item.path("latest_heartbeat_at").isNull(), "claimed with a heartbeat: " + item);
+        await("the healthcheck is audited", Duration.ofSeconds(10), () -> audited("\"worker.healthcheck\""));
+        String log = auditText();
+        assertTrue(log.contains("\"probe\":\"ok (driver") && log.contains("\"item_stopped\":\"yes\""), log);
+        // The poll loop goes on: a session queued after it is served.
+        enqueue("env_h", "sesn_h");
+        send("sesn_h", tool("h1", "bash", "{\"command\":\"echo after-check\"}"));
+        await("the session's result", Duration.ofSeconds(60), resultsAtLeast("sesn_h", 1));
+        assertEquals("after-check", text(results("sesn_h").get("h1")));
+        assertTrue(worker.ready(), "ready after a healthcheck");
+    }
+
+    @Test
+    void aRestartDestroysTheSandboxesAPreviousRunLeftButLeavesTheirItemsToTheirHolders() throws Exception {
+        WorkerEnvironment env = environment("env_r", "", List.of());
+        String work = enqueue("env_r", "sesn_r");
+        // Another worker holds the item (acked, heartbeating); a previous run of this one left a sandbox for it.
+        Credential key = Credential.readKeyFile(env.keyFile());
+        WorkQueueApi other = new WorkQueueApi(URI.create(server.url()), "env_r", java.net.http.HttpClient.newHttpClient());
+        other.ack(key, work);
+        other.heartbeat(key, work, WorkQueueApi.NO_HEARTBEAT, 120, Duration.ofSeconds(10));
+        sandboxes.provision(SessionWorker.sandboxIdOf(work), "", "", "", io.airlock.driver.ResourceLimits.NONE, Map.of(),
+                Map.of(SessionWorker.LABEL_ENVIRONMENT, "env_r", SessionWorker.LABEL_WORK, work), List.of(), List.of());
+        String before = item("env_r", work);
+        worker = WorkerConnector.start(List.of(env), sandboxes, audit, approvals);
+        await("the leftover sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
+        await("the leftover is audited", Duration.ofSeconds(10), () -> audited("leftover_destroyed"));
+        assertEquals(before, item("env_r", work), "the item another worker serves is not stopped");
+    }
+
+    private boolean audited(String text) {
+        try {
+            return auditText().contains(text);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test

@@ -93,6 +93,11 @@ final class Sessions {
                     copy.put("id", WorkQueue.randomId("sevt_"));
                 }
                 copy.put("processed_at", clock.instant().toString());
+                if (copy.path("type").asText().equals("agent.tool_use") && !copy.has("evaluated_permission")) {
+                    // The platform evaluates every call's permission before it is emitted (always_allow unless scripted otherwise);
+                    // the SDK's session runner runs only calls that carry it (or that an idle lists).
+                    copy.put("evaluated_permission", "allow");
+                }
                 stored.add(copy);
             }
             s.events.addAll(stored);

@@ -27,6 +27,8 @@ final class WorkQueue {
     static final int MAX_ITEMS = 10_000;
     static final String NO_HEARTBEAT = "NO_HEARTBEAT";
     static final int DEFAULT_TTL_SECONDS = 30;
+    static final String SESSION = "session";
+    static final String HEALTHCHECK = "healthcheck";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,6 +57,9 @@ final class WorkQueue {
     static final class Item {
         final String id;
         final String environmentId;
+        /** What the item is for ({@code data.type}): a session, or a healthcheck. */
+        final String type;
+        /** {@code data.id}: the session's id, or the healthcheck's. */
         final String sessionId;
         final Instant createdAt;
         final String secret;
@@ -71,8 +76,9 @@ final class WorkQueue {
         /** Test hook: the lease is no longer extended (a platform that lost track of the worker). */
         boolean extendLease = true;
 
-        Item(String id, String environmentId, String sessionId, Instant createdAt, String sessionsToken) {
+        Item(String id, String environmentId, String type, String sessionId, Instant createdAt, String sessionsToken) {
             this.id = id;
+            this.type = type;
             this.environmentId = environmentId;
             this.sessionId = sessionId;
             this.createdAt = createdAt;
@@ -131,13 +137,17 @@ final class WorkQueue {
     }
 
     Item enqueue(String environmentId, String sessionId) throws ApiError {
+        return enqueue(environmentId, sessionId, SESSION);
+    }
+
+    Item enqueue(String environmentId, String dataId, String type) throws ApiError {
         lock.lock();
         try {
             Environment env = environment(environmentId);
             if (env.items.size() >= MAX_ITEMS) {
                 throw new ApiError(429, "rate_limit_error", "environment '" + environmentId + "' holds " + MAX_ITEMS + " work items");
             }
-            Item item = new Item(randomId("work_"), environmentId, sessionId, clock.instant(), randomId("sesstok_"));
+            Item item = new Item(randomId("work_"), environmentId, type, dataId, clock.instant(), randomId("sesstok_"));
             env.items.put(item.id, item);
             changed.signalAll();
             return item;
@@ -157,7 +167,21 @@ final class WorkQueue {
         }
     }
 
-    /** Whether {@code token} is the sessions token of a live (not stopped) work item of {@code sessionId}. */
+    /** Whether {@code token} is the key of an environment. */
+    boolean isEnvironmentKey(String token) {
+        lock.lock();
+        try {
+            return token != null && environments.values().stream().anyMatch(e -> e.key.equals(token));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether {@code token} is the sessions token of a live (not stopped) work item of
+     * {@code sessionId}, or the key of an environment that holds a work item of it (the SDK falls
+     * back to the environment key for an item whose secret has no sessions token).
+     */
     boolean grantsSession(String token, String sessionId) {
         if (token == null) {
             return false;
@@ -166,7 +190,8 @@ final class WorkQueue {
         try {
             for (Environment env : environments.values()) {
                 for (Item i : env.items.values()) {
-                    if (i.sessionId.equals(sessionId) && i.sessionsToken.equals(token) && i.state != State.stopped) {
+                    if (i.type.equals(SESSION) && i.sessionId.equals(sessionId)
+                            && (i.sessionsToken.equals(token) && i.state != State.stopped || env.key.equals(token))) {
                         return true;
                     }
                 }

@@ -41,6 +41,11 @@ public final class WorkQueueScript {
                 .get("id").asText();
     }
 
+    /** Queues a healthcheck work item; returns its id. */
+    public String enqueueHealthcheck(String environment) throws IOException, InterruptedException {
+        return post("/airlock/v1/environments/" + environment + "/healthchecks", JSON.createObjectNode()).get("id").asText();
+    }
+
     /** Appends events to a session as the platform would (agent.tool_use, session.status_idle, ...). */
     public void send(String sessionId, List<ObjectNode> events) throws IOException, InterruptedException {
         ObjectNode body = JSON.createObjectNode();
@@ -141,7 +146,8 @@ public final class WorkQueueScript {
 
     private JsonNode get(String path) throws IOException, InterruptedException {
         return answer(http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).header("x-api-key", apiKey)
-                .header("anthropic-beta", WorkQueueServer.BETA).GET().build(), HttpResponse.BodyHandlers.ofString()), path);
+                .header("anthropic-version", "2026-10-21").header("anthropic-beta", WorkQueueServer.BETA).GET().build(),
+                HttpResponse.BodyHandlers.ofString()), path);
     }
 
     private static JsonNode answer(HttpResponse<String> r, String path) throws IOException {

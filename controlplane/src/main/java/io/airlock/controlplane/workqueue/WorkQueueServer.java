@@ -38,11 +38,12 @@ import org.slf4j.LoggerFactory;
 public final class WorkQueueServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkQueueServer.class);
     static final String BETA = "managed-agents-2026-04-01";
+    static final String MEMORY_BETA = "agent-memory-2026-07-22";
     /** Request bodies: JSON objects, a tool result with 100 KiB of output the largest; more is refused. */
     private static final int MAX_BODY = 2 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
-    private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions)|/work/([^/]+)/(stop-extending|take-lease))?");
+    private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions|healthchecks)|/work/([^/]+)/(stop-extending|take-lease))?");
     private static final Pattern SESSION = Pattern.compile("/v1/sessions/([^/]+)(?:/(events)(?:/(stream))?)?");
     private static final Pattern MEMORY_SCRIPT = Pattern.compile("/airlock/v1/memory_stores(?:/([^/]+)/memories)?");
     private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources)");
@@ -108,18 +109,14 @@ public final class WorkQueueServer implements AutoCloseable {
                 if (!m.matches() && !sess.matches() && !sk.matches() && !mem.matches()) {
                     throw new WorkQueue.ApiError(404, "not_found_error", "no such endpoint: " + ex.getRequestMethod() + " " + path);
                 }
-                String beta = ex.getRequestHeaders().getFirst("anthropic-beta");
-                // Skill downloads carry the skills beta (or none), not the managed-agents one.
-                if (!sk.matches() && (beta == null || !List.of(beta.split(",")).contains(BETA))) {
-                    throw new WorkQueue.ApiError(400, "invalid_request_error", "the anthropic-beta header must name " + BETA);
-                }
+                requireHeaders(ex, mem.matches() ? MEMORY_BETA : sk.matches() ? null : BETA);
                 if (sess.matches()) {
                     session(ex, sess, query);
                 } else if (mem.matches()) {
-                    requireApiKeyOrAnyItem(ex);
+                    requireApiKeyOrAnyItem(ex, false);
                     memory(ex, mem, query);
                 } else if (sk.matches()) {
-                    requireApiKeyOrAnyItem(ex);
+                    requireApiKeyOrAnyItem(ex, true);
                     skills.serve(ex, sk);
                 } else {
                     work(ex, m, query);
@@ -210,7 +207,9 @@ public final class WorkQueueServer implements AutoCloseable {
             throw new WorkQueue.ApiError(405, "invalid_request_error", "this script endpoint takes POST");
         }
         String env = s.group(1);
-        if (s.group(2) != null) {
+        if ("healthchecks".equals(s.group(2))) {
+            send(ex, 200, item(queue.enqueue(env, WorkQueue.randomId("hc_"), WorkQueue.HEALTHCHECK)));
+        } else if (s.group(2) != null) {
             JsonNode body = body(ex);
             String session = body.path("session_id").asText("");
             WorkQueue.Item i = queue.enqueue(env, session.isEmpty() ? WorkQueue.randomId("sesn_") : session);
@@ -231,7 +230,7 @@ public final class WorkQueueServer implements AutoCloseable {
         String id = m.group(1);
         if (!hasApiKey(ex) && !queue.grantsSession(bearer(ex), id)) {
             throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key, or the sessions token of a live work item "
-                    + "of session '" + id + "', as Authorization: Bearer");
+                    + "of session '" + id + "' or the key of its environment, as Authorization: Bearer");
         }
         String method = ex.getRequestMethod();
         if (m.group(2) == null && method.equals("GET")) {
@@ -362,7 +361,7 @@ public final class WorkQueueServer implements AutoCloseable {
     private static ObjectNode item(WorkQueue.Item i) {
         ObjectNode o = JSON.createObjectNode().put("type", "work").put("id", i.id).put("environment_id", i.environmentId)
                 .put("state", i.state.name()).put("created_at", i.createdAt.toString()).put("secret", i.secret);
-        o.set("data", JSON.createObjectNode().put("type", "session").put("id", i.sessionId));
+        o.set("data", JSON.createObjectNode().put("type", i.type).put("id", i.sessionId));
         o.put("acknowledged_at", text(i.acknowledgedAt));
         o.put("started_at", text(i.startedAt));
         o.put("latest_heartbeat_at", text(i.latestHeartbeatAt));
@@ -396,10 +395,32 @@ public final class WorkQueueServer implements AutoCloseable {
         }
     }
 
-    /** Skills are per organisation in the API; here any live work item's token may fetch them. */
-    private void requireApiKeyOrAnyItem(HttpExchange ex) throws WorkQueue.ApiError {
-        if (!hasApiKey(ex) && !queue.isLiveToken(bearer(ex))) {
-            throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key or a live work item's sessions token as Authorization: Bearer");
+    /**
+     * Skills are per organisation in the API; here any live work item's token may fetch them, and
+     * (as the SDK falls back to it) an environment key. Memory stores refuse the environment key,
+     * as the SDK says the API does.
+     */
+    private void requireApiKeyOrAnyItem(HttpExchange ex, boolean environmentKeyToo) throws WorkQueue.ApiError {
+        String bearer = bearer(ex);
+        if (!hasApiKey(ex) && !queue.isLiveToken(bearer) && !(environmentKeyToo && queue.isEnvironmentKey(bearer))) {
+            throw new WorkQueue.ApiError(401, "authentication_error", "expected the API key or a live work item's sessions token"
+                    + (environmentKeyToo ? " (or an environment key)" : " (an environment key is not accepted here)") + " as Authorization: Bearer");
+        }
+    }
+
+    /**
+     * What the API requires of every request, as far as the SDK's own requests show it: the
+     * {@code anthropic-version} header, and the beta header of the endpoint ({@code beta}; null:
+     * none required, as for skills).
+     */
+    private static void requireHeaders(HttpExchange ex, String beta) throws WorkQueue.ApiError {
+        String version = ex.getRequestHeaders().getFirst("anthropic-version");
+        if (version == null || version.isBlank()) {
+            throw new WorkQueue.ApiError(400, "invalid_request_error", "anthropic-version: header is required");
+        }
+        String betas = ex.getRequestHeaders().getFirst("anthropic-beta");
+        if (beta != null && (betas == null || !List.of(betas.replace(" ", "").split(",")).contains(beta))) {
+            throw new WorkQueue.ApiError(400, "invalid_request_error", "this endpoint is in beta: the anthropic-beta header must name " + beta);
         }
     }
 

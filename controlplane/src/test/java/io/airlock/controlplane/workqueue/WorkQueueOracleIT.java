@@ -25,10 +25,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The reference work queue against its oracle: the Anthropic TypeScript SDK 1.15.0 from npm,
- * its {@code beta.environments.work} client unchanged (stats, poll with a worker id, ack,
- * heartbeat with compare-and-set and a stale one refused 412, list across pages, retrieve,
- * stop and a second stop refused 409, an empty poll).
+ * The reference work queue against its oracle: the Anthropic TypeScript SDK from npm (the version
+ * mcp-peers/package.json pins), its {@code beta.environments.work} client unchanged (stats, poll
+ * with a worker id, ack, heartbeat with compare-and-set and a stale one refused 412, list across
+ * pages, retrieve, stop and a second stop refused 409, an empty poll) and its worker helper. The
+ * queue is as strict as the API, as far as the SDK's requests show what it requires: those pass,
+ * and a request without what the SDK always sends is refused as the API refuses it.
  */
 class WorkQueueOracleIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -76,7 +78,7 @@ class WorkQueueOracleIT {
 
     private static JsonNode get(HttpClient http, String base, String apiKey, String path) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("x-api-key", apiKey)
-                .header("anthropic-beta", WorkQueueServer.BETA).GET().build(), HttpResponse.BodyHandlers.ofString());
+                .header("anthropic-version", "2026-10-21").header("anthropic-beta", WorkQueueServer.BETA).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
         return JSON.readTree(r.body());
     }
@@ -135,6 +137,45 @@ class WorkQueueOracleIT {
             }
         }
         return byId;
+    }
+
+    @Test
+    void aRequestWithoutWhatTheSdkSendsIsRefusedAsTheApiRefusesIt() throws Exception {
+        String apiKey = WorkQueue.randomId("apikey_");
+        try (WorkQueueServer server = WorkQueueServer.start(new InetSocketAddress("127.0.0.1", 0), apiKey, Clock.systemUTC())) {
+            HttpClient http = HttpClient.newHttpClient();
+            String envKey = script(http, server.url(), apiKey, "/airlock/v1/environments/env_s", "{}").get("key").asText();
+            String store = script(http, server.url(), apiKey, "/airlock/v1/memory_stores", "{}").get("id").asText();
+            String poll = "/v1/environments/env_s/work/poll";
+            assertRefused(http, server.url() + poll, envKey, null, WorkQueueServer.BETA, 400, "invalid_request_error", "anthropic-version");
+            assertRefused(http, server.url() + poll, envKey, "2026-10-21", null, 400, "invalid_request_error", WorkQueueServer.BETA);
+            String memories = "/v1/memory_stores/" + store + "/memories";
+            assertRefused(http, server.url() + memories, apiKey, "2026-10-21", WorkQueueServer.BETA, 400, "invalid_request_error",
+                    WorkQueueServer.MEMORY_BETA);
+            assertRefused(http, server.url() + memories, envKey, "2026-10-21", WorkQueueServer.MEMORY_BETA, 401, "authentication_error",
+                    "environment key is not accepted");
+            // A sessions token does not poll.
+            JsonNode item = script(http, server.url(), apiKey, "/airlock/v1/environments/env_s/sessions", "{}");
+            String token = JSON.readTree(java.util.Base64.getUrlDecoder().decode(item.get("secret").asText())).get("sessions_token").asText();
+            assertRefused(http, server.url() + poll, token, "2026-10-21", WorkQueueServer.BETA, 401, "authentication_error", "environment key");
+        }
+    }
+
+    private static void assertRefused(HttpClient http, String url, String bearer, String version, String beta, int status, String type,
+            String named) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("authorization", "Bearer " + bearer).GET();
+        if (version != null) {
+            b.header("anthropic-version", version);
+        }
+        if (beta != null) {
+            b.header("anthropic-beta", beta);
+        }
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(status, r.statusCode(), r.body());
+        JsonNode n = JSON.readTree(r.body());
+        assertEquals("error", n.path("type").asText(), r.body());
+        assertEquals(type, n.path("error").path("type").asText(), r.body());
+        assertTrue(n.path("error").path("message").asText().contains(named), r.body());
     }
 
     @Test
