@@ -49,6 +49,8 @@ final class MemorySync {
         final boolean readOnly;
         final Map<String, String> baseline = new HashMap<>();
         final Map<String, String> ids = new HashMap<>();
+        /** rel -> sha of a file the server refused for good (400, 413): tried again only once it changes, as the SDK does. */
+        final Map<String, String> refused = new HashMap<>();
         /** size:mtime -> sha, so that unchanged files are not read again on every sync. */
         final Map<String, String> scanned = new HashMap<>();
 
@@ -137,6 +139,7 @@ final class MemorySync {
         List<String> pushed = new ArrayList<>();
         List<String> pulled = new ArrayList<>();
         List<String> conflicts = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
         for (String rel : paths) {
             String b = s.baseline.get(rel);
             String l = local.get(rel);
@@ -149,24 +152,25 @@ final class MemorySync {
                 pulled.add(rel);
             } else if (eq(r, b) || r == null) {
                 // Only this side changed (or the server lost it while it changed here: this copy is the only one).
-                if (s.readOnly) {
-                    continue; // a read-only store keeps local edits unsynced
+                if (s.readOnly || l != null && l.equals(s.refused.get(rel))) {
+                    continue; // a read-only store keeps local edits unsynced; a refused file waits until it changes
                 }
-                if (push(s, rel, l, r == null ? null : b)) {
-                    pushed.add(rel);
-                } else {
-                    conflicts.add(rel);
+                switch (push(s, rel, l, r == null ? null : b)) {
+                    case PUSHED -> pushed.add(rel);
+                    case CONFLICT -> conflicts.add(rel);
+                    case REFUSED -> refused.add(rel);
                 }
             } else {
                 pull(s, rel, rm); // both changed: the server wins
                 conflicts.add(rel);
             }
         }
-        if (!pushed.isEmpty() || !pulled.isEmpty() || !conflicts.isEmpty()) {
+        if (!pushed.isEmpty() || !pulled.isEmpty() || !conflicts.isEmpty() || !refused.isEmpty()) {
             Map<String, Object> f = fields("synced", s);
             f.put("pushed", pushed);
             f.put("pulled", pulled);
             f.put("conflicts_server_won", conflicts);
+            f.put("refused_by_server", refused);
             scope.audit().record("worker.memory", f);
         }
     }
@@ -194,34 +198,47 @@ final class MemorySync {
         }
     }
 
-    /** False when the server refused with 409 (it changed meanwhile): its content is pulled instead. */
-    private boolean push(Store s, String rel, String localSha, String expected) throws ApiException, DriverException, IOException,
+    private enum Push { PUSHED, CONFLICT, REFUSED }
+
+    /**
+     * CONFLICT when the server refused with 409 (it changed meanwhile): its content is pulled
+     * instead. REFUSED when it refused the file for good (400, 413: too large, invalid): that file
+     * is left out until it changes, and the rest of the store syncs.
+     */
+    private Push push(Store s, String rel, String localSha, String expected) throws ApiException, DriverException, IOException,
             InterruptedException {
         try {
             if (localSha == null) {
-                scope.api().deleteMemory(scope.token(), s.id, s.ids.get(rel));
+                scope.api().deleteMemory(scope.token(), s.id, s.ids.get(rel), s.baseline.get(rel));
                 settle(s, rel, null);
-                return true;
+                return Push.PUSHED;
             }
             String content = read(s, rel);
             String id = s.ids.get(rel);
             WorkQueueApi.Memory m = expected == null || id == null ? scope.api().createMemory(scope.token(), s.id, "/" + rel, content)
                     : scope.api().updateMemory(scope.token(), s.id, id, content, expected);
             s.ids.put(rel, m.id());
+            s.refused.remove(rel);
             settle(s, rel, m.sha256());
-            return true;
+            return Push.PUSHED;
         } catch (ApiException e) {
+            if (localSha != null && (e.status() == 400 || e.status() == 413)) {
+                s.refused.put(rel, localSha);
+                log.warn("memory store {}: the platform refused {} ({} {}); it stays unsynced until it changes", s.id, rel, e.status(),
+                        e.getMessage());
+                return Push.REFUSED;
+            }
             if (e.status() != 409 && e.status() != 404) {
                 throw e;
             }
             for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), s.id)) {
                 if (rel.equals(relative(s, m.path()))) {
                     pull(s, rel, m);
-                    return false;
+                    return Push.CONFLICT;
                 }
             }
             pull(s, rel, null);
-            return false;
+            return Push.CONFLICT;
         }
     }
 

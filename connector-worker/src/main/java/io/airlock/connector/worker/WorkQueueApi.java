@@ -264,8 +264,10 @@ public final class WorkQueueApi {
         return memory(call(json(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT, MEMORY_BETA), body)));
     }
 
-    public void deleteMemory(Credential token, String store, String id) throws ApiException, InterruptedException {
-        call(request("/v1/memory_stores/" + store + "/memories/" + id, token, CALL_TIMEOUT, MEMORY_BETA).DELETE().build());
+    /** Deletes a memory if it still has {@code expectedSha} (null: whatever it holds); 409 otherwise. */
+    public void deleteMemory(Credential token, String store, String id, String expectedSha) throws ApiException, InterruptedException {
+        String q = expectedSha == null ? "" : "?expected_content_sha256=" + URLEncoder.encode(expectedSha, StandardCharsets.UTF_8);
+        call(request("/v1/memory_stores/" + store + "/memories/" + id + q, token, CALL_TIMEOUT, MEMORY_BETA).DELETE().build());
     }
 
     private static Memory memory(JsonNode m) {

@@ -168,6 +168,7 @@ abstract class WorkerContract {
                 tool("t09", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"beta\",\"new_string\":\"gamma\"}"),
                 tool("t10", "read", "{\"file_path\":\"notes/a.txt\",\"view_range\":[2,2]}"),
                 tool("t11", "glob", "{\"pattern\":\"**/*.txt\"}"),
+                tool("t11b", "glob", "{\"pattern\":\"notes/**/*.txt\"}"),
                 tool("t12", "grep", "{\"pattern\":\"gam+a\"}"),
                 tool("t13", "read", "{\"file_path\":\"../../etc/passwd\"}"),
                 tool("t14", "bash", "{\"command\":\"ln -s /etc/passwd leak && ln -s / root-link\"}"),
@@ -175,7 +176,7 @@ abstract class WorkerContract {
                 tool("t16", "write", "{\"file_path\":\"root-link/tmp/x\",\"content\":\"no\"}"),
                 tool("t17", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"zzz\",\"new_string\":\"q\"}"),
                 tool("t18", "web_search", "{\"query\":\"not ours\"}"));
-        await("18 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 18));
+        await("19 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 19));
         Map<String, JsonNode> r = results("sesn_a");
         assertFalse(r.containsKey("t18"), "a tool outside the toolset stays pending for its owner");
         assertEquals("(no output)", text(r.get("t01")));
@@ -192,6 +193,7 @@ abstract class WorkerContract {
         assertEquals("gamma", text(r.get("t10")));
         assertEquals(List.of("/workspace/notes/a.txt", "/workspace/top.txt"), text(r.get("t11")).lines().sorted().toList(),
                 "'**/' matches no directory too, as a shell's globstar does");
+        assertEquals("/workspace/notes/a.txt", text(r.get("t11b")), "'**/' in the middle matches no directory too");
         assertEquals("/workspace/notes/a.txt:2:gamma", text(r.get("t12")));
         assertTrue(r.get("t13").get("is_error").asBoolean() && text(r.get("t13")).contains("outside the working directory"), text(r.get("t13")));
         assertTrue(r.get("t15").get("is_error").asBoolean() && text(r.get("t15")).contains("outside the workspace"), text(r.get("t15")));
@@ -358,11 +360,13 @@ abstract class WorkerContract {
         String roDir = "/workspace/.memory/" + ro;
         enqueue("env_m", "sesn_m");
         send("sesn_m", tool("m1", "read", "{\"file_path\":\"/workspace/memory/team/notes/a.md\"}"),
+                // Over the API's 100 kB: refused (413) on every pass; the store's other files must sync all the same.
+                tool("m1b", "write", "{\"file_path\":\"memory/team/big.md\",\"content\":\"" + "x".repeat(150_000) + "\"}"),
                 tool("m2", "write", "{\"file_path\":\"memory/team/notes/b.md\",\"content\":\"local-1\"}"),
                 tool("m3", "read", "{\"file_path\":\"" + roDir + "/guide.md\"}"),
                 tool("m4", "write", "{\"file_path\":\"" + roDir + "/guide.md\",\"content\":\"local edit\"}"),
                 tool("m5", "write", "{\"file_path\":\"memory/team/notes/c.md\",\"content\":\"local-c\"}"));
-        await("5 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 5));
+        await("6 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 6));
         Map<String, JsonNode> r = results("sesn_m");
         assertEquals("remote-1", text(r.get("m1")), "the store is pulled before the first call");
         assertEquals("read me", text(r.get("m3")));
@@ -371,16 +375,19 @@ abstract class WorkerContract {
         platform.putMemory(rw, "/notes/c.md", "remote-c");
         send("sesn_m", tool("m6", "read", "{\"file_path\":\"memory/team/notes/a.md\"}"),
                 tool("m7", "read", "{\"file_path\":\"memory/team/notes/c.md\"}"));
-        await("7 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 7));
+        await("8 results", Duration.ofSeconds(60), resultsAtLeast("sesn_m", 8));
         r = results("sesn_m");
         assertEquals("remote-2", text(r.get("m6")), "a remote change is pulled");
         assertEquals("remote-c", text(r.get("m7")), "both changed: the server wins");
         Map<String, String> team = platform.memories(rw);
         assertEquals("local-1", team.get("/notes/b.md"), "a local file is pushed: " + team);
         assertEquals("remote-c", team.get("/notes/c.md"));
+        assertFalse(team.containsKey("/big.md"), "the platform refused the big file");
         assertEquals(Map.of("/guide.md", "read me"), platform.memories(ro), "a read-only store never pushes");
         String log = auditText();
         assertTrue(log.contains("\"conflicts_server_won\":[\"notes/c.md\"]"), "the dropped local edit is audited");
+        assertTrue(log.contains("\"refused_by_server\":[\"big.md\"]"), "the refused file is audited once: " + log);
+        assertFalse(log.contains("\"event\":\"sync_failed\""), "one refused file does not fail the store's sync");
         assertTrue(log.contains("\"event\":\"mounted\""));
     }
 

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  */
 final class MemoryStores {
     static final Pattern PATH = Pattern.compile("/v1/memory_stores/([^/]+)/memories(?:/([^/]+))?");
-    static final int MAX_CONTENT = 1 << 20;
+    /** The API's bound on one memory's content: "The maximum size is 100 kB (102,400 bytes)". */
+    static final int MAX_CONTENT = 102_400;
     static final int MAX_MEMORIES = 2_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -102,8 +103,12 @@ final class MemoryStores {
         return m;
     }
 
-    synchronized void delete(String store, String id) throws WorkQueue.ApiError {
-        get(store, id);
+    /** Deletes a memory; with {@code expectedSha}, only if it still holds that content (409 otherwise). */
+    synchronized void delete(String store, String id, String expectedSha) throws WorkQueue.ApiError {
+        Memory m = get(store, id);
+        if (expectedSha != null && !expectedSha.equals(m.sha())) {
+            throw new WorkQueue.ApiError(409, "invalid_request_error", "expected_content_sha256 does not match the memory's content");
+        }
         store(store).remove(id);
     }
 
@@ -121,8 +126,11 @@ final class MemoryStores {
 
     private static String content(JsonNode body) throws WorkQueue.ApiError {
         JsonNode c = body.path("content");
-        if (!c.isTextual() || c.asText().getBytes(StandardCharsets.UTF_8).length > MAX_CONTENT) {
-            throw new WorkQueue.ApiError(400, "invalid_request_error", "content: expected UTF-8 text of at most " + MAX_CONTENT + " bytes");
+        if (!c.isTextual()) {
+            throw new WorkQueue.ApiError(400, "invalid_request_error", "content: expected UTF-8 text");
+        }
+        if (c.asText().getBytes(StandardCharsets.UTF_8).length > MAX_CONTENT) {
+            throw new WorkQueue.ApiError(413, "request_too_large", "content: at most " + MAX_CONTENT + " bytes (100 kB)");
         }
         return c.asText();
     }

@@ -304,7 +304,7 @@ public final class WorkQueueServer implements AutoCloseable {
         } else if (method.equals("POST")) {
             send(ex, 200, MemoryStores.json(memory.update(store, id, body(ex)), true));
         } else if (method.equals("DELETE")) {
-            memory.delete(store, id);
+            memory.delete(store, id, query.get("expected_content_sha256"));
             send(ex, 200, JSON.createObjectNode().put("type", "memory_deleted").put("id", id));
         } else {
             throw new WorkQueue.ApiError(405, "invalid_request_error", method + " is not allowed on " + ex.getRequestURI().getRawPath());

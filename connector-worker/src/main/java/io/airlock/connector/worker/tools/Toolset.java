@@ -186,15 +186,7 @@ public final class Toolset implements AutoCloseable {
             throw new ToolException("\"..\" is not permitted in the pattern");
         }
         String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
-        PathMatcher matcher;
-        try {
-            PathMatcher full = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
-            // '**/' matches zero directories too, as in shells' globstar: '**/*.md' takes README.md at the top.
-            PathMatcher top = pattern.startsWith("**/") ? FileSystems.getDefault().getPathMatcher("glob:" + pattern.substring(3)) : full;
-            matcher = p -> full.matches(p) || top.matches(p);
-        } catch (IllegalArgumentException e) {
-            throw new ToolException("pattern '" + pattern + "' is not a glob: " + e.getMessage());
-        }
+        PathMatcher matcher = globstar(pattern);
         List<FileEntry> found = new ArrayList<>();
         for (FileEntry e : walk(base)) {
             String under = relativeTo(base, e.path());
@@ -211,6 +203,48 @@ public final class Toolset implements AutoCloseable {
             out.append(out.isEmpty() ? "" : "\n").append(Workdir.shown(e.path()));
         }
         return out.toString();
+    }
+
+    /** At most this many '**' + '/' in one pattern (each doubles the matchers). */
+    static final int MAX_GLOBSTARS = 6;
+
+    /**
+     * A matcher where each '**' + '/' also matches no directory at all, as Node's {@code fs.glob}
+     * (the SDK's glob) and shells' globstar do: {@code g/**}{@code /*.md} takes {@code g/new.md}.
+     * The JDK's glob needs at least one directory there, so the pattern is matched in each of
+     * its forms with some of them left out.
+     */
+    static PathMatcher globstar(String pattern) throws ToolException {
+        List<String> forms = new ArrayList<>(List.of(pattern));
+        int stars = 0;
+        for (int at = pattern.indexOf("**/"); at >= 0; at = pattern.indexOf("**/", at + 3)) {
+            if (at > 0 && pattern.charAt(at - 1) != '/') {
+                continue; // 'a**/' is not a globstar
+            }
+            if (++stars > MAX_GLOBSTARS) {
+                throw new ToolException("pattern '" + pattern + "' has over " + MAX_GLOBSTARS + " '**/' (expected fewer)");
+            }
+            int cut = at;
+            List<String> more = new ArrayList<>();
+            for (String f : forms) {
+                // Cut the same occurrence in each form: its position shifts by what earlier cuts removed.
+                int shift = pattern.length() - f.length();
+                int k = f.indexOf("**/", Math.max(0, cut - shift));
+                if (k >= 0) {
+                    more.add(f.substring(0, k) + f.substring(k + 3));
+                }
+            }
+            forms.addAll(more);
+        }
+        List<PathMatcher> matchers = new ArrayList<>();
+        try {
+            for (String f : forms) {
+                matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + f));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ToolException("pattern '" + pattern + "' is not a glob: " + e.getMessage());
+        }
+        return p -> matchers.stream().anyMatch(m -> m.matches(p));
     }
 
     private String grep(JsonNode in) throws ToolException, DriverException {
