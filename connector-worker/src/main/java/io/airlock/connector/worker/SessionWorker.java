@@ -63,6 +63,8 @@ final class SessionWorker implements Runnable {
     private final Map<String, JsonNode> awaitingConfirmation = new LinkedHashMap<>();
     private final Map<String, String> verdicts = new HashMap<>();
     private volatile String endReason;
+    /** Set by the reader as soon as the session's termination is read, ahead of the events queued before it. */
+    private volatile boolean terminated;
     private volatile EventStream stream;
     private volatile Toolset tools;
     /** The session's memory stores; null until mounted. */
@@ -261,7 +263,7 @@ final class SessionWorker implements Runnable {
                 backoff = 250;
                 JsonNode e;
                 while ((e = s.next()) != null) {
-                    events.put(e);
+                    offer(e);
                 }
             } catch (ApiException e) {
                 if (!e.transientFailure()) {
@@ -295,6 +297,8 @@ final class SessionWorker implements Runnable {
             for (JsonNode e : p.path("data")) {
                 if (e.path("type").asText().equals("user.tool_result")) {
                     events.put(e);
+                } else if (isTermination(e)) {
+                    offer(e);
                 } else if (rest.size() < MAX_CATCH_UP) {
                     rest.add(e);
                 } else if (rest.size() == MAX_CATCH_UP) {
@@ -310,6 +314,27 @@ final class SessionWorker implements Runnable {
                 events.put(e);
             }
         }
+    }
+
+    private static boolean isTermination(JsonNode e) {
+        String type = e.path("type").asText();
+        return type.equals("session.status_terminated") || type.equals("session.deleted");
+    }
+
+    /**
+     * Queues an event for the handler. A termination acts at once, as the SDK's session runner
+     * does: the running command is killed (the session accepts no result for it), and no call
+     * queued before it starts.
+     */
+    private void offer(JsonNode e) throws InterruptedException {
+        if (isTermination(e) && !terminated) {
+            terminated = true;
+            Toolset t = tools;
+            if (t != null) {
+                t.close();
+            }
+        }
+        events.put(e);
     }
 
     private void handle(JsonNode e) throws InterruptedException {
@@ -375,6 +400,10 @@ final class SessionWorker implements Runnable {
 
     private void run(String id, String name, JsonNode input) throws InterruptedException {
         handled.add(id);
+        if (terminated) {
+            record("worker.tool", "not_run", Map.of("tool_use_id", id, "tool", name, "reason", "the session ended before the call started"));
+            return;
+        }
         long start = System.nanoTime();
         ToolResult result;
         String verdict;
@@ -396,6 +425,11 @@ final class SessionWorker implements Runnable {
             }
             result = tools.call(name, bounded(name, input));
             verdict = result.isError() ? "error" : "ok";
+            if (terminated) {
+                // Killed because the session ended: what it did is unknown, as the SDK's notice says.
+                result = ToolResult.error("tool '" + name + "' was stopped, and may have already done some or all of its work");
+                verdict = "stopped";
+            }
         }
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("tool_use_id", id);
@@ -445,7 +479,7 @@ final class SessionWorker implements Runnable {
         return input;
     }
 
-    /** Posts a result, retrying transient failures while the lease holds. */
+    /** Posts a result, retrying transient failures while the lease holds (once only after the session ended). */
     private boolean post(ObjectNode event) throws InterruptedException {
         long backoff = 500;
         while (endReason == null) {
@@ -453,7 +487,7 @@ final class SessionWorker implements Runnable {
                 api.send(token, work.sessionId(), List.of(event));
                 return true;
             } catch (ApiException e) {
-                if (!e.transientFailure()) {
+                if (!e.transientFailure() || terminated) {
                     log.warn("session {}: the platform refused a tool result: {} {}", work.sessionId(), e.status(), e.getMessage());
                     return false;
                 }

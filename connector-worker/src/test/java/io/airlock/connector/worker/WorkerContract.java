@@ -252,6 +252,31 @@ abstract class WorkerContract {
     }
 
     @Test
+    void aTerminatedSessionStopsItsRunningCommandAtOnceWithANoticeThatItWasStopped() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_t", "", List.of())), sandboxes, audit, approvals);
+        String work = enqueue("env_t", "sesn_t");
+        send("sesn_t", tool("t1", "bash", "{\"command\":\"echo started > began.txt; sleep 47\",\"timeout_ms\":90000}"),
+                tool("t2", "bash", "{\"command\":\"echo never\"}"));
+        await("the command runs", Duration.ofSeconds(30), () -> audited("\"event\":\"acked\""));
+        Thread.sleep(1500);
+        send("sesn_t", "{\"type\":\"session.status_terminated\"}");
+        // 47 s if the termination waited for the command: well within that, the result says it was stopped.
+        await("the stopped call's notice", Duration.ofSeconds(15), resultsAtLeast("sesn_t", 1));
+        JsonNode r = results("sesn_t").get("t1");
+        assertTrue(r.get("is_error").asBoolean(), r.toString());
+        assertEquals("tool 'bash' was stopped, and may have already done some or all of its work", text(r));
+        await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
+        assertFalse(results("sesn_t").containsKey("t2"), "a call queued behind the termination never runs");
+        await("the item is stopped", Duration.ofSeconds(30), () -> {
+            try {
+                return item("env_t", work).equals("stopped");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
     void aStaleHeartbeatGets412AndTheWorkEnds() throws Exception {
         worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_s", "sesn_s");
