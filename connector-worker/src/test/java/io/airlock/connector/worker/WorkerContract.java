@@ -167,6 +167,9 @@ abstract class WorkerContract {
                 tool("t08", "read", "{\"file_path\":\"/workspace/notes/a.txt\"}"),
                 tool("t09", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"beta\",\"new_string\":\"gamma\"}"),
                 tool("t10", "read", "{\"file_path\":\"notes/a.txt\",\"view_range\":[2,2]}"),
+                tool("t10b", "read", "{\"file_path\":\"notes/a.txt\",\"view_range\":[2,-1]}"),
+                tool("t10c", "bash", "{\"command\":\"printf 'a\\\\377b' > bytes.bin\"}"),
+                tool("t10d", "read", "{\"file_path\":\"bytes.bin\"}"),
                 tool("t11", "glob", "{\"pattern\":\"**/*.txt\"}"),
                 tool("t11b", "glob", "{\"pattern\":\"notes/**/*.txt\"}"),
                 tool("t12", "grep", "{\"pattern\":\"gam+a\"}"),
@@ -176,7 +179,7 @@ abstract class WorkerContract {
                 tool("t16", "write", "{\"file_path\":\"root-link/tmp/x\",\"content\":\"no\"}"),
                 tool("t17", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"zzz\",\"new_string\":\"q\"}"),
                 tool("t18", "web_search", "{\"query\":\"not ours\"}"));
-        await("19 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 19));
+        await("22 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 22));
         Map<String, JsonNode> r = results("sesn_a");
         assertFalse(r.containsKey("t18"), "a tool outside the toolset stays pending for its owner");
         assertEquals("(no output)", text(r.get("t01")));
@@ -191,6 +194,9 @@ abstract class WorkerContract {
         assertEquals("alpha\nbeta\n", text(r.get("t08")));
         assertTrue(text(r.get("t09")).contains("1 replacement"));
         assertEquals("gamma", text(r.get("t10")));
+        assertEquals("gamma\n", text(r.get("t10b")), "[2, -1] keeps the final newline, as the SDK's split-and-join does");
+        assertFalse(r.get("t10d").get("is_error").asBoolean(), text(r.get("t10d")));
+        assertEquals("a\uFFFDb", text(r.get("t10d")), "bytes that are not UTF-8 read as U+FFFD, as the SDK reads them");
         assertEquals(List.of("/workspace/notes/a.txt", "/workspace/top.txt"), text(r.get("t11")).lines().sorted().toList(),
                 "'**/' matches no directory too, as a shell's globstar does");
         assertEquals("/workspace/notes/a.txt", text(r.get("t11b")), "'**/' in the middle matches no directory too");

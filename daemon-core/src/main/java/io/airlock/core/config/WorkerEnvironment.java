@@ -15,7 +15,8 @@ import java.util.Set;
  * @param apiUrl        the platform's API base URL (https; http only to loopback)
  * @param environmentId the environment's id, e.g. env_...
  * @param keyFile       a file holding the environment key (0600; never in this file or argv)
- * @param workerId      sent as Anthropic-Worker-ID; default airlock-HOSTNAME
+ * @param workerId      sent as Anthropic-Worker-ID; default airlock-HOSTNAME-UUID, a new UUID per
+ *                      daemon process (the SDK's HOSTNAME-UUID: workers can share a host, and the id must be unique)
  * @param concurrency   sessions served at once
  * @param driver        the sandbox driver for its sessions; empty for drivers.default
  * @param image         the image (or root) of its sandboxes; empty for the driver's default
@@ -25,6 +26,9 @@ import java.util.Set;
  */
 public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, String workerId, Integer concurrency, String driver,
         String image, Tools tools, Duration leaseTtl, Duration idleStop) {
+    /** One per daemon process, so two daemons on one host never poll under one worker id. */
+    private static final String PROCESS_UUID = java.util.UUID.randomUUID().toString();
+
     /** The tools of agent_toolset_20260401 that the worker runs. */
     public static final Set<String> TOOLSET = Set.of("bash", "read", "write", "edit", "glob", "grep");
 
@@ -45,7 +49,7 @@ public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, 
         if (keyFile == null) {
             throw new IllegalArgumentException("environments[].key_file: missing (expected: a file holding the environment key, mode 0600)");
         }
-        workerId = workerId == null || workerId.isBlank() ? "airlock-" + hostname() : workerId;
+        workerId = workerId == null || workerId.isBlank() ? "airlock-" + hostname() + "-" + PROCESS_UUID : workerId;
         concurrency = concurrency == null ? 4 : concurrency;
         if (concurrency <= 0 || concurrency > 1024) {
             throw new IllegalArgumentException("environments[].concurrency: " + concurrency + " (expected: 1 to 1024)");

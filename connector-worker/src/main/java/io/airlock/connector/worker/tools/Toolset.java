@@ -32,7 +32,8 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class Toolset implements AutoCloseable {
     public static final Duration DEFAULT_BASH_TIMEOUT = Duration.ofSeconds(120);
-    static final int READ_CAP = 256 * 1024;
+    /** The SDK toolset's read limit (DEFAULT_MAX_READ_BYTES): a larger file is read by view_range only. */
+    static final int READ_CAP = 110_000;
     static final int GLOB_RESULTS = 200;
     static final int GREP_OUTPUT = 100 * 1024;
     static final int GREP_LINE = 2000;
@@ -109,8 +110,17 @@ public final class Toolset implements AutoCloseable {
             throw new ToolException(path + " is " + st.size() + " bytes, exceeds " + READ_CAP
                     + "-byte limit. Use the view_range parameter to read specific line ranges, e.g. view_range: [1, 500].");
         }
-        if (!ranged) {
-            return utf8(readAll(rel, READ_CAP), path);
+        if (st.size() <= READ_CAP) {
+            // As the SDK: the whole file decoded (bytes that are not UTF-8 become U+FFFD), a range cut
+            // from its lines split on '\n' (so [3, -1] keeps a final newline).
+            String data = new String(readAll(rel, READ_CAP), StandardCharsets.UTF_8);
+            if (!ranged) {
+                return data;
+            }
+            String[] lines = data.split("\n", -1);
+            int from = Math.max(0, range.get(0).asInt() - 1);
+            int to = range.get(1).asInt() > 0 ? Math.min(lines.length, range.get(1).asInt()) : lines.length;
+            return from >= to ? "" : String.join("\n", java.util.Arrays.asList(lines).subList(from, to));
         }
         int start = Math.max(1, range.get(0).asInt());
         int end = range.get(1).asInt();
