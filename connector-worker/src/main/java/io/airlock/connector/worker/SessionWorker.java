@@ -423,7 +423,7 @@ final class SessionWorker implements Runnable {
             if (memory != null && !memory.isEmpty()) {
                 memory.sync(); // the call sees the store as it is now, and what earlier calls wrote goes up
             }
-            result = tools.call(name, bounded(name, input));
+            result = tools.call(name, input);
             verdict = result.isError() ? "error" : "ok";
             if (terminated) {
                 // Killed because the session ended: what it did is unknown, as the SDK's notice says.
@@ -469,14 +469,6 @@ final class SessionWorker implements Runnable {
         }
         record("worker.tool", "approval_" + d.name().toLowerCase(), Map.of("tool_use_id", id, "tool", name));
         return d;
-    }
-
-    /** Clamps bash's timeout to the per-call bound. */
-    private static JsonNode bounded(String name, JsonNode input) {
-        if (name.equals("bash") && input.isObject() && input.path("timeout_ms").asLong(0) > Toolset.CALL_BOUND.toMillis()) {
-            return ((ObjectNode) input.deepCopy()).put("timeout_ms", Toolset.CALL_BOUND.toMillis());
-        }
-        return input;
     }
 
     /** Posts a result, retrying transient failures while the lease holds (once only after the session ended). */

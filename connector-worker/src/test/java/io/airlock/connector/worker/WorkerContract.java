@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlock.connector.worker.tools.Toolset;
 import io.airlock.controlplane.workqueue.WorkQueueScript;
 import io.airlock.controlplane.workqueue.WorkQueueServer;
 import io.airlock.core.audit.AuditLog;
@@ -159,7 +160,8 @@ abstract class WorkerContract {
                 tool("t01", "bash", "{\"command\":\"mkdir -p sub && cd sub && export GREETING=hello\"}"),
                 tool("t02", "bash", "{\"command\":\"pwd; echo $GREETING\"}"),
                 tool("t03", "bash", "{\"command\":\"sleep 20\",\"timeout_ms\":500}"),
-                tool("t04", "bash", "{\"command\":\"echo \\\"[$GREETING]\\\"\"}"),
+                tool("t03b", "bash", "{\"command\":\"echo refused\"}"),
+                tool("t04", "bash", "{\"restart\":true,\"command\":\"echo \\\"[$GREETING]\\\"\"}"),
                 tool("t05", "bash", "{\"command\":\"head -c 300000 /dev/zero | tr '\\\\\\\\0' x; echo; echo tail-marker\"}"),
                 tool("t06", "bash", "{\"command\":\"printf 'red\\\\033[31m\\\\n'; false\"}"),
                 tool("t07", "write", "{\"file_path\":\"notes/a.txt\",\"content\":\"alpha\\nbeta\\n\"}"),
@@ -178,15 +180,22 @@ abstract class WorkerContract {
                 tool("t15", "read", "{\"file_path\":\"leak\"}"),
                 tool("t16", "write", "{\"file_path\":\"root-link/tmp/x\",\"content\":\"no\"}"),
                 tool("t17", "edit", "{\"file_path\":\"notes/a.txt\",\"old_string\":\"zzz\",\"new_string\":\"q\"}"),
-                tool("t18", "web_search", "{\"query\":\"not ours\"}"));
-        await("22 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 22));
+                tool("t18", "web_search", "{\"query\":\"not ours\"}"),
+                tool("t19", "bash", "{\"command\":\"echo bye; echo err >&2; exit 3\"}"),
+                tool("t20", "bash", "{\"command\":\"echo after\"}"));
+        await("25 results", Duration.ofSeconds(90), resultsAtLeast("sesn_a", 25));
         Map<String, JsonNode> r = results("sesn_a");
         assertFalse(r.containsKey("t18"), "a tool outside the toolset stays pending for its owner");
         assertEquals("(no output)", text(r.get("t01")));
         assertEquals("/workspace/sub\nhello", text(r.get("t02")), "cwd and variables persist between calls");
         assertTrue(r.get("t03").get("is_error").asBoolean());
-        assertTrue(text(r.get("t03")).contains("timed out after 500 ms"), text(r.get("t03")));
-        assertEquals("[]", text(r.get("t04")), "a timeout kills the shell; the next call gets a new one");
+        assertTrue(text(r.get("t03")).contains("command timed out after 0.5s\n" + Toolset.SHELL_GONE), text(r.get("t03")));
+        assertTrue(r.get("t03b").get("is_error").asBoolean());
+        assertEquals(Toolset.COMMAND_NOT_RUN, text(r.get("t03b")), "a timeout kills the shell; calls are refused until a restart");
+        assertEquals("[]", text(r.get("t04")), "restart: a new shell, without the old one's variables");
+        assertTrue(r.get("t19").get("is_error").asBoolean());
+        assertEquals("bye\nerr\n" + Toolset.SHELL_GONE, text(r.get("t19")), "the output, then on a line of its own that the shell is gone");
+        assertEquals(Toolset.COMMAND_NOT_RUN, text(r.get("t20")));
         String big = text(r.get("t05"));
         assertTrue(big.startsWith("[output truncated]\n") && big.endsWith("tail-marker") && big.length() < 110 * 1024, big.length() + " chars");
         assertTrue(r.get("t06").get("is_error").asBoolean(), "a non-zero exit is an error");

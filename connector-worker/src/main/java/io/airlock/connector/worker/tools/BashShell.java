@@ -3,6 +3,7 @@ package io.airlock.connector.worker.tools;
 import io.airlock.core.policy.PolicyDeniedException;
 import io.airlock.core.sandbox.SandboxService;
 import io.airlock.driver.DriverException;
+import io.airlock.driver.ExecOutcome;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
 import io.airlock.driver.OutputChunk;
@@ -23,7 +24,9 @@ import java.util.regex.Pattern;
  * the sandbox through its driver. Each command is written to the shell's stdin wrapped as
  * {@code { cmd\n} </dev/null 2>&1; printf '\nSENTINEL%d\n' $?}, and its output is what came
  * before the sentinel; only the last {@value #KEEP} bytes are kept. A command past its timeout
- * kills the shell; the next call starts a new one.
+ * kills the shell, and a shell that ended ({@code exit}, a timeout) is gone: every later call is
+ * refused until one asks for a {@link #restart()}, as the SDK's shell does (a silent new shell
+ * would lose the state the agent relies on without telling it).
  */
 final class BashShell implements AutoCloseable {
     static final int KEEP = 100 * 1024;
@@ -34,7 +37,14 @@ final class BashShell implements AutoCloseable {
     private static final Map<String, String> ENV = Map.of("PS1", "", "PS2", "", "TERM", "dumb");
 
     /** How a command ended. */
-    record Outcome(String output, int exitCode, boolean timedOut, String note) {}
+    record Outcome(String output, int exitCode, boolean timedOut, String note, boolean shellGone) {
+        Outcome(String output, int exitCode, boolean timedOut, String note) {
+            this(output, exitCode, timedOut, note, false);
+        }
+    }
+
+    /** The answer to a call after the shell is gone: the command did not run. */
+    static final Outcome NOT_RUN = new Outcome("", -1, false, "", true);
 
     private final SandboxService sandboxes;
     private final String sandboxId;
@@ -47,13 +57,24 @@ final class BashShell implements AutoCloseable {
     private int len;
     private boolean truncated;
     private boolean ended;
+    /** The shell ended (exit, timeout): calls are refused until a restart. */
+    private volatile boolean gone;
 
     BashShell(SandboxService sandboxes, String sandboxId) {
         this.sandboxes = sandboxes;
         this.sandboxId = sandboxId;
     }
 
+    /** Kills the shell and forgets that it was gone: the next call starts a new one. */
+    void restart() {
+        kill();
+        gone = false;
+    }
+
     Outcome run(String command, Duration timeout) throws DriverException, PolicyDeniedException, InterruptedException {
+        if (gone) {
+            return NOT_RUN;
+        }
         String note = "";
         if (shell != null && relayed > sandboxes.policy().maxOutputCap() / 2) {
             kill(); // its output cap spans its life; start afresh before output would be dropped
@@ -100,7 +121,9 @@ final class BashShell implements AutoCloseable {
                 if (ended) {
                     String out = text(len);
                     shell = null;
-                    return new Outcome(out, -1, false, note + "[the shell exited; the next call starts a new one]");
+                    gone = true;
+                    ExecOutcome exited = current.outcome().getNow(null);
+                    return new Outcome(out, exited == null ? -1 : exited.exitCode(), false, note, true);
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -111,7 +134,8 @@ final class BashShell implements AutoCloseable {
                     } finally {
                         lock.lock();
                     }
-                    return new Outcome(out, -1, true, note);
+                    gone = true;
+                    return new Outcome(out, -1, true, note, true);
                 }
                 grew.await(left, TimeUnit.NANOSECONDS);
             }

@@ -31,7 +31,8 @@ import java.util.regex.PatternSyntaxException;
  * up to 2,000 characters, bash 120 s by default and its last 100 KiB.
  */
 public final class Toolset implements AutoCloseable {
-    public static final Duration DEFAULT_BASH_TIMEOUT = Duration.ofSeconds(120);
+    /** The SDK toolset's bash bound (BASH_TIMEOUT_MS): the default and the most a call may ask for. */
+    public static final Duration DEFAULT_BASH_TIMEOUT = Duration.ofSeconds(295);
     /** The SDK toolset's read limit (DEFAULT_MAX_READ_BYTES): a larger file is read by view_range only. */
     static final int READ_CAP = 110_000;
     static final int GLOB_RESULTS = 200;
@@ -73,27 +74,49 @@ public final class Toolset implements AutoCloseable {
         }
     }
 
+    private static final String HOW_TO_RESTART = "Call bash with restart set to true to start a new one. It starts in the original "
+            + "working directory, without the old shell's variables, activated environments and background jobs.";
+    /** The SDK toolset's words for a shell that ended, and for a call made after. */
+    public static final String SHELL_GONE = "[The shell is gone. " + HOW_TO_RESTART + "]";
+    public static final String COMMAND_NOT_RUN = "[This command did not run, because the shell is gone. " + HOW_TO_RESTART + "]";
+
     private ToolResult bash(JsonNode in) throws DriverException, PolicyDeniedException, InterruptedException, ToolException {
         if (in.path("restart").asBoolean(false)) {
-            shell.kill();
-            if (!in.hasNonNull("command")) {
+            shell.restart();
+            if (!in.hasNonNull("command") || in.path("command").asText().isEmpty()) {
                 return ToolResult.ok("bash session restarted");
             }
         }
         String command = text(in, "command");
         long timeoutMs = in.path("timeout_ms").asLong(0);
-        // The policy bounds it like any exec: a timeout above policy.exec.max_timeout is refused.
-        Duration timeout = timeoutMs > 0 ? sandboxes.policy().execTimeout(timeoutMs, 0, 0) : DEFAULT_BASH_TIMEOUT;
+        // The SDK's bound (295 s) caps what is asked; the policy bounds it like any exec: a timeout above
+        // policy.exec.max_timeout is refused, never cut. Without one, the default is the lower of the two.
+        Duration timeout = timeoutMs > 0 ? sandboxes.policy().execTimeout(Math.min(timeoutMs, DEFAULT_BASH_TIMEOUT.toMillis()), 0, 0)
+                : min(DEFAULT_BASH_TIMEOUT, sandboxes.policy().maxExecTimeout());
         BashShell.Outcome o = shell.run(command, timeout);
-        String out = o.note() + (o.output().isEmpty() ? "" : o.output());
+        if (o == BashShell.NOT_RUN) {
+            return ToolResult.error(COMMAND_NOT_RUN);
+        }
+        String out = o.note() + o.output();
         if (o.timedOut()) {
-            return ToolResult.error((out.isEmpty() ? "" : out + "\n") + "bash: timed out after " + timeout.toMillis()
-                    + " ms; the shell was killed and the next call starts a new one");
+            out = (out.isEmpty() ? "" : out + "\n") + "command timed out after " + seconds(timeout) + "s";
+        }
+        if (o.shellGone()) {
+            out = (out.isEmpty() ? "(no output)" : out) + "\n" + SHELL_GONE;
         }
         if (o.exitCode() != 0) {
-            return ToolResult.error(out.isEmpty() ? "exit " + o.exitCode() : out);
+            return ToolResult.error(out.isEmpty() ? "(no output)" : out);
         }
         return ToolResult.ok(out.isEmpty() ? "(no output)" : out);
+    }
+
+    /** As JavaScript prints ms / 1000: 0.5, 295. */
+    private static String seconds(Duration d) {
+        return java.math.BigDecimal.valueOf(d.toMillis(), 3).stripTrailingZeros().toPlainString();
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private String read(JsonNode in) throws ToolException, DriverException {
