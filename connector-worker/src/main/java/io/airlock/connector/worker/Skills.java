@@ -20,10 +20,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The session agent's skills, each downloaded into {@code skills/<name>/} of the sandbox's
- * workspace. Zip archives are rewritten as tar (symbolic links refused), gzip is undone, and the
- * driver's extraction refuses what leaves the directory, links and devices. A skill that cannot be
- * installed is audited and skipped: the session runs without it, as the platform's own worker does.
+ * The skills of the session's agent and of its subagents (the agent's first, each skill id once),
+ * each downloaded into {@code skills/<name>/} of the sandbox's workspace; a skill whose directory an
+ * earlier one took is skipped, as the SDK 1.16 worker does. Zip archives are rewritten as tar, gzip
+ * is undone; links and devices are left out (the rest of the skill is extracted, as the SDK's
+ * extraction excludes them), and a member that is absolute or climbs out refuses the skill. A
+ * skill that cannot be installed is audited and skipped: the session runs without it.
  */
 final class Skills {
     private static final Logger log = LoggerFactory.getLogger(Skills.class);
@@ -35,16 +37,48 @@ final class Skills {
         this.scope = scope;
     }
 
+    /** The agent's skills, then its subagents' (coordinator agents, or enabled predefined subagents and workflows); each id once. */
+    static List<JsonNode> skillsOf(JsonNode agent) {
+        List<JsonNode> all = new ArrayList<>();
+        agent.path("skills").forEach(all::add);
+        JsonNode multi = agent.path("multiagent");
+        List<JsonNode> subagents = new ArrayList<>();
+        if (multi.path("type").asText().equals("coordinator")) {
+            multi.path("agents").forEach(subagents::add);
+        } else if (multi.path("type").asText().equals("multiagent_20261001")) {
+            for (String member : List.of("subagents", "workflows")) {
+                if (multi.path(member).path("type").asText().equals("enabled")) {
+                    multi.path(member).path("predefined_agents").forEach(subagents::add);
+                }
+            }
+        }
+        for (JsonNode a : subagents) {
+            if (a.path("type").asText().equals("agent")) {
+                a.path("skills").forEach(all::add);
+            }
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        all.removeIf(k -> !seen.add(k.path("skill_id").asText()));
+        return all;
+    }
+
     void install(JsonNode session) throws InterruptedException {
-        for (JsonNode skill : session.path("agent").path("skills")) {
+        java.util.Set<String> taken = new java.util.HashSet<>();
+        for (JsonNode skill : skillsOf(session.path("agent"))) {
             String skillId = skill.path("skill_id").asText();
             String outcome;
             String dir = "";
+            List<String> leftOut = new ArrayList<>();
             try {
                 JsonNode version = scope.api().skillVersion(scope.token(), skillId, skill.path("version").asText("latest"));
                 dir = "skills/" + directoryName(version.path("name").asText(""), skillId);
+                if (!taken.add(dir)) {
+                    outcome = "skipped: an earlier skill was installed in " + dir;
+                    record(skillId, dir, outcome, leftOut);
+                    continue;
+                }
                 byte[] archive = scope.api().skillContent(scope.token(), skillId, version.path("id").asText(), MAX_ARCHIVE);
-                try (InputStream tar = asTar(archive)) {
+                try (InputStream tar = asTar(archive, leftOut)) {
                     scope.sandboxes().extractArchive(scope.sandboxId(), dir, tar);
                 }
                 outcome = "installed";
@@ -52,15 +86,20 @@ final class Skills {
                 outcome = "refused: " + e.getMessage();
                 log.warn("skill {} of session {} not installed: {}", skillId, scope.work().sessionId(), e.getMessage());
             }
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("event", "skill");
-            f.put("work_id", scope.work().id());
-            f.put("session_id", scope.work().sessionId());
-            f.put("skill_id", skillId);
-            f.put("directory", dir);
-            f.put("outcome", outcome);
-            scope.audit().record("worker.session", f);
+            record(skillId, dir, outcome, leftOut);
         }
+    }
+
+    private void record(String skillId, String dir, String outcome, List<String> leftOut) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("event", "skill");
+        f.put("work_id", scope.work().id());
+        f.put("session_id", scope.work().sessionId());
+        f.put("skill_id", skillId);
+        f.put("directory", dir);
+        f.put("outcome", outcome);
+        f.put("left_out", leftOut);
+        scope.audit().record("worker.session", f);
     }
 
     /** One safe path component from the skill's name, else its id. */
@@ -77,8 +116,8 @@ final class Skills {
      * links and devices refused, and a single top directory that wraps everything stripped
      * (skills are usually zipped as {@code name/SKILL.md}; the skill's directory already is {@code name}).
      */
-    static InputStream asTar(byte[] a) throws IOException {
-        List<Member> members = a.length >= 4 && a[0] == 'P' && a[1] == 'K' && a[2] == 3 && a[3] == 4 ? fromZip(a) : fromTar(a);
+    static InputStream asTar(byte[] a, List<String> leftOut) throws IOException {
+        List<Member> members = a.length >= 4 && a[0] == 'P' && a[1] == 'K' && a[2] == 3 && a[3] == 4 ? fromZip(a, leftOut) : fromTar(a, leftOut);
         requireInside(members);
         String top = topDirectory(members);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -140,14 +179,15 @@ final class Skills {
         return body;
     }
 
-    private static List<Member> fromZip(byte[] zip) throws IOException {
+    private static List<Member> fromZip(byte[] zip, List<String> leftOut) throws IOException {
         List<Member> out = new ArrayList<>();
         long[] total = {0};
         try (ZipArchiveInputStream in = new ZipArchiveInputStream(new ByteArrayInputStream(zip))) {
             ZipArchiveEntry e;
             while ((e = in.getNextEntry()) != null) {
                 if (e.isUnixSymlink()) {
-                    throw new IOException("skill archive member '" + e.getName() + "' is a symbolic link (refused)");
+                    leftOut.add(e.getName()); // a link is left out; the rest is extracted
+                    continue;
                 }
                 out.add(new Member(e.getName(), e.isDirectory() ? null : body(in, total), e.getUnixMode()));
             }
@@ -155,7 +195,7 @@ final class Skills {
         return out;
     }
 
-    private static List<Member> fromTar(byte[] a) throws IOException {
+    private static List<Member> fromTar(byte[] a, List<String> leftOut) throws IOException {
         InputStream raw = a.length >= 2 && (a[0] & 0xff) == 0x1f && (a[1] & 0xff) == 0x8b
                 ? new GZIPInputStream(new ByteArrayInputStream(a)) : new ByteArrayInputStream(a);
         List<Member> out = new ArrayList<>();
@@ -166,7 +206,8 @@ final class Skills {
                 // Not isFile(): commons-compress calls a symbolic link a file when its name has no trailing slash.
                 if (e.isSymbolicLink() || e.isLink() || e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()
                         || !e.isDirectory() && !e.isFile()) {
-                    throw new IOException("skill archive member '" + e.getName() + "' is a link or a device (refused)");
+                    leftOut.add(e.getName()); // links and devices are left out; the rest is extracted
+                    continue;
                 }
                 out.add(new Member(e.getName(), e.isDirectory() ? null : body(in, total), e.getMode()));
             }

@@ -50,24 +50,42 @@ class SkillsTest {
 
     @Test
     void aZipWrappedInItsOwnDirectoryLosesTheWrapper() throws IOException {
-        assertEquals(List.of("SKILL.md", "scripts/"), names(Skills.asTar(Archives.zip2("pdf/SKILL.md", "pdf/scripts/"))));
+        assertEquals(List.of("SKILL.md", "scripts/"), names(Skills.asTar(Archives.zip2("pdf/SKILL.md", "pdf/scripts/"), new java.util.ArrayList<>())));
     }
 
     @Test
     void aGzippedTarIsUndoneAndMembersAtTheTopStayAsTheyAre() throws IOException {
-        assertEquals(List.of("SKILL.md", "lib/a.py"), names(Skills.asTar(tar(true, file("SKILL.md"), file("lib/a.py")))));
+        assertEquals(List.of("SKILL.md", "lib/a.py"), names(Skills.asTar(tar(true, file("SKILL.md"), file("lib/a.py")), new java.util.ArrayList<>())));
     }
 
     @Test
-    void linksDevicesAndClimbingMembersRefuseTheSkill() {
+    void linksAndDevicesAreLeftOutAndTheRestIsExtracted() throws IOException {
         TarArchiveEntry link = new TarArchiveEntry("skill/leak", TarArchiveEntry.LF_SYMLINK);
         link.setLinkName("/etc/shadow");
-        assertTrue(assertThrows(IOException.class, () -> Skills.asTar(tar(false, file("skill/SKILL.md"), link))).getMessage()
-                .contains("is a link or a device"));
-        assertTrue(assertThrows(IOException.class, () -> Skills.asTar(tar(false, file("skill/../../x")))).getMessage()
-                .contains("leaves its directory"));
-        assertTrue(assertThrows(IOException.class, () -> Skills.asTar(Archives.zip("../evil", "x"))).getMessage()
-                .contains("leaves its directory"));
+        List<String> leftOut = new java.util.ArrayList<>();
+        assertEquals(List.of("SKILL.md"), names(Skills.asTar(tar(false, file("skill/SKILL.md"), link), leftOut)));
+        assertEquals(List.of("skill/leak"), leftOut, "as the SDK 1.16 extraction excludes them");
+    }
+
+    @Test
+    void climbingMembersRefuseTheSkill() {
+        assertTrue(assertThrows(IOException.class, () -> Skills.asTar(tar(false, file("skill/../../x")), new java.util.ArrayList<>()))
+                .getMessage().contains("leaves its directory"));
+        assertTrue(assertThrows(IOException.class, () -> Skills.asTar(Archives.zip("../evil", "x"), new java.util.ArrayList<>()))
+                .getMessage().contains("leaves its directory"));
+    }
+
+    @Test
+    void theAgentsSkillsComeFirstThenItsSubagentsEachIdOnce() throws IOException {
+        com.fasterxml.jackson.databind.JsonNode agent = new com.fasterxml.jackson.databind.ObjectMapper().readTree("""
+                {"skills":[{"skill_id":"s1"},{"skill_id":"s2"}],
+                 "multiagent":{"type":"multiagent_20261001",
+                   "subagents":{"type":"enabled","predefined_agents":[{"type":"agent","skills":[{"skill_id":"s2"},{"skill_id":"s3"}]}]},
+                   "workflows":{"type":"disabled","predefined_agents":[{"type":"agent","skills":[{"skill_id":"s9"}]}]}}}""");
+        assertEquals(List.of("s1", "s2", "s3"), Skills.skillsOf(agent).stream().map(k -> k.path("skill_id").asText()).toList());
+        com.fasterxml.jackson.databind.JsonNode coordinator = new com.fasterxml.jackson.databind.ObjectMapper().readTree("""
+                {"skills":[],"multiagent":{"type":"coordinator","agents":[{"type":"agent","skills":[{"skill_id":"c1"}]}]}}""");
+        assertEquals(List.of("c1"), Skills.skillsOf(coordinator).stream().map(k -> k.path("skill_id").asText()).toList());
     }
 
     @Test

@@ -378,12 +378,15 @@ abstract class WorkerContract {
         enqueue("env_k", "sesn_k");
         platform.addSkill("sesn_k", "pdf-tools", Archives.zip("pdf-tools/SKILL.md", "# PDF tools\n"));
         platform.addSkill("sesn_k", "evil", Archives.tarWithEscape());
-        send("sesn_k", tool("k1", "bash", "{\"command\":\"find skills -type f | sort; ls /tmp/escaped 2>&1 | head -1\"}"));
+        platform.addSkill("sesn_k", "pdf-tools", Archives.zip("pdf-tools/SKILL.md", "# a second one of that name\n"));
+        send("sesn_k", tool("k1", "bash", "{\"command\":\"find skills -type f | sort; cat skills/pdf-tools/SKILL.md; ls /tmp/escaped 2>&1 | head -1\"}"));
         worker = WorkerConnector.start(List.of(env), sandboxes, audit, approvals);
         await("1 result", Duration.ofSeconds(60), resultsAtLeast("sesn_k", 1));
         String out = text(results("sesn_k").get("k1"));
         assertTrue(out.startsWith("skills/pdf-tools/SKILL.md"), "the archive's wrapping directory is stripped: " + out);
         assertFalse(out.contains("skills/evil/"), out);
+        assertTrue(out.contains("# PDF tools") && !out.contains("a second one"), "of two skills with one name the first is kept: " + out);
+        assertTrue(auditText().contains("skipped: an earlier skill was installed in skills/pdf-tools"), auditText());
         assertTrue(auditText().contains("\"skill_id\"") && auditText().contains("refused"), "the hostile skill is audited as refused");
     }
 
