@@ -62,6 +62,10 @@ final class SessionWorker implements Runnable {
     private final Set<String> handled = new HashSet<>();
     private final Map<String, JsonNode> awaitingConfirmation = new LinkedHashMap<>();
     private final Map<String, String> verdicts = new HashMap<>();
+    /** Calls without an evaluated permission, waiting for an idle that lists them; and ids listed before their call was read. */
+    private final Map<String, JsonNode> unlisted = new LinkedHashMap<>();
+    private final Set<String> listed = new HashSet<>();
+    private static final int MAX_LISTED = 10_000;
     private volatile String endReason;
     /** Set by the reader as soon as the session's termination is read, ahead of the events queued before it. */
     private volatile boolean terminated;
@@ -347,7 +351,7 @@ final class SessionWorker implements Runnable {
             idleSince = -1;
         }
         switch (type) {
-            case "agent.tool_use" -> toolUse(e);
+            case "agent.tool_use" -> toolUse(e, false);
             case "user.tool_result" -> {
                 handled.add(e.path("tool_use_id").asText());
                 awaitingConfirmation.remove(e.path("tool_use_id").asText());
@@ -356,6 +360,15 @@ final class SessionWorker implements Runnable {
             case "session.status_idle" -> {
                 if (!"requires_action".equals(e.path("stop_reason").path("type").asText())) {
                     idleSince = System.nanoTime();
+                } else {
+                    for (JsonNode listedId : e.path("stop_reason").path("event_ids")) {
+                        JsonNode call = unlisted.remove(listedId.asText());
+                        if (call != null) {
+                            toolUse(call, true);
+                        } else if (listed.size() < MAX_LISTED) {
+                            listed.add(listedId.asText()); // its call may come later
+                        }
+                    }
                 }
             }
             case "session.status_terminated", "session.deleted" -> endReason = "the session ended (" + type + ")";
@@ -363,13 +376,27 @@ final class SessionWorker implements Runnable {
         }
     }
 
-    private void toolUse(JsonNode e) throws InterruptedException {
+    private void toolUse(JsonNode e, boolean listedByIdle) throws InterruptedException {
         String id = e.path("id").asText();
         String name = e.path("name").asText();
         if (!WorkerEnvironment.TOOLSET.contains(name) || handled.contains(id)) {
             return; // another client's tool, or answered already: left as it is
         }
-        String permission = e.path("evaluated_permission").asText("allow");
+        JsonNode evaluated = e.path("evaluated_permission");
+        boolean waitedOn = listedByIdle || evaluated.isTextual() || !e.path("session_thread_id").asText("").isEmpty() || listed.remove(id);
+        if (!waitedOn) {
+            // As the SDK's session runner: a call the platform did not evaluate runs only once an idle lists it.
+            if (unlisted.size() < MAX_LISTED) {
+                unlisted.put(id, e);
+            }
+            return;
+        }
+        String permission = evaluated.asText("allow");
+        if (permission.equals("deny")) {
+            handled.add(id);
+            record("worker.tool", "denied_by_platform", Map.of("tool_use_id", id, "tool", name));
+            return; // the platform refused it: nothing runs, nothing is posted
+        }
         if (!permission.equals("allow")) {
             String verdict = verdicts.get(id);
             if (verdict == null) {

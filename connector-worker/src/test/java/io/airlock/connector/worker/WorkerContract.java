@@ -292,6 +292,28 @@ abstract class WorkerContract {
     }
 
     @Test
+    void onlyCallsTheSessionWaitsOnRunAsTheSdksSessionRunnerDecides() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_w", "", List.of())), sandboxes, audit, approvals);
+        enqueue("env_w", "sesn_w");
+        send("sesn_w", tool("w4", "bash", "{\"command\":\"echo allowed\"}"),
+                // Not evaluated by the platform: run only once an idle lists them.
+                "{\"type\":\"agent.tool_use\",\"id\":\"w1\",\"name\":\"bash\",\"input\":{\"command\":\"echo listed\"},\"evaluated_permission\":null}",
+                "{\"type\":\"agent.tool_use\",\"id\":\"w2\",\"name\":\"bash\",\"input\":{\"command\":\"echo never\"},\"evaluated_permission\":null}",
+                // Refused by the platform: never run, never answered.
+                "{\"type\":\"agent.tool_use\",\"id\":\"w3\",\"name\":\"bash\",\"input\":{\"command\":\"echo denied\"},\"evaluated_permission\":\"deny\"}");
+        await("the allowed call's result", Duration.ofSeconds(60), resultsAtLeast("sesn_w", 1));
+        Thread.sleep(500);
+        assertEquals(java.util.Set.of("w4"), results("sesn_w").keySet(), "unevaluated calls wait for an idle; a denied one never runs");
+        send("sesn_w", "{\"type\":\"session.status_idle\",\"stop_reason\":{\"type\":\"requires_action\",\"event_ids\":[\"w1\"]}}");
+        await("the listed call's result", Duration.ofSeconds(60), resultsAtLeast("sesn_w", 2));
+        Map<String, JsonNode> r = results("sesn_w");
+        assertEquals("listed", text(r.get("w1")));
+        assertEquals("allowed", text(r.get("w4")));
+        assertFalse(r.containsKey("w2") || r.containsKey("w3"), r.toString());
+        assertTrue(auditText().contains("\"denied_by_platform\""));
+    }
+
+    @Test
     void aStaleHeartbeatGets412AndTheWorkEnds() throws Exception {
         worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_s", "sesn_s");
