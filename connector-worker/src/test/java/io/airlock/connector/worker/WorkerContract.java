@@ -136,6 +136,16 @@ abstract class WorkerContract {
         };
     }
 
+    private BooleanSupplier itemIs(String env, String workId, String state) {
+        return () -> {
+            try {
+                return item(env, workId).equals(state);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
     private String item(String env, String workId) throws Exception {
         return platform.item(env, workId).get("state").asText();
     }
@@ -218,13 +228,7 @@ abstract class WorkerContract {
         assertTrue(text(r.get("t17")).contains("old_string not found"));
 
         send("sesn_a", "{\"type\":\"session.status_idle\",\"stop_reason\":{\"type\":\"end_turn\"}}");
-        await("the item is stopped", Duration.ofSeconds(30), () -> {
-            try {
-                return item("env_a", work).equals("stopped");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the item is stopped", Duration.ofSeconds(30), itemIs("env_a", work, "stopped"));
         await("the sandbox is destroyed", Duration.ofSeconds(10), () -> sandboxes.list().isEmpty());
         String log = auditText();
         assertTrue(log.contains("\"worker.tool\"") && log.contains("\"tool_use_id\":\"t02\""), "every tool call is audited");
@@ -257,13 +261,7 @@ abstract class WorkerContract {
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertTrue(results("sesn_l").isEmpty(), "no result is posted once the lease is lost");
         assertTrue(auditText().contains("no longer extends the lease"));
-        await("the item is stopped", Duration.ofSeconds(10), () -> {
-            try {
-                return item("env_l", work).equals("stopped");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the item is stopped", Duration.ofSeconds(10), itemIs("env_l", work, "stopped"));
     }
 
     @Test
@@ -282,13 +280,7 @@ abstract class WorkerContract {
         assertEquals("tool 'bash' was stopped, and may have already done some or all of its work", text(r));
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertFalse(results("sesn_t").containsKey("t2"), "a call queued behind the termination never runs");
-        await("the item is stopped", Duration.ofSeconds(30), () -> {
-            try {
-                return item("env_t", work).equals("stopped");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the item is stopped", Duration.ofSeconds(30), itemIs("env_t", work, "stopped"));
     }
 
     @Test
@@ -318,13 +310,7 @@ abstract class WorkerContract {
         worker = WorkerConnector.start(List.of(environment("env_s", "", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_s", "sesn_s");
         // Taken over once this worker holds it (acked and heartbeating): an ack would start the lease afresh.
-        await("the item is active", Duration.ofSeconds(30), () -> {
-            try {
-                return item("env_s", work).equals("active");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the item is active", Duration.ofSeconds(30), itemIs("env_s", work, "active"));
         platform.takeLease("env_s", work);
         await("the sandbox is destroyed", Duration.ofSeconds(30), () -> sandboxes.list().isEmpty());
         assertTrue(auditText().contains("another heartbeat holds the lease (412"), auditText());
@@ -338,13 +324,7 @@ abstract class WorkerContract {
     void aHealthcheckItemIsAckedClaimedProbedAndStoppedAndPollingGoesOn() throws Exception {
         worker = WorkerConnector.start(List.of(environment("env_h", "", List.of())), sandboxes, audit, approvals);
         String check = platform.enqueueHealthcheck("env_h");
-        await("the healthcheck is stopped", Duration.ofSeconds(30), () -> {
-            try {
-                return item("env_h", check).equals("stopped");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the healthcheck is stopped", Duration.ofSeconds(30), itemIs("env_h", check, "stopped"));
         JsonNode item = platform.item("env_h", check);
         assertFalse(item.path("acknowledged_at").isNull(), "acked first: " + item);
         assertFalse(item.path("latest_heartbeat_at").isNull(), "claimed with a heartbeat: " + item);
@@ -389,13 +369,7 @@ abstract class WorkerContract {
     void aSandboxThatCannotBeMadeIsNeverAckedAndTheItemIsStopped() throws Exception {
         worker = WorkerConnector.start(List.of(environment("env_f", "no-such-driver", List.of())), sandboxes, audit, approvals);
         String work = enqueue("env_f", "sesn_f");
-        await("the item is stopped", Duration.ofSeconds(30), () -> {
-            try {
-                return item("env_f", work).equals("stopped");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        await("the item is stopped", Duration.ofSeconds(30), itemIs("env_f", work, "stopped"));
         assertTrue(platform.item("env_f", work).get("acknowledged_at").isNull(), "never acked");
         assertTrue(auditText().contains("\"event\":\"provision_failed\""));
     }
