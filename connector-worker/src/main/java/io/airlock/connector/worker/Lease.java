@@ -37,7 +37,7 @@ final class Lease implements AutoCloseable {
 
     enum End { LOST, SHUTDOWN }
 
-    /** Told once, from the heartbeat thread, when the lease ends. */
+    /** Told once when the lease ends: from the heartbeat thread, or from {@link #claim()}'s caller. */
     interface Listener {
         void ended(End end, String reason);
     }

@@ -72,7 +72,7 @@ final class Skills {
             try {
                 JsonNode version = scope.api().skillVersion(scope.token(), skillId, skill.path("version").asText("latest"));
                 dir = "skills/" + directoryName(version.path("name").asText(""), skillId);
-                if (!taken.add(dir)) {
+                if (taken.contains(dir)) { // only one that was installed takes the directory, as in the SDK
                     outcome = "skipped: an earlier skill was installed in " + dir;
                     record(skillId, dir, outcome, leftOut);
                     continue;
@@ -81,6 +81,7 @@ final class Skills {
                 try (InputStream tar = asTar(archive, leftOut)) {
                     scope.sandboxes().extractArchive(scope.sandboxId(), dir, tar);
                 }
+                taken.add(dir);
                 outcome = "installed";
             } catch (ApiException | DriverException | IOException e) {
                 outcome = "refused: " + e.getMessage();

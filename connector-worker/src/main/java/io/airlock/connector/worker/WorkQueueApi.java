@@ -24,6 +24,7 @@ import java.util.Optional;
  * and sessions, {@value #MEMORY_BETA} for memory stores, none for skills.
  */
 public final class WorkQueueApi {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WorkQueueApi.class);
     public static final String VERSION = "2026-10-21";
     public static final String BETA = "managed-agents-2026-04-01";
     public static final String MEMORY_BETA = "agent-memory-2026-07-22";
@@ -106,10 +107,6 @@ public final class WorkQueueApi {
     }
 
     /** Stops the item; one already stopped (409) counts as done. */
-    public void stop(Credential token, String workId, boolean force) throws ApiException, InterruptedException {
-        stop(token, workId, force, CALL_TIMEOUT);
-    }
-
     private void stop(Credential token, String workId, boolean force, Duration timeout) throws ApiException, InterruptedException {
         try {
             call(request(workPath(workId + "/stop"), token, timeout)
@@ -122,50 +119,54 @@ public final class WorkQueueApi {
         }
     }
 
+    static final int STOP_RETRIES = 5;
+    static final Duration STOP_ATTEMPT = Duration.ofSeconds(10);
+    static final Duration STOP_WITHIN = Duration.ofSeconds(60);
+
     /**
      * Stops an item this worker holds, as the SDK's worker does: forced, with the item's own
-     * credential, each attempt bounded by {@value #STOP_ATTEMPT_SECONDS} s and a transient failure
-     * retried up to {@value #STOP_RETRIES} times within {@value #STOP_WITHIN_SECONDS} s. When that
-     * credential is refused (401) the environment key stops it, not forced: another worker may
-     * serve the item by now. True once stopped (or already stopped); a failure is logged.
+     * credential, each attempt bounded by 10 s and a transient failure retried up to
+     * {@value #STOP_RETRIES} times, all within 60 s. When that credential is refused (401) and it
+     * was a sessions token, the environment key stops the item, not forced: another worker may
+     * serve it by now. True once stopped (or already stopped); a failure is logged.
      */
     public boolean stopHeld(Credential token, Credential key, String workId) throws InterruptedException {
         try {
-            retrying(() -> stop(token, workId, true, Duration.ofSeconds(STOP_ATTEMPT_SECONDS)));
+            retrying(t -> stop(token, workId, true, t));
             return true;
         } catch (ApiException e) {
+            ApiException last = e;
             if (e.status() == 401 && token != key) {
                 try {
-                    retrying(() -> stop(key, workId, false, Duration.ofSeconds(STOP_ATTEMPT_SECONDS)));
+                    retrying(t -> stop(key, workId, false, t));
                     return true;
                 } catch (ApiException e2) {
-                    e = e2;
+                    last = e2;
                 }
             }
-            org.slf4j.LoggerFactory.getLogger(WorkQueueApi.class).warn("cannot stop work item {}: {} {}", workId, e.status(), e.getMessage());
+            log.warn("cannot stop work item {}: {} {}", workId, last.status(), last.getMessage());
             return false;
         }
     }
 
-    static final int STOP_RETRIES = 5;
-    static final int STOP_ATTEMPT_SECONDS = 10;
-    static final int STOP_WITHIN_SECONDS = 60;
-
     private interface Call {
-        void run() throws ApiException, InterruptedException;
+        void run(Duration timeout) throws ApiException, InterruptedException;
     }
 
-    /** The SDK client's retries: a transient failure again after 0.5 s doubling to 8 s, while the overall bound lasts. */
+    /**
+     * The SDK client's retries: a transient failure again after 0.5 s doubling to 8 s; no attempt
+     * runs past the overall bound.
+     */
     private static void retrying(Call call) throws ApiException, InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(STOP_WITHIN_SECONDS).toNanos();
+        long deadline = System.nanoTime() + STOP_WITHIN.toNanos();
         long delay = 500;
         for (int attempt = 0; ; attempt++) {
+            Duration left = Duration.ofNanos(deadline - System.nanoTime());
             try {
-                call.run();
+                call.run(left.compareTo(STOP_ATTEMPT) < 0 ? left : STOP_ATTEMPT);
                 return;
             } catch (ApiException e) {
-                long left = Duration.ofNanos(deadline - System.nanoTime()).toMillis();
-                if (!e.transientFailure() || attempt >= STOP_RETRIES || left <= delay) {
+                if (!e.transientFailure() || attempt >= STOP_RETRIES || Duration.ofNanos(deadline - System.nanoTime()).toMillis() <= delay) {
                     throw e;
                 }
                 Thread.sleep(delay);

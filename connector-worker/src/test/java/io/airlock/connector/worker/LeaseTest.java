@@ -182,10 +182,12 @@ class LeaseTest {
     @Test
     void closingEndsTheLoopWithoutEndingTheLease() throws Exception {
         FakeTime t = new FakeTime();
-        Lease l = lease(new Script(t).ok("h1", 60));
+        Script s = new Script(t).ok("h1", 60).fail(412);
+        Lease l = lease(s);
         assertTrue(l.claim());
         l.close();
         l.run();
+        assertEquals(List.of("NO_HEARTBEAT"), s.sent, "no heartbeat after close (the next would have lost the lease)");
         assertNull(l.ended());
         assertTrue(audited.isEmpty());
     }

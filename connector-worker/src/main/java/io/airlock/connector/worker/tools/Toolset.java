@@ -40,7 +40,7 @@ public final class Toolset implements AutoCloseable {
     static final int GREP_LINE = 2000;
     /** A file larger than this is not searched by grep (it would be read whole). */
     static final long GREP_FILE_MAX = 16L << 20;
-    /** Every call is bounded: bash by its timeout, a search by this (it stops and says so). */
+    /** A search (grep) stops after this and says so; bash is bounded by its own timeout (at most 295 s). */
     public static final Duration CALL_BOUND = Duration.ofSeconds(150);
 
     private final SandboxService sandboxes;
