@@ -8,6 +8,7 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
+import io.airlock.driver.SandboxVolumes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -35,13 +36,22 @@ import org.slf4j.LoggerFactory;
  * the baseline as a {@code content_sha256} precondition, so an update that lost a race comes back
  * 409 and the server's content is pulled instead. A store attached read-only only pulls.
  *
- * <p>A store whose {@code mount_path} lies under the workspace is kept there; elsewhere it is kept
- * in {@code /workspace/.memory/<store>} with a symbolic link at the mount path when the sandbox's
- * file system lets one be made (drivers confine file access to the workspace).
+ * <p>A store's files are at its {@code mount_path}, where the agent's system prompt points, as
+ * the SDK keeps them: under the workspace as a plain directory, elsewhere in a volume of the
+ * sandbox's own ({@link SandboxVolumes}: the driver keeps it outside the workspace and mounts it
+ * there for every command, and its file API reaches it by that path). A store without a mount
+ * path is kept in {@code /workspace/memory/<name>} (the SDK's fallback). Where the driver cannot
+ * give a volume, or the path is one no sandbox may have, the store falls back to the workspace
+ * and its audit record says it is not at its mount path, and why.
+ *
+ * <p>Each store's directory holds a marker naming the store (the SDK's {@value #MARKER}): a
+ * directory that lost it (emptied, removed, a container restarted with a fresh tmpfs) is filled
+ * again from the platform, never read as the agent deleting every file.
  */
 final class MemorySync {
     private static final Logger log = LoggerFactory.getLogger(MemorySync.class);
     static final int MAX_FILE = 1 << 20;
+    static final String MARKER = ".anthropic-memory-store";
 
     private static final class Store {
         final String id;
@@ -72,41 +82,112 @@ final class MemorySync {
         return stores.isEmpty();
     }
 
-    /** Pulls every attached store into the sandbox. A store that cannot be mounted ends the session (its memory would be lost). */
-    void mount(JsonNode session) throws ApiException, InterruptedException, DriverException, ToolException {
+    /**
+     * The volumes the session's stores need: each mount path outside the workspace that a sandbox
+     * may have, when the driver gives volumes at all; asked for when the sandbox is provisioned.
+     */
+    static List<String> volumes(JsonNode session, boolean driverHasVolumes) {
+        List<String> out = new ArrayList<>();
+        if (!driverHasVolumes) {
+            return out;
+        }
+        for (JsonNode r : session.path("resources")) {
+            String mountPath = r.path("mount_path").asText("");
+            if (r.path("type").asText().equals("memory_store") && !mountPath.isEmpty() && !mountPath.equals(Workdir.ROOT)
+                    && !mountPath.startsWith(Workdir.ROOT + "/") && !out.contains(mountPath)) {
+                List<String> with = new ArrayList<>(out);
+                with.add(mountPath);
+                try {
+                    SandboxVolumes.check(with);
+                    out.add(mountPath);
+                } catch (IllegalArgumentException e) {
+                    // not a path a sandbox may have: mount() falls back and says why
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Pulls every attached store into the sandbox, at its mount path where the sandbox has it
+     * ({@code volumes}: what {@link #volumes} asked for and the sandbox got). A store that
+     * cannot be mounted ends the session (its memory would be lost).
+     */
+    void mount(JsonNode session, List<String> volumes) throws ApiException, InterruptedException, DriverException, ToolException {
         for (JsonNode r : session.path("resources")) {
             if (!r.path("type").asText().equals("memory_store")) {
                 continue;
             }
             String id = r.path("memory_store_id").asText();
             String mountPath = r.path("mount_path").asText("");
+            String fallback = "memory/" + r.path("name").asText(id).replaceAll("[^A-Za-z0-9._-]", "-");
             String dir;
-            String linked = "";
-            if (mountPath.startsWith(Workdir.ROOT + "/")) {
+            String notThere = "";
+            if (mountPath.isEmpty()) {
+                dir = fallback;
+            } else if (mountPath.equals(Workdir.ROOT) || mountPath.startsWith(Workdir.ROOT + "/")) {
                 dir = Workdir.relative(mountPath);
+                if (dir.isEmpty()) {
+                    throw new ToolException("memory store " + id + ": mount_path " + mountPath + " is the workspace itself (expected a directory in it)");
+                }
+            } else if (volumes.contains(mountPath)) {
+                dir = mountPath;
             } else {
-                dir = ".memory/" + id.replaceAll("[^A-Za-z0-9_-]", "-");
-                linked = mountPath.isEmpty() ? "" : link(mountPath, dir);
+                dir = fallback;
+                notThere = volumes(session, true).contains(mountPath)
+                        ? "the " + scope.sandboxes().find(scope.sandboxId()).map(b -> b.driver()).orElse("sandbox's") + " driver gives no volumes"
+                        : "no sandbox may have a directory at " + mountPath + " (a system path, or not a clean absolute path)";
+                log.warn("memory store {} of session {}: kept at {} instead of its mount path {}: {}", id, scope.work().sessionId(),
+                        Workdir.shown(dir), mountPath, notThere);
             }
             Store s = new Store(id, dir, r.path("access").asText("read_write").equals("read_only"));
             stores.add(s);
-            int pulled = 0;
-            for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), id)) {
-                String rel = relative(s, m.path());
-                if (rel != null) {
-                    write(s, rel, m.content());
-                    s.baseline.put(rel, m.sha256());
-                    s.ids.put(rel, m.id());
-                    pulled++;
-                }
-            }
+            int pulled = download(s);
             Map<String, Object> f = fields("mounted", s);
             f.put("mount_path", mountPath);
             f.put("directory", Workdir.shown(dir));
-            f.put("link", linked);
+            f.put("at_mount_path", notThere.isEmpty() && !mountPath.isEmpty());
+            if (!notThere.isEmpty()) {
+                f.put("not_at_mount_path_because", notThere);
+            }
             f.put("pulled", pulled);
             scope.audit().record("worker.memory", f);
         }
+    }
+
+    /** Where the file tools may go besides the workspace: the stores in volumes; and which stores they may not write in. */
+    Workdir paths() {
+        List<String> roots = new ArrayList<>();
+        List<String> readOnly = new ArrayList<>();
+        for (Store s : stores) {
+            if (s.dir.startsWith("/")) {
+                roots.add(s.dir);
+            }
+            if (s.readOnly) {
+                readOnly.add(Workdir.shown(s.dir));
+            }
+        }
+        return new Workdir(roots, readOnly);
+    }
+
+    /** Writes every memory of the store and the marker; returns how many were written. */
+    private int download(Store s) throws ApiException, InterruptedException, DriverException {
+        int pulled = 0;
+        for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), s.id)) {
+            String rel = relative(s, m.path());
+            if (rel != null) {
+                write(s, rel, m.content());
+                s.baseline.put(rel, m.sha256());
+                s.ids.put(rel, m.id());
+                pulled++;
+            }
+        }
+        write(s, MARKER, marker(s));
+        return pulled;
+    }
+
+    private static String marker(Store s) {
+        return "version 1\n" + s.id;
     }
 
     /** One pass over every store: pushes local changes, pulls remote ones, the server winning a conflict. */
@@ -124,6 +205,16 @@ final class MemorySync {
     }
 
     private void syncStore(Store s) throws ApiException, DriverException, IOException, InterruptedException {
+        if (!markerHolds(s)) {
+            // Emptied, removed or replaced: what is missing came back from the platform, not from the agent deleting it.
+            s.scanned.clear();
+            int pulled = download(s);
+            Map<String, Object> f = fields("restored", s);
+            f.put("reason", "the store's directory " + Workdir.shown(s.dir) + " lost its marker " + MARKER);
+            f.put("pulled", pulled);
+            scope.audit().record("worker.memory", f);
+            return;
+        }
         Map<String, WorkQueueApi.Memory> remote = new HashMap<>();
         for (WorkQueueApi.Memory m : scope.api().memories(scope.token(), s.id)) {
             String rel = relative(s, m.path());
@@ -242,7 +333,15 @@ final class MemorySync {
         }
     }
 
-    /** rel -> sha of each regular file under the store's directory (files over 1 MiB or not UTF-8 are left out). */
+    private boolean markerHolds(Store s) throws IOException {
+        try {
+            return new String(bytes(s.dir + "/" + MARKER), StandardCharsets.UTF_8).equals(marker(s));
+        } catch (DriverException e) {
+            return false;
+        }
+    }
+
+    /** rel -> sha of each regular file under the store's directory (files over 1 MiB or not UTF-8, and the marker, are left out). */
     private Map<String, String> scan(Store s) throws DriverException, IOException {
         Map<String, String> out = new LinkedHashMap<>();
         List<FileEntry> entries;
@@ -260,6 +359,9 @@ final class MemorySync {
                 continue;
             }
             String rel = e.path().startsWith(s.dir + "/") ? e.path().substring(s.dir.length() + 1) : e.path();
+            if (rel.equals(MARKER)) {
+                continue;
+            }
             String key = rel + ":" + e.size() + ":" + e.modifiedAt().toEpochMilli();
             String sha = s.scanned.get(key);
             if (sha == null) {
@@ -303,15 +405,6 @@ final class MemorySync {
         run(List.of("rm", "-f", "--", Workdir.shown(s.dir + "/" + rel)));
     }
 
-    private String link(String mountPath, String dir) throws InterruptedException {
-        try {
-            int code = run(List.of("sh", "-c", "mkdir -p \"$(dirname \"$0\")\" && ln -sfn \"$1\" \"$0\"", mountPath, Workdir.shown(dir)));
-            return code == 0 ? mountPath + " -> " + Workdir.shown(dir) : "";
-        } catch (DriverException e) {
-            return "";
-        }
-    }
-
     private int run(List<String> argv) throws DriverException, InterruptedException {
         try {
             ExecSpec spec = scope.sandboxes().execSpec(argv, Map.of(), "", 30_000, 0, 64 * 1024, false, null);
@@ -321,16 +414,20 @@ final class MemorySync {
         }
     }
 
-    /** The workspace-relative path of a memory under the store's directory; null (and audited) when it would leave it. */
+    /** The path of a memory below the store's directory; null (and audited) when it would leave it or name the marker. */
     private String relative(Store s, String memoryPath) {
-        String rel = memoryPath.replaceAll("^/+", "");
-        try {
-            String full = Workdir.relative(s.dir + "/" + rel);
-            if (full.startsWith(s.dir + "/")) {
-                return full.substring(s.dir.length() + 1);
+        List<String> parts = new ArrayList<>();
+        boolean ok = memoryPath.indexOf('\0') < 0;
+        for (String p : memoryPath.split("/")) {
+            if (p.equals("..")) {
+                ok = false;
+            } else if (!p.isEmpty() && !p.equals(".")) {
+                parts.add(p);
             }
-        } catch (ToolException e) {
-            // refused below
+        }
+        String rel = String.join("/", parts);
+        if (ok && !rel.isEmpty() && !rel.equals(MARKER)) {
+            return rel;
         }
         Map<String, Object> f = fields("path_refused", s);
         f.put("path", memoryPath);

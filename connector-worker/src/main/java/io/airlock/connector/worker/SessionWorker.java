@@ -9,8 +9,10 @@ import io.airlock.core.audit.AuditTrail;
 import io.airlock.core.config.WorkerEnvironment;
 import io.airlock.core.policy.PolicyDeniedException;
 import io.airlock.core.sandbox.SandboxService;
+import io.airlock.driver.Capability;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.ResourceLimits;
+import io.airlock.driver.Sandbox;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -126,9 +128,19 @@ final class SessionWorker implements Runnable {
         stats.sessionStarted();
         record("worker.session", "claimed", Map.of("environment_key", key.fingerprint()));
         try {
+            // One fetch for skills and memory, so the two cannot disagree about the session's resources; read first,
+            // because the sandbox is made with the volumes its memory stores are mounted on.
+            JsonNode session = api.session(token, work.sessionId());
+            if (session.path("status").asText().equals("terminated")) {
+                outcome = "session_terminated";
+                record("worker.session", "session_terminated", Map.of("reason", "the session was terminated before it was served"));
+                return;
+            }
+            List<String> volumes;
             try {
+                volumes = MemorySync.volumes(session, sandboxes.driver(env.driver()).capabilities().contains(Capability.VOLUMES));
                 sandboxes.provision(sandboxId, env.driver(), env.image(), "", ResourceLimits.NONE, Map.of(),
-                        Map.of(LABEL_ENVIRONMENT, env.environmentId(), LABEL_WORK, work.id()), List.of(), List.of());
+                        Map.of(LABEL_ENVIRONMENT, env.environmentId(), LABEL_WORK, work.id()), List.of(), List.of(), volumes);
                 provisioned = true;
             } catch (DriverException | PolicyDeniedException e) {
                 outcome = "provision_failed";
@@ -157,20 +169,19 @@ final class SessionWorker implements Runnable {
                 outcome = lease.lost() ? "lease_lost" : "lease_shutdown";
                 return;
             }
-            tools = new Toolset(sandboxes, sandboxId);
-            // One fetch for skills and memory, so the two cannot disagree about the session's resources.
-            JsonNode session = api.session(token, work.sessionId());
             SessionScope scope = new SessionScope(api, token, sandboxes, sandboxId, audit, work);
             new Skills(scope).install(session);
             MemorySync m = new MemorySync(scope);
             try {
-                m.mount(session);
+                // The sandbox a restarted daemon finds again has the volumes it was made with.
+                m.mount(session, sandboxes.find(sandboxId).map(Sandbox::volumes).orElse(volumes));
             } catch (DriverException | ToolException e) {
                 outcome = "memory_unavailable";
                 record("worker.session", "memory_unavailable", Map.of("reason", e.getMessage()));
                 return;
             }
             memory = m;
+            tools = new Toolset(sandboxes, sandboxId, m.paths());
             serve();
             outcome = endReason == null ? "ended" : endReason;
         } catch (ApiException e) {

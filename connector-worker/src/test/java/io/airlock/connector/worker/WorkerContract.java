@@ -27,6 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -403,7 +404,7 @@ abstract class WorkerContract {
         platform.putMemory(ro, "/guide.md", "read me");
         platform.attachMemoryStore("sesn_m", rw, "/workspace/memory/team", "read_write");
         platform.attachMemoryStore("sesn_m", ro, "/mnt/memory/guide", "read_only");
-        String roDir = "/workspace/.memory/" + ro;
+        String roDir = "/mnt/memory/guide";
         enqueue("env_m", "sesn_m");
         send("sesn_m", tool("m1", "read", "{\"file_path\":\"/workspace/memory/team/notes/a.md\"}"),
                 // Over the API's 100 kB: refused (413) on every pass; the store's other files must sync all the same.
@@ -416,6 +417,8 @@ abstract class WorkerContract {
         Map<String, JsonNode> r = results("sesn_m");
         assertEquals("remote-1", text(r.get("m1")), "the store is pulled before the first call");
         assertEquals("read me", text(r.get("m3")));
+        assertTrue(r.get("m4").get("is_error").asBoolean() && text(r.get("m4")).contains("is inside read-only directory /mnt/memory/guide"),
+                "the file tools refuse a write into a read-only store, as the SDK's: " + text(r.get("m4")));
         // Meanwhile on the platform: a changes there only; c changes there too (a conflict).
         platform.putMemory(rw, "/notes/a.md", "remote-2");
         platform.putMemory(rw, "/notes/c.md", "remote-c");
@@ -435,6 +438,50 @@ abstract class WorkerContract {
         assertTrue(log.contains("\"refused_by_server\":[\"big.md\"]"), "the refused file is audited once: " + log);
         assertFalse(log.contains("\"event\":\"sync_failed\""), "one refused file does not fail the store's sync");
         assertTrue(log.contains("\"event\":\"mounted\""));
+    }
+
+    @Test
+    void aMemoryStoreIsAtItsMountPathForBashAndTheFileToolsAndComesBackWhenItsDirectoryIsEmptied() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_mp", "", List.of())), sandboxes, audit, approvals);
+        String store = platform.createMemoryStore();
+        platform.putMemory(store, "/todo.md", "buy milk");
+        platform.putMemory(store, "/g/deep/old.md", "old");
+        platform.attachMemoryStore("sesn_mp", store, "/mnt/memory/notes", "read_write");
+        enqueue("env_mp", "sesn_mp");
+        send("sesn_mp", tool("b1", "bash", "{\"command\":\"cat /mnt/memory/notes/todo.md\"}"),
+                tool("r1", "read", "{\"file_path\":\"/mnt/memory/notes/todo.md\"}"),
+                tool("b2", "bash", "{\"command\":\"echo from-bash > /mnt/memory/notes/g/new.md\"}"),
+                tool("w1", "write", "{\"file_path\":\"/mnt/memory/notes/tool.md\",\"content\":\"from-write\"}"),
+                tool("g1", "glob", "{\"pattern\":\"g/**/*.md\",\"path\":\"/mnt/memory/notes\"}"),
+                tool("x1", "read", "{\"file_path\":\"/mnt/memory/other/x.md\"}"));
+        await("6 results", Duration.ofSeconds(60), resultsAtLeast("sesn_mp", 6));
+        Map<String, JsonNode> r = results("sesn_mp");
+        assertEquals("buy milk", text(r.get("b1")).strip(), "bash reads the store at its mount path: " + r.get("b1"));
+        assertEquals("buy milk", text(r.get("r1")), "read reaches the store at its mount path: " + r.get("r1"));
+        assertFalse(r.get("w1").get("is_error").asBoolean(), text(r.get("w1")));
+        assertEquals(Set.of("/mnt/memory/notes/g/new.md", "/mnt/memory/notes/g/deep/old.md"), Set.of(text(r.get("g1")).split("\n")),
+                "glob walks the store: " + text(r.get("g1")));
+        assertTrue(text(r.get("x1")).contains("outside the working directory /workspace and the memory stores /mnt/memory/notes"),
+                "only the store's own path is reachable: " + text(r.get("x1")));
+        // The next call syncs: what bash and write put there goes up.
+        send("sesn_mp", tool("b3", "bash", "{\"command\":\"true\"}"));
+        await("7 results", Duration.ofSeconds(60), resultsAtLeast("sesn_mp", 7));
+        await("the store's new files reach the platform", Duration.ofSeconds(30),
+                () -> {
+                    Map<String, String> now = memories(store);
+                    return "from-bash\n".equals(now.get("/g/new.md")) && "from-write".equals(now.get("/tool.md"));
+                });
+        // An emptied directory is not the agent deleting every memory: it is filled again.
+        send("sesn_mp", tool("b4", "bash", "{\"command\":\"rm -rf /mnt/memory/notes/* /mnt/memory/notes/.[a-z]*\"}"),
+                tool("b5", "bash", "{\"command\":\"cat /mnt/memory/notes/todo.md\"}"));
+        await("9 results", Duration.ofSeconds(60), resultsAtLeast("sesn_mp", 9));
+        assertEquals("buy milk", text(results("sesn_mp").get("b5")).strip(), "the store came back: " + results("sesn_mp").get("b5"));
+        Map<String, String> kept = platform.memories(store);
+        assertEquals(Set.of("/todo.md", "/g/deep/old.md", "/g/new.md", "/tool.md"), kept.keySet(), "nothing was deleted on the platform");
+        String log = auditText();
+        assertTrue(log.contains("\"mount_path\":\"/mnt/memory/notes\",\"directory\":\"/mnt/memory/notes\",\"at_mount_path\":true"),
+                "the audit record says where the store is: " + log);
+        assertTrue(log.contains("\"event\":\"restored\""), "the refill is audited");
     }
 
     @Test
@@ -461,6 +508,17 @@ abstract class WorkerContract {
         assertEquals("/workspace/allowed.txt", text(r.get("p4")), "only the approved write happened");
         assertTrue(auditText().contains("\"event\":\"approval_allow\"") && auditText().contains("\"event\":\"approval_expired\""));
         assertTrue(approvals.pending().isEmpty());
+    }
+
+    private Map<String, String> memories(String store) {
+        try {
+            return platform.memories(store);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private boolean pendingIs(String id) {

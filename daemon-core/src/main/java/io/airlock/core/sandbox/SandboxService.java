@@ -129,6 +129,17 @@ public final class SandboxService {
     public Sandbox provision(String id, String driverName, String image, String template, ResourceLimits requested,
             Map<String, String> env, Map<String, String> labels, List<InitialFile> files, List<EgressRule> egressRules)
             throws DriverException, PolicyDeniedException {
+        return provision(id, driverName, image, template, requested, env, labels, files, egressRules, List.of());
+    }
+
+    /**
+     * As above, with directories of the sandbox's own at {@code volumes} (absolute paths outside
+     * the workspace, {@link SandboxSpec#volumes()}); a driver without {@link Capability#VOLUMES}
+     * refuses them with UNIMPLEMENTED rather than leaving them out.
+     */
+    public Sandbox provision(String id, String driverName, String image, String template, ResourceLimits requested,
+            Map<String, String> env, Map<String, String> labels, List<InitialFile> files, List<EgressRule> egressRules,
+            List<String> volumes) throws DriverException, PolicyDeniedException {
         long total = files.stream().mapToLong(f -> f.content().length).sum();
         if (total > MAX_INITIAL_BYTES) {
             throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, "initial files hold " + total + " bytes (expected: at most "
@@ -142,6 +153,16 @@ public final class SandboxService {
         SandboxDriver driver = drivers.get(driverName);
         ResourceLimits limits = policy.limits(requested, driver.name(), driver.capabilities());
         checkEgress(driver, egressRules);
+        if (!volumes.isEmpty() && !driver.capabilities().contains(Capability.VOLUMES)) {
+            throw new DriverException(DriverException.Kind.UNIMPLEMENTED, "the " + driver.name() + " driver cannot give a sandbox volumes "
+                    + volumes + " (expected: a driver with the '" + Capability.VOLUMES.wireName() + "' capability)");
+        }
+        SandboxSpec spec;
+        try {
+            spec = new SandboxSpec(id, limits, env, labels, image, template, volumes);
+        } catch (IllegalArgumentException e) {
+            throw new DriverException(DriverException.Kind.INVALID_ARGUMENT, e.getMessage(), e);
+        }
         // Capacity check and creation under one lock, so concurrent provisions cannot overshoot max_sandboxes.
         synchronized (provisionLock) {
             existing = find(id);
@@ -149,7 +170,7 @@ public final class SandboxService {
                 return existing.get();
             }
             policy.checkCapacity(list().size());
-            Sandbox sandbox = driver.provision(new SandboxSpec(id, limits, env, labels, image, template));
+            Sandbox sandbox = driver.provision(spec);
             preload(driver, id, files);
             storeEgress(driver, id, egressRules);
             activity.computeIfAbsent(id, k -> new Activity());

@@ -22,7 +22,9 @@ public enum Capability {
     SURVIVES_DAEMON_RESTART("survives-daemon-restart"),
     PAUSE("pause"),
     /** Snapshots of a sandbox, and sandboxes provisioned from them. */
-    SNAPSHOT("snapshot");
+    SNAPSHOT("snapshot"),
+    /** Directories of the sandbox's own at absolute paths outside the workspace ({@link SandboxSpec#volumes()}), reached by the file API too. */
+    VOLUMES("volumes");
 
     private final String wireName;
 

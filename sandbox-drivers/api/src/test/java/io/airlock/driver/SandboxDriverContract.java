@@ -303,6 +303,55 @@ public abstract class SandboxDriverContract {
     }
 
     @Test
+    void aVolumeIsTheSandboxsOwnAtItsPathForProcessesAndTheFileApiAndOutlivesARestart() throws Exception {
+        requireCapability(Capability.VOLUMES);
+        requireCapability(Capability.EXEC);
+        String id = "t-" + UUID.randomUUID().toString().substring(0, 8);
+        created.add(id);
+        Sandbox box = driver.provision(new SandboxSpec(id, ResourceLimits.NONE, Map.of(), Map.of(), "", "",
+                List.of("/mnt/memory/notes", "/opt/other")));
+        assertEquals(List.of("/mnt/memory/notes", "/opt/other"), box.volumes());
+        ExecRun wrote = run(id, ExecSpec.of("sh", "-c", "mkdir -p /mnt/memory/notes/g && echo from-sh > /mnt/memory/notes/g/a.md"), null);
+        assertEquals(0, wrote.outcome().exitCode(), "the sandbox's user writes in its volume: " + wrote.stderr());
+        try (InputStream in = driver.openRead(id, "/mnt/memory/notes/g/a.md")) {
+            assertEquals("from-sh\n", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+        try (OutputStream out = driver.openWrite(id, "/opt/other/b.txt", 0644)) {
+            out.write("from-api".getBytes(StandardCharsets.UTF_8));
+        }
+        assertEquals("from-api", run(id, ExecSpec.of("cat", "/opt/other/b.txt"), null).stdout());
+        assertEquals(List.of("/mnt/memory/notes/g", "/mnt/memory/notes/g/a.md"),
+                driver.listFiles(id, "/mnt/memory/notes", true).stream().map(FileEntry::path).toList(), "entries are named by absolute path");
+        assertEquals(FileEntry.Type.REGULAR, driver.stat(id, "/mnt/memory/notes/g/a.md").type());
+        assertTrue(driver.listFiles(id, "", true).stream().noneMatch(e -> e.path().contains("a.md")), "a volume is not in the workspace");
+        assertRefused(() -> driver.openRead(id, "/mnt/memory/other.md"), "absolute");
+        assertRefused(() -> driver.openRead(id, "/mnt/memory/notes/../../../etc/passwd"), "..");
+        assertEquals(0, run(id, ExecSpec.of("ln", "-s", "/etc", "/mnt/memory/notes/escape"), null).outcome().exitCode());
+        assertRefused(() -> driver.openRead(id, "/mnt/memory/notes/escape/passwd"), "symbolic link");
+        assertRefused(() -> driver.openWrite(id, "/mnt/memory/notes/escape/evil", 0644), "symbolic link");
+        if (driver.capabilities().contains(Capability.SURVIVES_DAEMON_RESTART)) {
+            driver.close();
+            driver = createDriver(stateDir);
+            driver.reconcile();
+            assertEquals(List.of("/mnt/memory/notes", "/opt/other"), driver.get(id).orElseThrow().volumes(), "volumes are remembered");
+            try (InputStream in = driver.openRead(id, "/opt/other/b.txt")) {
+                assertEquals("from-api", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+            assertEquals("from-sh\n", run(id, ExecSpec.of("cat", "/mnt/memory/notes/g/a.md"), null).stdout());
+        }
+    }
+
+    @Test
+    void aVolumeWhereTheSystemLivesOrOneInsideAnotherIsRefusedBeforeAnyDriverSeesIt() {
+        for (List<String> bad : List.of(List.of("/usr/local/x"), List.of("/workspace/m"), List.of("/etc"), List.of("relative"),
+                List.of("/mnt/a/../b"), List.of("/mnt/a", "/mnt/a/b"), List.of("/mnt/a/"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new SandboxSpec("t-x", ResourceLimits.NONE, Map.of(), Map.of(), "", "", bad), bad.toString());
+            assertTrue(e.getMessage().contains("expected"), "the refusal says what was expected: " + e.getMessage());
+        }
+    }
+
+    @Test
     void destroyIsIdempotentAndRemovesTheSandbox() throws Exception {
         Sandbox box = newSandbox();
         driver.destroy(box.id());

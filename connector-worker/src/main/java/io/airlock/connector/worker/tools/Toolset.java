@@ -46,11 +46,18 @@ public final class Toolset implements AutoCloseable {
     private final SandboxService sandboxes;
     private final String sandboxId;
     private final BashShell shell;
+    private final Workdir paths;
 
     public Toolset(SandboxService sandboxes, String sandboxId) {
+        this(sandboxes, sandboxId, Workdir.WORKSPACE);
+    }
+
+    /** @param paths where the file tools may go: the workspace and the session's memory stores */
+    public Toolset(SandboxService sandboxes, String sandboxId, Workdir paths) {
         this.sandboxes = sandboxes;
         this.sandboxId = sandboxId;
         this.shell = new BashShell(sandboxes, sandboxId);
+        this.paths = paths;
     }
 
     /** Runs one call; a refusal or failure is an is_error result saying what and why. */
@@ -121,7 +128,7 @@ public final class Toolset implements AutoCloseable {
 
     private String read(JsonNode in) throws ToolException, DriverException {
         String path = text(in, "file_path");
-        String rel = Workdir.relative(path);
+        String rel = paths.path(path);
         FileEntry st = regularFile(rel, path);
         JsonNode range = in.path("view_range");
         if (!range.isMissingNode() && !range.isNull() && (!range.isArray() || range.size() != 2 || !range.get(0).canConvertToInt()
@@ -172,7 +179,7 @@ public final class Toolset implements AutoCloseable {
 
     private String write(JsonNode in) throws ToolException, DriverException {
         String path = text(in, "file_path");
-        String rel = Workdir.relative(path);
+        String rel = paths.writable("write", path);
         byte[] content = in.path("content").asText("").getBytes(StandardCharsets.UTF_8);
         if (content.length > sandboxes.maxFileBytes()) {
             throw new ToolException("content is " + content.length + " bytes; policy.max_file_bytes allows " + sandboxes.maxFileBytes());
@@ -183,7 +190,7 @@ public final class Toolset implements AutoCloseable {
 
     private String edit(JsonNode in) throws ToolException, DriverException {
         String path = text(in, "file_path");
-        String rel = Workdir.relative(path);
+        String rel = paths.writable("edit", path);
         String old = in.path("old_string").asText("");
         if (old.isEmpty()) {
             throw new ToolException("old_string is required");
@@ -218,7 +225,7 @@ public final class Toolset implements AutoCloseable {
         if (List.of(pattern.split("[\\\\/{},]")).contains("..")) {
             throw new ToolException("\"..\" is not permitted in the pattern");
         }
-        String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
+        String base = in.hasNonNull("path") ? paths.path(in.get("path").asText()) : "";
         PathMatcher matcher = globstar(pattern);
         List<FileEntry> found = new ArrayList<>();
         for (FileEntry e : walk(base)) {
@@ -288,7 +295,7 @@ public final class Toolset implements AutoCloseable {
         } catch (PatternSyntaxException e) {
             throw new ToolException("pattern is not a regular expression: " + e.getDescription());
         }
-        String base = in.hasNonNull("path") ? Workdir.relative(in.get("path").asText()) : "";
+        String base = in.hasNonNull("path") ? paths.path(in.get("path").asText()) : "";
         List<FileEntry> files = new ArrayList<>();
         FileEntry top = sandboxes.stat(sandboxId, base);
         if (top.type() == FileEntry.Type.REGULAR) {

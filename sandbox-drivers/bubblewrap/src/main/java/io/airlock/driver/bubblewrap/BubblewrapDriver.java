@@ -15,6 +15,7 @@ import io.airlock.driver.SandboxProcess;
 import io.airlock.driver.SandboxSpec;
 import io.airlock.driver.SandboxState;
 import io.airlock.driver.TarProcessStream;
+import io.airlock.driver.SandboxVolumes;
 import io.airlock.driver.WorkspacePaths;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -90,7 +91,8 @@ public final class BubblewrapDriver implements SandboxDriver {
     @Override
     public Set<Capability> capabilities() {
         EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE,
-                Capability.NETWORK_NONE, Capability.LIMITS_MEMORY, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART);
+                Capability.NETWORK_NONE, Capability.LIMITS_MEMORY, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART,
+                Capability.VOLUMES);
         if (resources.limitsProcesses()) {
             caps.add(Capability.LIMITS_PROCESSES);
         }
@@ -124,9 +126,10 @@ public final class BubblewrapDriver implements SandboxDriver {
                 return existing;
             }
             SandboxDirectory dir = new SandboxDirectory(root.resolve(spec.id()));
-            Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, Instant.now(), spec.limits(), spec.env(), spec.labels());
+            Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, Instant.now(), spec.limits(), spec.env(), spec.labels(),
+                    spec.volumes());
             try {
-                dir.create();
+                dir.create(spec.volumes().size());
                 resources.prepare(spec.id(), spec.limits());
                 if (egress.isPresent()) {
                     egress.get().attach(spec.id(), dir.dir());
@@ -177,8 +180,8 @@ public final class BubblewrapDriver implements SandboxDriver {
         String relativeWd = dir.workspace().toAbsolutePath().relativize(wd.toAbsolutePath()).toString();
         List<String> command = new ArrayList<>(resources.wrapper(sandboxId, sandbox.limits()));
         command.addAll(egress.isPresent()
-                ? BwrapCommand.build(bwrap, dir, relativeWd, egress.get().bwrapArgs(dir.dir()), egress.get().wrap(spec.argv()))
-                : BwrapCommand.build(bwrap, dir, relativeWd, List.of(), spec.argv()));
+                ? BwrapCommand.build(bwrap, dir, sandbox.volumes(), relativeWd, egress.get().bwrapArgs(dir.dir()), egress.get().wrap(spec.argv()))
+                : BwrapCommand.build(bwrap, dir, sandbox.volumes(), relativeWd, List.of(), spec.argv()));
         ProcessBuilder pb = new ProcessBuilder(command);
         Map<String, String> env = pb.environment();
         env.clear();
@@ -268,12 +271,28 @@ public final class BubblewrapDriver implements SandboxDriver {
         }
     }
 
+    /** Where a caller's path leads on the host: the workspace, or one of the sandbox's volumes (by absolute path). */
+    private record Root(Path dir, String relative, SandboxVolumes.Location location) {
+        /** The sandbox's own name for the root. */
+        String inside() {
+            return location.inWorkspace() ? BwrapCommand.WORKSPACE : location.volume();
+        }
+    }
+
+    private Root rootOf(String sandboxId, String path) throws DriverException {
+        Sandbox sandbox = require(sandboxId);
+        SandboxDirectory box = dirOf(sandboxId);
+        SandboxVolumes.Location l = SandboxVolumes.locate(sandbox.volumes(), path);
+        Path dir = l.inWorkspace() ? box.workspace() : box.volume(sandbox.volumes().indexOf(l.volume()));
+        return new Root(dir.toAbsolutePath(), l.relative(), l);
+    }
+
     @Override
     public FileUpload openWrite(String sandboxId, String path, int mode) throws DriverException {
-        require(sandboxId);
-        Path workspace = dirOf(sandboxId).workspace();
-        Path target = WorkspacePaths.resolve(workspace, path);
-        if (target.equals(workspace.toAbsolutePath()) || path.isBlank()) {
+        Root root = rootOf(sandboxId, path);
+        Path workspace = root.dir();
+        Path target = WorkspacePaths.resolve(workspace, root.relative());
+        if (target.equals(workspace) || root.relative().isBlank()) {
             throw new DriverException(Kind.INVALID_ARGUMENT, "path '" + path + "' names the workspace itself; expected a file path");
         }
         if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
@@ -282,7 +301,7 @@ public final class BubblewrapDriver implements SandboxDriver {
         try {
             Files.createDirectories(target.getParent());
             // createDirectories may have walked into a link planted meanwhile: check again.
-            WorkspacePaths.resolve(workspace, path);
+            WorkspacePaths.resolve(workspace, root.relative());
             Path temp = target.resolveSibling(".airlock-upload-" + UUID.randomUUID());
             OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             // Written to a temporary sibling and renamed over the target: readers never see half a file.
@@ -315,8 +334,8 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public InputStream openRead(String sandboxId, String path) throws DriverException {
-        require(sandboxId);
-        Path target = WorkspacePaths.resolve(dirOf(sandboxId).workspace(), path);
+        Root root = rootOf(sandboxId, path);
+        Path target = WorkspacePaths.resolve(root.dir(), root.relative());
         if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new DriverException(Files.exists(target, LinkOption.NOFOLLOW_LINKS) ? Kind.FAILED_PRECONDITION : Kind.NOT_FOUND,
                     "path '" + path + "' is not a regular file in the workspace");
@@ -330,9 +349,9 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public List<FileEntry> listFiles(String sandboxId, String path, boolean recursive) throws DriverException {
-        require(sandboxId);
-        Path workspace = dirOf(sandboxId).workspace().toAbsolutePath();
-        Path dir = WorkspacePaths.resolve(workspace, path);
+        Root root = rootOf(sandboxId, path);
+        Path workspace = root.dir();
+        Path dir = WorkspacePaths.resolve(workspace, root.relative());
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new DriverException(Files.exists(dir) ? Kind.FAILED_PRECONDITION : Kind.NOT_FOUND,
                     "path '" + path + "' is not a directory in the workspace");
@@ -346,14 +365,14 @@ public final class BubblewrapDriver implements SandboxDriver {
                     @Override
                     public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
                         if (!d.equals(dir)) {
-                            entries.add(entry(realRoot, d, attrs));
+                            entries.add(entry(root.location(), realRoot, d, attrs));
                         }
                         return entries.size() >= MAX_LISTING ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
                     }
 
                     @Override
                     public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
-                        entries.add(entry(realRoot, f, attrs));
+                        entries.add(entry(root.location(), realRoot, f, attrs));
                         return entries.size() >= MAX_LISTING ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
                     }
 
@@ -365,7 +384,7 @@ public final class BubblewrapDriver implements SandboxDriver {
             } else {
                 try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
                     for (Path p : stream) {
-                        entries.add(entry(realRoot, p, Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)));
+                        entries.add(entry(root.location(), realRoot, p, Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)));
                         if (entries.size() >= MAX_LISTING) {
                             break;
                         }
@@ -381,14 +400,14 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     @Override
     public FileEntry stat(String sandboxId, String path) throws DriverException {
-        require(sandboxId);
-        Path workspace = dirOf(sandboxId).workspace().toAbsolutePath();
+        Root root = rootOf(sandboxId, path);
+        Path workspace = root.dir();
         // The parent is confined; the last component is looked at, not followed (it may be a link out).
-        List<String> parts = WorkspacePaths.components(path);
+        List<String> parts = WorkspacePaths.components(root.relative());
         Path target = parts.isEmpty() ? workspace
                 : WorkspacePaths.resolve(workspace, String.join("/", parts.subList(0, parts.size() - 1))).resolve(parts.getLast());
         try {
-            return entry(workspace.toRealPath(), target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
+            return entry(root.location(), workspace.toRealPath(), target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
         } catch (NoSuchFileException e) {
             throw new DriverException(Kind.NOT_FOUND, "path '" + path + "' does not exist in the workspace");
         } catch (IOException e) {
@@ -433,9 +452,9 @@ public final class BubblewrapDriver implements SandboxDriver {
 
     /** The sandbox's own name for a workspace path (checked on the host first); {@code directory}: must be one, or be missing. */
     private String insidePath(String sandboxId, String path, boolean directory) throws DriverException {
-        require(sandboxId);
-        Path workspace = dirOf(sandboxId).workspace().toAbsolutePath();
-        Path target = WorkspacePaths.resolve(workspace, path);
+        Root root = rootOf(sandboxId, path);
+        Path workspace = root.dir();
+        Path target = WorkspacePaths.resolve(workspace, root.relative());
         boolean exists = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
         if (directory && exists && !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + path + "' is not a directory in the workspace");
@@ -444,13 +463,13 @@ public final class BubblewrapDriver implements SandboxDriver {
             throw new DriverException(Kind.NOT_FOUND, "path '" + path + "' does not exist in the workspace");
         }
         String relative = workspace.relativize(target).toString();
-        return relative.isEmpty() ? BwrapCommand.WORKSPACE : BwrapCommand.WORKSPACE + "/" + relative;
+        return relative.isEmpty() ? root.inside() : root.inside() + "/" + relative;
     }
 
-    private static FileEntry entry(Path root, Path p, BasicFileAttributes a) {
+    private static FileEntry entry(SandboxVolumes.Location where, Path root, Path p, BasicFileAttributes a) {
         FileEntry.Type type = a.isSymbolicLink() ? FileEntry.Type.SYMLINK : a.isDirectory() ? FileEntry.Type.DIRECTORY
                 : a.isRegularFile() ? FileEntry.Type.REGULAR : FileEntry.Type.OTHER;
-        return new FileEntry(root.relativize(p).toString(), type, a.size(), a.lastModifiedTime().toInstant());
+        return new FileEntry(where.name(root.relativize(p).toString()), type, a.size(), a.lastModifiedTime().toInstant());
     }
 
     @Override

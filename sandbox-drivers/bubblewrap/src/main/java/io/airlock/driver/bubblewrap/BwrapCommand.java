@@ -20,9 +20,16 @@ public final class BwrapCommand {
     private BwrapCommand() {}
 
     /** @param mounts further bwrap arguments (e.g. the egress socket), placed before the command */
-    static List<String> build(Path bwrap, SandboxDirectory box, String workingDir, List<String> mounts, List<String> argv) {
+    static List<String> build(Path bwrap, SandboxDirectory box, List<String> volumes, String workingDir, List<String> mounts,
+            List<String> argv) {
         List<String> cmd = build(bwrap, box.workspace(), box.tmp(), workingDir, argv);
-        cmd.addAll(cmd.indexOf("--"), mounts);
+        List<String> more = new ArrayList<>();
+        for (int n = 0; n < volumes.size(); n++) {
+            // bwrap makes the missing parents in its own root; the source is the driver's, never a path the sandbox can replace.
+            more.addAll(List.of("--bind", box.volume(n).toString(), volumes.get(n)));
+        }
+        more.addAll(mounts);
+        cmd.addAll(cmd.indexOf("--chdir"), more);
         return cmd;
     }
 

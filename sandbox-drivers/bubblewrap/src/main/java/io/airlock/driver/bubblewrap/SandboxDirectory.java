@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -20,7 +22,7 @@ import java.util.TreeMap;
 /**
  * One sandbox on disk: {@code <root>/<id>/sandbox.properties} (what was provisioned, written
  * atomically last, so a directory without it is a provision that never finished),
- * {@code workspace/} and {@code tmp/}. Properties rather than JSON keeps the driver free of
+ * {@code workspace/}, {@code tmp/} and {@code volumes/<n>/} (one per volume, bound at its path). Properties rather than JSON keeps the driver free of
  * heavy dependencies.
  */
 record SandboxDirectory(Path dir) {
@@ -34,14 +36,22 @@ record SandboxDirectory(Path dir) {
         return dir.resolve("tmp");
     }
 
+    /** The host directory of the sandbox's {@code n}th volume: outside the workspace, so the sandbox cannot swap it for a link. */
+    Path volume(int n) {
+        return dir.resolve("volumes").resolve(Integer.toString(n));
+    }
+
     Path metadata() {
         return dir.resolve(METADATA);
     }
 
-    void create() throws IOException {
+    void create(int volumes) throws IOException {
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectories(workspace());
         Files.createDirectories(tmp());
+        for (int n = 0; n < volumes; n++) {
+            Files.createDirectories(volume(n));
+        }
         // The sandbox's uid differs from ours once user namespaces are in play; make /tmp usable by it.
         Files.setPosixFilePermissions(tmp(), PosixFilePermissions.fromString("rwxrwxrwx"));
     }
@@ -56,6 +66,9 @@ record SandboxDirectory(Path dir) {
         p.setProperty("limits.cpu", Long.toString(sandbox.limits().cpuSeconds()));
         sandbox.env().forEach((k, v) -> p.setProperty("env." + k, v));
         sandbox.labels().forEach((k, v) -> p.setProperty("label." + k, v));
+        for (int n = 0; n < sandbox.volumes().size(); n++) {
+            p.setProperty("volume." + n, sandbox.volumes().get(n));
+        }
         Path tmpFile = dir.resolve(METADATA + ".tmp");
         try (Writer w = Files.newBufferedWriter(tmpFile)) {
             p.store(w, "airlock bubblewrap sandbox");
@@ -88,9 +101,13 @@ record SandboxDirectory(Path dir) {
                 labels.put(key.substring(6), p.getProperty(key));
             }
         }
+        List<String> volumes = new ArrayList<>();
+        for (int n = 0; p.getProperty("volume." + n) != null; n++) {
+            volumes.add(p.getProperty("volume." + n));
+        }
         ResourceLimits limits = new ResourceLimits(Long.parseLong(p.getProperty("limits.memory", "0")),
                 Integer.parseInt(p.getProperty("limits.processes", "0")), Long.parseLong(p.getProperty("limits.cpu", "0")));
         return Optional.of(new Sandbox(p.getProperty("id"), BubblewrapDriverProvider.NAME, SandboxState.READY,
-                Instant.parse(p.getProperty("created")), limits, env, labels));
+                Instant.parse(p.getProperty("created")), limits, env, labels, volumes));
     }
 }

@@ -7,6 +7,7 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.SafeTar;
+import io.airlock.driver.SandboxVolumes;
 import io.airlock.driver.WorkspacePaths;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -72,9 +73,16 @@ final class ContainerFiles {
         }
     }
 
-    private Located locate(String container, String relative) throws DriverException {
+    /** The container path of a location's root: the workspace, or the volume it lies in. */
+    private static String rootOf(SandboxVolumes.Location at) {
+        return at.inWorkspace() ? WS : at.volume();
+    }
+
+    private Located locate(String container, SandboxVolumes.Location at) throws DriverException {
+        String relative = at.relative();
+        String root = rootOf(at);
         List<String> parts = WorkspacePaths.components(relative);
-        String current = WS;
+        String current = root;
         Optional<EngineSocket.PathStat> stat = stat(container, current);
         for (int i = 0; i < parts.size(); i++) {
             String next = current + "/" + parts.get(i);
@@ -82,13 +90,13 @@ final class ContainerFiles {
             int hops = 0;
             while (stat.isPresent() && stat.get().isSymlink()) {
                 if (++hops > MAX_LINK_HOPS) {
-                    throw refused(relative, "goes through more than " + MAX_LINK_HOPS + " symbolic links");
+                    throw refused(at.name(relative), "goes through more than " + MAX_LINK_HOPS + " symbolic links");
                 }
                 String target = stat.get().linkTarget();
                 String resolved = normalize(target.startsWith("/") ? target : next.substring(0, next.lastIndexOf('/')) + "/" + target);
-                if (!resolved.equals(WS) && !resolved.startsWith(WS + "/")) {
-                    throw refused(relative, "goes through the symbolic link '" + next.substring(WS.length() + 1)
-                            + "' which points outside the workspace");
+                if (!resolved.equals(root) && !resolved.startsWith(root + "/")) {
+                    throw refused(at.name(relative), "goes through the symbolic link '" + at.name(next.substring(root.length() + 1))
+                            + "' which points outside " + (at.inWorkspace() ? "the workspace" : "the volume " + root));
                 }
                 next = resolved;
                 stat = stat(container, next);
@@ -103,7 +111,7 @@ final class ContainerFiles {
 
     /** The container path of an existing entry (a directory when {@code directory}). */
     String resolve(String container, String relative, boolean directory) throws DriverException {
-        Located l = locate(container, relative);
+        Located l = locate(container, new SandboxVolumes.Location("", relative));
         if (!l.missing().isEmpty()) {
             throw new DriverException(directory ? Kind.INVALID_ARGUMENT : Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
         }
@@ -146,12 +154,13 @@ final class ContainerFiles {
      * tar with any missing parent directories and the file. Nothing reaches the container before
      * close(), so an aborted upload leaves the workspace as it was.
      */
-    FileUpload openWrite(String container, String relative, int mode) throws DriverException {
-        List<String> parts = WorkspacePaths.components(relative);
+    FileUpload openWrite(String container, List<String> volumes, String relative, int mode) throws DriverException {
+        SandboxVolumes.Location at = SandboxVolumes.locate(volumes, relative);
+        List<String> parts = WorkspacePaths.components(at.relative());
         if (parts.isEmpty()) {
             throw new DriverException(Kind.INVALID_ARGUMENT, "path '" + relative + "' names the workspace itself; expected a file path");
         }
-        Located parent = locate(container, String.join("/", parts.subList(0, parts.size() - 1)));
+        Located parent = locate(container, new SandboxVolumes.Location(at.volume(), String.join("/", parts.subList(0, parts.size() - 1))));
         Optional<EngineSocket.PathStat> existing = parent.missing().isEmpty()
                 ? stat(container, parent.path() + "/" + parts.getLast()) : Optional.empty();
         if (existing.isPresent() && existing.get().isSymlink()) {
@@ -253,8 +262,8 @@ final class ContainerFiles {
     }
 
     /** Extracts an uploaded tar (after {@link SafeTar}) into a workspace directory, creating it and its parents when missing. */
-    SafeTar.Summary extractArchive(String container, String relative, InputStream in) throws DriverException {
-        Located l = locate(container, relative);
+    SafeTar.Summary extractArchive(String container, List<String> volumes, String relative, InputStream in) throws DriverException {
+        Located l = locate(container, SandboxVolumes.locate(volumes, relative));
         if (l.missing().isEmpty() && !l.stat().map(EngineSocket.PathStat::isDirectory).orElse(false)) {
             throw new DriverException(Kind.FAILED_PRECONDITION, "path '" + relative + "' is not a directory in the workspace");
         }
@@ -268,8 +277,8 @@ final class ContainerFiles {
     }
 
     /** The engine's tar of a workspace path (entries named from its base name). */
-    InputStream openArchiveRead(String container, String relative) throws DriverException {
-        Located l = locate(container, relative);
+    InputStream openArchiveRead(String container, List<String> volumes, String relative) throws DriverException {
+        Located l = locate(container, SandboxVolumes.locate(volumes, relative));
         if (!l.missing().isEmpty() || l.stat().isEmpty()) {
             throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
         }
@@ -281,13 +290,14 @@ final class ContainerFiles {
     }
 
     /** One path's type, size and mtime; a final symlink is reported, not followed. */
-    FileEntry statEntry(String container, String relative) throws DriverException {
-        List<String> parts = WorkspacePaths.components(relative);
+    FileEntry statEntry(String container, List<String> volumes, String relative) throws DriverException {
+        SandboxVolumes.Location at = SandboxVolumes.locate(volumes, relative);
+        List<String> parts = WorkspacePaths.components(at.relative());
         if (parts.isEmpty()) {
-            EngineSocket.PathStat ws = stat(container, WS).orElseThrow(() -> new DriverException(Kind.NOT_FOUND, "no workspace"));
-            return new FileEntry("", FileEntry.Type.DIRECTORY, ws.size(), ws.modifiedAt());
+            EngineSocket.PathStat ws = stat(container, rootOf(at)).orElseThrow(() -> new DriverException(Kind.NOT_FOUND, "no " + rootOf(at)));
+            return new FileEntry(at.name(""), FileEntry.Type.DIRECTORY, ws.size(), ws.modifiedAt());
         }
-        Located parent = locate(container, String.join("/", parts.subList(0, parts.size() - 1)));
+        Located parent = locate(container, new SandboxVolumes.Location(at.volume(), String.join("/", parts.subList(0, parts.size() - 1))));
         Optional<EngineSocket.PathStat> s = parent.missing().isEmpty() ? stat(container, parent.path() + "/" + parts.getLast()) : Optional.empty();
         if (s.isEmpty()) {
             throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' does not exist in the workspace");
@@ -295,11 +305,11 @@ final class ContainerFiles {
         EngineSocket.PathStat st = s.get();
         FileEntry.Type type = st.isSymlink() ? FileEntry.Type.SYMLINK : st.isDirectory() ? FileEntry.Type.DIRECTORY
                 : (st.mode() & GO_MODE_TYPE) == 0 ? FileEntry.Type.REGULAR : FileEntry.Type.OTHER;
-        return new FileEntry(String.join("/", parts), type, st.size(), st.modifiedAt());
+        return new FileEntry(at.name(String.join("/", parts)), type, st.size(), st.modifiedAt());
     }
 
-    InputStream openRead(String container, String relative) throws DriverException {
-        Located l = locate(container, relative);
+    InputStream openRead(String container, List<String> volumes, String relative) throws DriverException {
+        Located l = locate(container, SandboxVolumes.locate(volumes, relative));
         if (!l.missing().isEmpty() || l.stat().isEmpty()) {
             throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' is not a regular file in the workspace");
         }
@@ -326,10 +336,19 @@ final class ContainerFiles {
         }
     }
 
-    List<FileEntry> list(String container, String relative, boolean recursive) throws DriverException {
-        String dir = resolve(container, relative, true);
+    List<FileEntry> list(String container, List<String> volumes, String relative, boolean recursive) throws DriverException {
+        SandboxVolumes.Location at = SandboxVolumes.locate(volumes, relative);
+        Located l = locate(container, at);
+        if (!l.missing().isEmpty()) {
+            throw new DriverException(Kind.NOT_FOUND, "path '" + relative + "' does not exist" + (at.inWorkspace() ? " in the workspace" : ""));
+        }
+        if (!l.stat().map(EngineSocket.PathStat::isDirectory).orElse(false)) {
+            throw new DriverException(Kind.INVALID_ARGUMENT, "'" + relative + "' is not a directory" + (at.inWorkspace() ? " in the workspace" : ""));
+        }
+        String dir = l.path();
+        String root = rootOf(at);
         String base = dir.substring(dir.lastIndexOf('/') + 1) + "/";
-        String rel = dir.equals(WS) ? "" : dir.substring(WS.length() + 1) + "/";
+        String rel = dir.equals(root) ? "" : dir.substring(root.length() + 1) + "/";
         List<FileEntry> entries = new ArrayList<>();
         try (InputStream raw = docker.copyArchiveFromContainerCmd(container, dir).exec();
                 TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
@@ -348,7 +367,7 @@ final class ContainerFiles {
                 }
                 FileEntry.Type type = e.isSymbolicLink() ? FileEntry.Type.SYMLINK : e.isDirectory() ? FileEntry.Type.DIRECTORY
                         : e.isFile() ? FileEntry.Type.REGULAR : FileEntry.Type.OTHER;
-                entries.add(new FileEntry(rel + inside, type, e.getSize(), e.getLastModifiedDate().toInstant()));
+                entries.add(new FileEntry(at.name(rel + inside), type, e.getSize(), e.getLastModifiedDate().toInstant()));
             }
         } catch (IOException | DockerException e) {
             throw new DriverException(Kind.UNAVAILABLE, "cannot list '" + relative + "': " + e.getMessage(), e);

@@ -56,6 +56,8 @@ public final class DockerDriver implements SandboxDriver {
     static final String LABEL_CREATED = "io.airlock.created";
     static final String LABEL_LIMITS = "io.airlock.limits";
     static final String LABEL_ENV_KEYS = "io.airlock.env-keys";
+    /** The sandbox's volumes, one path a line, in provision order. */
+    static final String LABEL_VOLUMES = "io.airlock.volumes";
     static final String LABEL_USER_PREFIX = "io.airlock.label.";
     /** On warm-pool containers: made before any sandbox claimed them, so they carry no sandbox labels. */
     static final String LABEL_POOL = "io.airlock.pool";
@@ -143,7 +145,7 @@ public final class DockerDriver implements SandboxDriver {
     public Set<Capability> capabilities() {
         EnumSet<Capability> caps = EnumSet.of(Capability.EXEC, Capability.EXEC_STDIN, Capability.EXEC_TTY, Capability.EXEC_SIGNAL, Capability.FILES, Capability.FILES_ARCHIVE, Capability.NETWORK_NONE, Capability.LIMITS_MEMORY,
                 Capability.LIMITS_PROCESSES, Capability.LIMITS_CPU, Capability.SURVIVES_DAEMON_RESTART, Capability.PAUSE,
-                Capability.SNAPSHOT, Capability.LIMITS_WORKSPACE);
+                Capability.SNAPSHOT, Capability.LIMITS_WORKSPACE, Capability.VOLUMES);
         if (egress != null) {
             caps.add(Capability.NETWORK_EGRESS_PROXY);
         }
@@ -190,7 +192,8 @@ public final class DockerDriver implements SandboxDriver {
             String image = rule.reference();
             busy.add(spec.id());
             try {
-                Optional<Instant> claimed = warm.enabled(template.name()) && requested.equals(template.image())
+                // A warm container has no volumes, and none can be added to a running one: a spec with volumes is made cold.
+                Optional<Instant> claimed = warm.enabled(template.name()) && requested.equals(template.image()) && spec.volumes().isEmpty()
                         ? warm.claim(spec, template.name()) : Optional.empty();
                 if (claimed.isPresent()) {
                     Sandbox sandbox = new Sandbox(spec.id(), name(), SandboxState.READY, claimed.get(), spec.limits(), spec.env(), spec.labels());
@@ -221,12 +224,16 @@ public final class DockerDriver implements SandboxDriver {
         labels.put(LABEL_TEMPLATE, template.name());
         labels.put(LABEL_LIMITS, spec.limits().encode());
         labels.put(LABEL_ENV_KEYS, String.join(",", new TreeMap<>(spec.env()).keySet()));
+        if (!spec.volumes().isEmpty()) {
+            labels.put(LABEL_VOLUMES, String.join("\n", spec.volumes()));
+        }
         spec.labels().forEach((k, v) -> labels.put(LABEL_USER_PREFIX + k, v));
         List<String> env = new ArrayList<>();
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
         String id;
         try {
-            id = containers.create(containerName(spec.id()), image, template.runtime(), labels, env, spec.limits(), volumeName(spec.id()));
+            id = containers.create(containerName(spec.id()), image, template.runtime(), labels, env, spec.limits(), volumeName(spec.id()),
+                    spec.volumes());
         } catch (ConflictException e) {
             // A container with our name exists: a provision that crashed after create, or a race. Adopt it.
             id = containerName(spec.id());
@@ -297,8 +304,10 @@ public final class DockerDriver implements SandboxDriver {
                 }
             }
         }
+        String volumes = labels.getOrDefault(LABEL_VOLUMES, "");
         return Optional.of(new Sandbox(labels.get(LABEL_SANDBOX), name(), stateOf(c),
-                Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString())), limits, env, userLabels));
+                Instant.parse(labels.getOrDefault(LABEL_CREATED, Instant.EPOCH.toString())), limits, env, userLabels,
+                volumes.isEmpty() ? List.of() : List.of(volumes.split("\n"))));
     }
 
     /**
@@ -369,6 +378,11 @@ public final class DockerDriver implements SandboxDriver {
     @Override
     public List<Sandbox> list() {
         return sandboxes.values().stream().sorted(Comparator.comparing(Sandbox::createdAt)).toList();
+    }
+
+    private List<String> volumesOf(String sandboxId) {
+        Sandbox s = sandboxes.get(sandboxId);
+        return s == null ? List.of() : s.volumes();
     }
 
     private String require(String sandboxId) throws DriverException {
@@ -461,17 +475,17 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public FileUpload openWrite(String sandboxId, String path, int mode) throws DriverException {
-        return files.openWrite(require(sandboxId), path, mode);
+        return files.openWrite(require(sandboxId), volumesOf(sandboxId), path, mode);
     }
 
     @Override
     public InputStream openRead(String sandboxId, String path) throws DriverException {
-        return files.openRead(require(sandboxId), path);
+        return files.openRead(require(sandboxId), volumesOf(sandboxId), path);
     }
 
     @Override
     public List<FileEntry> listFiles(String sandboxId, String path, boolean recursive) throws DriverException {
-        return files.list(require(sandboxId), path, recursive);
+        return files.list(require(sandboxId), volumesOf(sandboxId), path, recursive);
     }
 
     @Override
@@ -502,17 +516,17 @@ public final class DockerDriver implements SandboxDriver {
 
     @Override
     public FileEntry stat(String sandboxId, String path) throws DriverException {
-        return files.statEntry(require(sandboxId), path);
+        return files.statEntry(require(sandboxId), volumesOf(sandboxId), path);
     }
 
     @Override
     public SafeTar.Summary extractArchive(String sandboxId, String path, InputStream tar) throws DriverException {
-        return files.extractArchive(require(sandboxId), path, tar);
+        return files.extractArchive(require(sandboxId), volumesOf(sandboxId), path, tar);
     }
 
     @Override
     public InputStream openArchiveRead(String sandboxId, String path) throws DriverException {
-        return files.openArchiveRead(require(sandboxId), path);
+        return files.openArchiveRead(require(sandboxId), volumesOf(sandboxId), path);
     }
 
     @Override

@@ -51,9 +51,22 @@ final class HardenedContainers {
         }
     }
 
-    /** Creates the workspace volume and a hardened container on {@code runtime} (empty: the engine's default); returns its id (not started). */
+    /** Each of a sandbox's volumes is a tmpfs of at most this size (charged to its memory limit). */
+    static final String VOLUME_SIZE = "64m";
+
     String create(String name, String image, String runtime, Map<String, String> labels, List<String> env, ResourceLimits limits,
             String volume) {
+        return create(name, image, runtime, labels, env, limits, volume, List.of());
+    }
+
+    /**
+     * Creates the workspace volume, one volume per path in {@code volumes}, and a hardened
+     * container on {@code runtime} (empty: the engine's default); returns its id (not started).
+     * The paths' volumes are tmpfs owned by the sandbox user: a named volume at a path the image
+     * lacks would be root's, and the container has no capability to change that.
+     */
+    String create(String name, String image, String runtime, Map<String, String> labels, List<String> env, ResourceLimits limits,
+            String volume, List<String> volumes) {
         Map<String, String> volumeLabels = new HashMap<>(labels);
         volumeLabels.keySet().retainAll(List.of(DockerDriver.LABEL_AGENT, DockerDriver.LABEL_SANDBOX, DockerDriver.LABEL_POOL));
         var createVolume = docker.createVolumeCmd().withName(volume).withLabels(volumeLabels);
@@ -66,12 +79,21 @@ final class HardenedContainers {
                     "o", "size=" + limits.workspaceBytes() + ",uid=" + ids[0] + ",gid=" + (ids.length > 1 ? ids[1] : ids[0]) + ",mode=0755"));
         }
         createVolume.exec();
+        String[] owner = options.user().split(":");
+        List<Mount> mounts = new ArrayList<>(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(DockerDriver.WORKSPACE)));
+        for (int n = 0; n < volumes.size(); n++) {
+            String extra = volume + "-v" + n;
+            docker.createVolumeCmd().withName(extra).withLabels(volumeLabels).withDriver("local").withDriverOpts(Map.of("type", "tmpfs",
+                    "device", "tmpfs", "o", "size=" + VOLUME_SIZE + ",uid=" + owner[0] + ",gid=" + (owner.length > 1 ? owner[1] : owner[0])
+                            + ",mode=0755")).exec();
+            mounts.add(new Mount().withType(MountType.VOLUME).withSource(extra).withTarget(volumes.get(n)));
+        }
         HostConfig host = HostConfig.newHostConfig()
                 .withCapDrop(Capability.ALL)
                 .withSecurityOpts(List.of("no-new-privileges:true"))
                 .withReadonlyRootfs(true)
                 .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + options.tmpSize() + ",mode=1777"))
-                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget(DockerDriver.WORKSPACE)))
+                .withMounts(mounts)
                 .withNetworkMode(egress == null ? "none" : egress.name())
                 .withInit(true);
         if (limits.memoryBytes() > 0) {
