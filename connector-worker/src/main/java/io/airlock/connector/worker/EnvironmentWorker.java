@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 final class EnvironmentWorker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EnvironmentWorker.class);
     static final int POLL_BLOCK_MS = 999;
-    /** Reclaim items whose lease lapsed this long ago (a crashed worker's). */
-    static final long RECLAIM_OLDER_THAN_MS = 5_000;
+    /** Not sent, as the SDK's poller leaves it out (null): the platform's default reclaims unacknowledged items after 5 s. */
+    static final long RECLAIM_OLDER_THAN_MS = 0;
     private static final long MAX_BACKOFF_MS = 60_000;
     /** Pause before polling again when the queue handed out an item this worker is still preparing. */
     private static final long REPOLL_MS = 100;

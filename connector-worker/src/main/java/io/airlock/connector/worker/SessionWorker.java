@@ -103,6 +103,18 @@ final class SessionWorker implements Runnable {
         }
     }
 
+    /** Whether the saved-output volume fits beside the memory stores' (a store mounted on or around it keeps its place). */
+    private static boolean savedOutputFits(List<String> volumes) {
+        List<String> with = new java.util.ArrayList<>(volumes);
+        with.add(Toolset.SAVED_OUTPUT);
+        try {
+            io.airlock.driver.SandboxVolumes.check(with);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** Ends the session's work now (lease lost, daemon stopping): the stream closes and a running command is killed. */
     void end(String reason) {
         if (endReason == null) {
@@ -138,7 +150,11 @@ final class SessionWorker implements Runnable {
             }
             List<String> volumes;
             try {
-                volumes = MemorySync.volumes(session, sandboxes.driver(env.driver()).capabilities().contains(Capability.VOLUMES));
+                boolean hasVolumes = sandboxes.driver(env.driver()).capabilities().contains(Capability.VOLUMES);
+                volumes = new java.util.ArrayList<>(MemorySync.volumes(session, hasVolumes));
+                if (hasVolumes && savedOutputFits(volumes)) {
+                    volumes.add(Toolset.SAVED_OUTPUT);
+                }
                 sandboxes.provision(sandboxId, env.driver(), env.image(), "", ResourceLimits.NONE, Map.of(),
                         Map.of(LABEL_ENVIRONMENT, env.environmentId(), LABEL_WORK, work.id()), List.of(), List.of(), volumes);
                 provisioned = true;
@@ -174,14 +190,15 @@ final class SessionWorker implements Runnable {
             MemorySync m = new MemorySync(scope);
             try {
                 // The sandbox a restarted daemon finds again has the volumes it was made with.
-                m.mount(session, sandboxes.find(sandboxId).map(Sandbox::volumes).orElse(volumes));
+                volumes = sandboxes.find(sandboxId).map(Sandbox::volumes).orElse(volumes);
+                m.mount(session, volumes);
             } catch (DriverException | ToolException e) {
                 outcome = "memory_unavailable";
                 record("worker.session", "memory_unavailable", Map.of("reason", e.getMessage()));
                 return;
             }
             memory = m;
-            tools = new Toolset(sandboxes, sandboxId, m.paths());
+            tools = new Toolset(sandboxes, sandboxId, m.paths(), volumes.contains(Toolset.SAVED_OUTPUT));
             serve();
             outcome = endReason == null ? "ended" : endReason;
         } catch (ApiException e) {
@@ -420,7 +437,7 @@ final class SessionWorker implements Runnable {
                 return; // denied by the user: the platform resolves it; nothing runs
             }
         }
-        run(id, name, e.path("input"));
+        run(id, name, e.path("input"), e.path("session_thread_id").asText(""));
     }
 
     private void confirmation(JsonNode e) throws InterruptedException {
@@ -430,13 +447,14 @@ final class SessionWorker implements Runnable {
         JsonNode held = awaitingConfirmation.remove(id);
         record("worker.tool", "confirmation", Map.of("tool_use_id", id, "result", verdict));
         if (held != null && verdict.equals("allow") && !handled.contains(id)) {
-            run(id, held.path("name").asText(), held.path("input"));
+            run(id, held.path("name").asText(), held.path("input"), held.path("session_thread_id").asText(""));
         } else if (held != null) {
             handled.add(id);
         }
     }
 
-    private void run(String id, String name, JsonNode input) throws InterruptedException {
+    /** Runs one call; {@code thread} is its session thread ("" for the session's own), whose shell bash uses. */
+    private void run(String id, String name, JsonNode input, String thread) throws InterruptedException {
         handled.add(id);
         if (terminated) {
             record("worker.tool", "not_run", Map.of("tool_use_id", id, "tool", name, "reason", "the session ended before the call started"));
@@ -461,7 +479,7 @@ final class SessionWorker implements Runnable {
             if (memory != null && !memory.isEmpty()) {
                 memory.sync(); // the call sees the store as it is now, and what earlier calls wrote goes up
             }
-            result = tools.call(name, input);
+            result = tools.call(name, input, thread);
             verdict = result.isError() ? "error" : "ok";
             if (terminated) {
                 // Killed because the session ended: what it did is unknown, as the SDK's notice says.

@@ -240,7 +240,7 @@ public final class WorkQueueApi {
         List<Memory> all = new java.util.ArrayList<>();
         String page = null;
         do {
-            String q = "?view=full&limit=100" + (page == null ? "" : "&page=" + URLEncoder.encode(page, StandardCharsets.UTF_8));
+            String q = "?view=full&limit=20" + (page == null ? "" : "&page=" + URLEncoder.encode(page, StandardCharsets.UTF_8));
             JsonNode p = call(request("/v1/memory_stores/" + store + "/memories" + q, token, CALL_TIMEOUT, MEMORY_BETA).GET().build());
             for (JsonNode m : p.path("data")) {
                 if (m.path("type").asText().equals("memory")) {

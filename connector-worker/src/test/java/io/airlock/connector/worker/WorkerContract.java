@@ -205,10 +205,12 @@ abstract class WorkerContract {
         assertEquals(Toolset.COMMAND_NOT_RUN, text(r.get("t03b")), "a timeout kills the shell; calls are refused until a restart");
         assertEquals("[]", text(r.get("t04")), "restart: a new shell, without the old one's variables");
         assertTrue(r.get("t19").get("is_error").asBoolean());
-        assertEquals("bye\nerr\n" + Toolset.SHELL_GONE, text(r.get("t19")), "the output, then on a line of its own that the shell is gone");
+        assertEquals("err\n\nbye\n" + Toolset.SHELL_GONE, text(r.get("t19")),
+                "the output (stderr first: the shell exited non-zero), then on a line of its own that the shell is gone");
         assertEquals(Toolset.COMMAND_NOT_RUN, text(r.get("t20")));
         String big = text(r.get("t05"));
-        assertTrue(big.startsWith("[output truncated]\n") && big.endsWith("tail-marker") && big.length() < 110 * 1024, big.length() + " chars");
+        assertTrue(big.contains(" lines truncated] Full output saved to: /tmp/bash-output/") && !big.contains("tail-marker")
+                && big.length() < 31_000, "the first 30,000 characters kept, the rest saved: " + big.length() + " chars");
         assertTrue(r.get("t06").get("is_error").asBoolean(), "a non-zero exit is an error");
         assertEquals("red", text(r.get("t06")), "ANSI sequences are stripped");
         assertEquals("alpha\nbeta\n", text(r.get("t08")));
@@ -482,6 +484,39 @@ abstract class WorkerContract {
         assertTrue(log.contains("\"mount_path\":\"/mnt/memory/notes\",\"directory\":\"/mnt/memory/notes\",\"at_mount_path\":true"),
                 "the audit record says where the store is: " + log);
         assertTrue(log.contains("\"event\":\"restored\""), "the refill is audited");
+    }
+
+    @Test
+    void bashAnswersAsTheSdksShellStderrFirstOnFailureAndALongOutputCutWithTheWholeSavedForRead() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_o", "", List.of())), sandboxes, audit, approvals);
+        enqueue("env_o", "sesn_o");
+        send("sesn_o", tool("o1", "bash", "{\"command\":\"echo out; echo err >&2; false\"}"),
+                tool("o2", "bash", "{\"command\":\"echo out; echo err >&2\"}"),
+                tool("o3", "bash", "{\"command\":\"seq 1 20000\"}"),
+                threaded(tool("o4", "bash", "{\"command\":\"cd /tmp && pwd\"}"), "sthr_1"),
+                tool("o5", "bash", "{\"command\":\"pwd\"}"));
+        await("5 results", Duration.ofSeconds(60), resultsAtLeast("sesn_o", 5));
+        Map<String, JsonNode> r = results("sesn_o");
+        assertTrue(r.get("o1").get("is_error").asBoolean());
+        assertEquals("err\n\nout", text(r.get("o1")), "a failure puts stderr first");
+        assertEquals("out\n\nerr", text(r.get("o2")));
+        String longOut = text(r.get("o3"));
+        java.util.regex.Matcher saved = java.util.regex.Pattern.compile("\\.\\.\\. \\[(\\d+) lines truncated\\] Full output saved to: "
+                + "(/tmp/bash-output/[0-9a-f-]+\\.txt) \u2014 use read with view_range to read specific portions\\. \\.\\.\\.$").matcher(longOut);
+        assertTrue(saved.find(), "the answer ends naming the saved file: " + longOut.substring(Math.max(0, longOut.length() - 300)));
+        assertTrue(longOut.startsWith("1\n2\n3\n"), "the start is kept");
+        assertEquals("/tmp", text(r.get("o4")));
+        assertEquals("/workspace", text(r.get("o5")), "a thread's cd is not seen by the session's own shell");
+        send("sesn_o", tool("o6", "read", "{\"file_path\":\"" + saved.group(2) + "\",\"view_range\":[19999,20000]}"),
+                tool("o7", "write", "{\"file_path\":\"" + saved.group(2) + "\",\"content\":\"x\"}"));
+        await("7 results", Duration.ofSeconds(60), resultsAtLeast("sesn_o", 7));
+        r = results("sesn_o");
+        assertEquals("19999\n20000", text(r.get("o6")).strip(), "the whole output is in the saved file: " + r.get("o6"));
+        assertTrue(text(r.get("o7")).contains("is inside read-only directory /tmp/bash-output"), text(r.get("o7")));
+    }
+
+    private static String threaded(String toolUse, String thread) {
+        return toolUse.substring(0, toolUse.length() - 1) + ",\"session_thread_id\":\"" + thread + "\"}";
     }
 
     @Test

@@ -167,6 +167,29 @@ final class WorkQueue {
         }
     }
 
+    /** Whose credential {@code token} is: {@code {kind, environment}} ("environment_key" or "sessions_token"), or null. */
+    String[] owner(String token) {
+        if (token == null) {
+            return null;
+        }
+        lock.lock();
+        try {
+            for (Environment env : environments.values()) {
+                if (env.key.equals(token)) {
+                    return new String[] {"environment_key", env.id};
+                }
+                for (Item i : env.items.values()) {
+                    if (i.sessionsToken.equals(token)) {
+                        return new String[] {"sessions_token", env.id};
+                    }
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Whether {@code token} is the key of an environment. */
     boolean isEnvironmentKey(String token) {
         lock.lock();

@@ -57,6 +57,7 @@ public final class WorkQueueServer implements AutoCloseable {
     private final String apiKey;
     private final HttpServer server;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final RequestLog requests = new RequestLog();
 
     private WorkQueueServer(InetSocketAddress address, String apiKey, Clock clock) throws IOException {
         this.queue = new WorkQueue(clock);
@@ -75,6 +76,11 @@ public final class WorkQueueServer implements AutoCloseable {
         return new WorkQueueServer(address, apiKey, clock);
     }
 
+    /** What each platform request (not the script API's) looked like, for comparing workers. */
+    public RequestLog requests() {
+        return requests;
+    }
+
     public String url() {
         return "http://" + server.getAddress().getHostString() + ":" + server.getAddress().getPort();
     }
@@ -83,6 +89,7 @@ public final class WorkQueueServer implements AutoCloseable {
         try (ex) {
             String path = ex.getRequestURI().getRawPath();
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+            RequestLog.Entry recorded = null;
             try {
                 Matcher s = SCRIPT.matcher(path);
                 if (s.matches()) {
@@ -109,6 +116,7 @@ public final class WorkQueueServer implements AutoCloseable {
                 if (!m.matches() && !sess.matches() && !sk.matches() && !mem.matches()) {
                     throw new WorkQueue.ApiError(404, "not_found_error", "no such endpoint: " + ex.getRequestMethod() + " " + path);
                 }
+                recorded = requests.add(recordable(ex, path, query));
                 requireHeaders(ex, mem.matches() ? MEMORY_BETA : sk.matches() ? null : BETA);
                 if (sess.matches()) {
                     session(ex, sess, query);
@@ -126,8 +134,39 @@ public final class WorkQueueServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 error(ex, new WorkQueue.ApiError(503, "overloaded_error", "the server is stopping"));
+            } finally {
+                if (recorded != null) {
+                    recorded.status = ex.getResponseCode();
+                }
             }
         }
+    }
+
+    /**
+     * A platform request as the log keeps it (its status is the entry's, filled in once answered). The body is
+     * read here, bounded as {@link #body} bounds it, and put back for the handler.
+     */
+    private RequestLog.Request recordable(HttpExchange ex, String path, Map<String, String> query) throws IOException {
+        String bearer = bearer(ex);
+        String[] owner = queue.owner(bearer);
+        String credential = owner != null ? owner[0] : hasApiKey(ex) ? "api_key" : bearer != null ? "unknown" : "none";
+        String shape = "";
+        if (!ex.getRequestMethod().equals("GET")) {
+            byte[] bytes;
+            try (InputStream in = ex.getRequestBody()) {
+                bytes = in.readNBytes(MAX_BODY + 1);
+            }
+            ex.setStreams(new java.io.ByteArrayInputStream(bytes), null);
+            try {
+                shape = bytes.length == 0 ? "" : RequestLog.shape(JSON.readTree(bytes));
+            } catch (IOException e) {
+                shape = "not JSON";
+            }
+        }
+        var h = ex.getRequestHeaders();
+        return new RequestLog.Request(owner != null ? owner[1] : "", ex.getRequestMethod(), RequestLog.route(path), RequestLog.query(query),
+                String.valueOf(h.getFirst("anthropic-version")), String.valueOf(h.getFirst("anthropic-beta")), credential,
+                h.getFirst("anthropic-worker-id") != null, shape, -1, RequestLog.ids(path));
     }
 
     private void work(HttpExchange ex, Matcher m, Map<String, String> query) throws IOException, WorkQueue.ApiError, InterruptedException {
@@ -287,7 +326,8 @@ public final class WorkQueueServer implements AutoCloseable {
         String method = ex.getRequestMethod();
         if (id == null && method.equals("GET")) {
             boolean full = "full".equals(query.get("view"));
-            int limit = (int) number(query, "limit", 20, 1, 1000);
+            // The API's page bounds per view, as the SDK's memory sync names them: basic 100, full 20.
+            int limit = (int) number(query, "limit", 20, 1, full ? 20 : 100);
             int from = (int) number(query, "page", 0, 0, MemoryStores.MAX_MEMORIES);
             List<MemoryStores.Memory> all = memory.list(store);
             ObjectNode o = JSON.createObjectNode();

@@ -6,11 +6,11 @@ import io.airlock.driver.DriverException;
 import io.airlock.driver.ExecOutcome;
 import io.airlock.driver.ExecSpec;
 import io.airlock.driver.Execution;
+import io.airlock.driver.FileUpload;
 import io.airlock.driver.OutputChunk;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -20,17 +20,20 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 /**
- * One shell per session, kept between calls (cwd, variables and functions persist), run inside
- * the sandbox through its driver. Each command is written to the shell's stdin wrapped as
- * {@code { cmd\n} </dev/null 2>&1; printf '\nSENTINEL%d\n' $?}, and its output is what came
- * before the sentinel; only the last {@value #KEEP} bytes are kept. A command past its timeout
- * kills the shell, and a shell that ended ({@code exit}, a timeout) is gone: every later call is
- * refused until one asks for a {@link #restart()}, as the SDK's shell does (a silent new shell
- * would lose the state the agent relies on without telling it).
+ * One shell per session thread, kept between calls (cwd, variables and functions persist), run
+ * inside the sandbox through its driver. Each command is written to the shell's stdin wrapped as
+ * {@code { cmd\n} </dev/null; printf '\nSENTINEL%d\n' $?; printf '\nSENTINEL0\n' >&2}: its
+ * output on each stream is what came before that stream's sentinel ({@link CommandStream}). The
+ * answer is put together as the SDK 1.16 shell does it: stdout then stderr, stderr first when the
+ * command failed, the first 30,000 characters kept and the whole output saved to a file in the
+ * sandbox whose path the answer names. A command past its timeout kills the shell, and a shell
+ * that ended ({@code exit}, a timeout) is gone: every later call is refused until one asks for a
+ * {@link #restart()}, as the SDK's shell does (a silent new shell would lose the state the agent
+ * relies on without telling it).
  */
 final class BashShell implements AutoCloseable {
-    static final int KEEP = 100 * 1024;
-    private static final Pattern ANSI = Pattern.compile("\u001B(?:\\[[0-?]*[ -/]*[@-~]|\\][^\u0007\u001B]*(?:\u0007|\u001B\\\\)|[@-Z\\\\-_])");
+    /** The SDK's pattern of what it strips from an answer: CSI sequences. */
+    private static final Pattern ANSI = Pattern.compile("\u001B\\[[0-9;?]*[ -/]*[@-~]");
     /** bash when the image has it, else the image's sh; no profile or rc files, no prompt. */
     private static final List<String> ARGV = List.of("/bin/sh", "-c",
             "if [ -x /bin/bash ]; then exec /bin/bash --noprofile --norc; fi; exec /bin/sh");
@@ -48,21 +51,26 @@ final class BashShell implements AutoCloseable {
 
     private final SandboxService sandboxes;
     private final String sandboxId;
+    /** Where a long output is saved in the sandbox (a driver path); the last one saved is removed when the next is. */
+    private final String savedDir;
+    private String lastSaved;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition grew = lock.newCondition();
     /** The running shell; set and cleared under {@link #lock}, so a kill from another thread wakes a waiting call. */
     private volatile Execution shell;
     private long relayed;
-    private byte[] buf = new byte[4096];
-    private int len;
-    private boolean truncated;
+    /** The running command's streams; null between commands (output then is the shell's, and dropped). */
+    private CommandStream out;
+    private CommandStream err;
+    private IOException spoolFailure;
     private boolean ended;
     /** The shell ended (exit, timeout): calls are refused until a restart. */
     private volatile boolean gone;
 
-    BashShell(SandboxService sandboxes, String sandboxId) {
+    BashShell(SandboxService sandboxes, String sandboxId, String savedDir) {
         this.sandboxes = sandboxes;
         this.sandboxId = sandboxId;
+        this.savedDir = savedDir;
     }
 
     /** Kills the shell and forgets that it was gone: the next call starts a new one. */
@@ -87,75 +95,138 @@ final class BashShell implements AutoCloseable {
         String sentinel = "__AIRLOCK_" + UUID.randomUUID().toString().replace("-", "") + "_DONE__";
         // Split in the echoed command so that only printf's output contains the sentinel whole.
         String split = sentinel.substring(0, 8) + "''" + sentinel.substring(8);
-        byte[] marker = sentinel.getBytes(StandardCharsets.US_ASCII);
+        CommandStream o = new CommandStream(sentinel);
+        CommandStream e = new CommandStream(sentinel);
         lock.lock();
         try {
-            len = 0;
-            truncated = false;
+            out = o;
+            err = e;
+            spoolFailure = null;
         } finally {
             lock.unlock();
         }
         try {
-            current.stdin().write(("{ " + command + "\n} </dev/null 2>&1; printf '\\n" + split + "%d\\n' $?\n").getBytes(StandardCharsets.UTF_8));
-            current.stdin().flush();
-        } catch (IOException e) {
-            kill();
-            return new Outcome("", -1, false, note + "[the shell ended before it took the command: " + e.getMessage() + "]");
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        lock.lock();
-        try {
-            while (true) {
-                int at = indexOf(buf, len, marker);
-                if (at >= 0) {
-                    int end = at + marker.length;
-                    int nl = indexOf(buf, len, new byte[] {'\n'}, end);
-                    if (nl > 0) {
-                        int code = parse(new String(buf, end, nl - end, StandardCharsets.US_ASCII));
-                        return new Outcome(text(at), code, false, note);
+            try {
+                current.stdin().write(("{ " + command + "\n} </dev/null; printf '\\n" + split + "%d\\n' $?; printf '\\n" + split
+                        + "0\\n' >&2\n").getBytes(StandardCharsets.UTF_8));
+                current.stdin().flush();
+            } catch (IOException x) {
+                kill();
+                return new Outcome("", -1, false, note + "[the shell ended before it took the command: " + x.getMessage() + "]");
+            }
+            long deadline = System.nanoTime() + timeout.toNanos();
+            lock.lock();
+            try {
+                while (true) {
+                    if (o.status != null && e.status != null) {
+                        return new Outcome(answer(o.status, ""), o.status, false, note);
                     }
-                }
-                if (shell != current) {
-                    return new Outcome(text(len), -1, false, note + "[the shell was killed: the session's work is ending]");
-                }
-                if (ended) {
-                    String out = text(len);
-                    shell = null;
-                    gone = true;
-                    ExecOutcome exited = current.outcome().getNow(null);
-                    return new Outcome(out, exited == null ? -1 : exited.exitCode(), false, note, true);
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    String out = text(len);
-                    lock.unlock();
-                    try {
-                        kill();
-                    } finally {
-                        lock.lock();
+                    if (shell != current) {
+                        return new Outcome(answer(-1, ""), -1, false, note + "[the shell was killed: the session's work is ending]");
                     }
-                    gone = true;
-                    return new Outcome(out, -1, true, note, true);
+                    if (ended) {
+                        shell = null;
+                        gone = true;
+                        ExecOutcome exited = current.outcome().getNow(null);
+                        int code = exited == null ? -1 : exited.exitCode();
+                        return new Outcome(answer(code, ""), code, false, note, true);
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        lock.unlock();
+                        try {
+                            kill();
+                        } finally {
+                            lock.lock();
+                        }
+                        gone = true;
+                        return new Outcome(answer(-1, "\ncommand timed out after " + seconds(timeout) + "s\n"), -1, true, note, true);
+                    }
+                    grew.await(left, TimeUnit.NANOSECONDS);
                 }
-                grew.await(left, TimeUnit.NANOSECONDS);
+            } finally {
+                out = null;
+                err = null;
+                lock.unlock();
             }
         } finally {
-            lock.unlock();
+            o.close();
+            e.close();
         }
     }
 
-    private String text(int end) {
-        int start = Math.max(0, end - KEEP);
-        String s = ANSI.matcher(new String(buf, start, end - start, StandardCharsets.UTF_8)).replaceAll("");
-        s = s.replaceAll("\n+$", "");
-        return truncated || start > 0 ? "[output truncated]\n" + s : s;
+    /** As JavaScript prints ms / 1000: 0.5, 295. */
+    static String seconds(Duration d) {
+        return java.math.BigDecimal.valueOf(d.toMillis(), 3).stripTrailingZeros().toPlainString();
     }
 
-    private static int parse(String digits) {
+    /**
+     * The SDK's answer: stdout then stderr (stderr first when the command failed, for the reason
+     * is usually there), a line between them when there is stderr, the end's newlines dropped;
+     * past 30,000 characters the start, how many lines were cut, and the saved file. Called under
+     * the lock, with the command's streams complete.
+     */
+    private String answer(int exitCode, String stderrEnd) {
+        CommandStream o = out;
+        CommandStream e = err;
         try {
-            return Integer.parseInt(digits.strip());
-        } catch (NumberFormatException e) {
-            return -1;
+            o.end("");
+            e.end(stderrEnd);
+        } catch (IOException x) {
+            spoolFailure = x;
+        }
+        CommandStream first = exitCode == 0 ? o : e;
+        CommandStream second = exitCode == 0 ? e : o;
+        String separator = e.start.isEmpty() ? "" : "\n";
+        String whole = first.start + separator + second.start;
+        if (whole.length() <= CommandStream.LIMIT) {
+            return ANSI.matcher(whole).replaceAll("").replaceAll("\n+$", "");
+        }
+        String kept = CommandStream.startOf(whole, CommandStream.LIMIT);
+        long cut = 1 + first.lineBreaks + separator.length() + second.lineBreaks - CommandStream.lineBreaks(kept);
+        return ANSI.matcher(kept).replaceAll("") + "\n\n... [" + cut + " lines truncated] " + save(first, separator, second) + "...";
+    }
+
+    /** Writes the whole output into the sandbox; the sentence naming it, or "" when it could not be written (as the SDK). */
+    private String save(CommandStream first, String separator, CommandStream second) {
+        if (savedDir == null || spoolFailure != null) {
+            return "";
+        }
+        String previous = lastSaved;
+        lastSaved = null;
+        if (previous != null) {
+            remove(previous);
+        }
+        String path = savedDir + "/" + UUID.randomUUID() + ".txt";
+        long room;
+        try {
+            FileUpload up = sandboxes.openWrite(sandboxId, path, 0600);
+            try {
+                room = first.copyTo(up, CommandStream.SAVED_BYTES);
+                room = CommandStream.write(up, separator.getBytes(StandardCharsets.UTF_8), room);
+                room = second.copyTo(up, room);
+                up.close();
+            } catch (IOException x) {
+                up.abort();
+                return "";
+            }
+        } catch (DriverException x) {
+            return "";
+        }
+        lastSaved = path;
+        String what = room < 0 ? "First " + (CommandStream.SAVED_BYTES >> 20) + " MiB of output" : "Full output";
+        return what + " saved to: " + Workdir.shown(path) + " \u2014 use read with view_range to read specific portions. ";
+    }
+
+    /** The file API has no delete; a short exec of rm does it. */
+    private void remove(String path) {
+        try {
+            ExecSpec spec = sandboxes.execSpec(List.of("rm", "-f", "--", Workdir.shown(path)), Map.of(), "", 10_000, 0, 4096, false, null);
+            sandboxes.startExec(sandboxId, spec, c -> { }).await(Duration.ofSeconds(15));
+        } catch (DriverException | PolicyDeniedException | java.util.concurrent.TimeoutException x) {
+            // an old saved output left behind in the sandbox's own directory
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -166,7 +237,6 @@ final class BashShell implements AutoCloseable {
         try {
             ended = false;
             relayed = 0;
-            len = 0;
         } finally {
             lock.unlock();
         }
@@ -191,45 +261,21 @@ final class BashShell implements AutoCloseable {
     }
 
     private void append(OutputChunk chunk) {
-        byte[] d = chunk.data();
         lock.lock();
         try {
-            relayed += d.length;
-            if (len + d.length > buf.length) {
-                if (len + d.length > 2 * KEEP) {
-                    // Keep the tail only: the sentinel comes last, and the agent gets the last KEEP bytes.
-                    int keep = Math.min(len, KEEP);
-                    System.arraycopy(buf, len - keep, buf, 0, keep);
-                    len = keep;
-                    truncated = true;
-                }
-                if (len + d.length > buf.length) {
-                    buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + d.length));
+            relayed += chunk.data().length;
+            CommandStream target = chunk.stream() == OutputChunk.Stream.STDERR ? err : out;
+            if (target != null) {
+                try {
+                    target.append(chunk.data());
+                } catch (IOException e) {
+                    spoolFailure = e; // the answer keeps its start; only the saved file is lost
                 }
             }
-            System.arraycopy(d, 0, buf, len, d.length);
-            len += d.length;
             grew.signalAll();
         } finally {
             lock.unlock();
         }
-    }
-
-    private static int indexOf(byte[] hay, int len, byte[] needle) {
-        return indexOf(hay, len, needle, 0);
-    }
-
-    private static int indexOf(byte[] hay, int len, byte[] needle, int from) {
-        outer:
-        for (int i = from; i <= len - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     /** Kills the shell and whatever it runs; a call waiting on it returns at once, and the next call starts a new one. */

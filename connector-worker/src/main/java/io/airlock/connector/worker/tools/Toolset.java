@@ -45,26 +45,42 @@ public final class Toolset implements AutoCloseable {
 
     private final SandboxService sandboxes;
     private final String sandboxId;
-    private final BashShell shell;
+    /** One shell per session thread ("" the session's own), as the SDK's bash tool keeps them: a cd in one is not seen in another. */
+    private final java.util.concurrent.ConcurrentHashMap<String, BashShell> shells = new java.util.concurrent.ConcurrentHashMap<>();
+    private final String savedDir;
+    private volatile boolean closed;
+    /** Shells a session may have; a session of more threads is told so rather than served by a shared one. */
+    static final int MAX_SHELLS = 16;
     private final Workdir paths;
 
+    /** The sandbox volume bash saves a long output in (the SDK saves it in its host's temp directory); read, never written, by the file tools. */
+    public static final String SAVED_OUTPUT = "/tmp/bash-output";
+
     public Toolset(SandboxService sandboxes, String sandboxId) {
-        this(sandboxes, sandboxId, Workdir.WORKSPACE);
+        this(sandboxes, sandboxId, Workdir.WORKSPACE, false);
     }
 
-    /** @param paths where the file tools may go: the workspace and the session's memory stores */
-    public Toolset(SandboxService sandboxes, String sandboxId, Workdir paths) {
+    /**
+     * @param paths      where the file tools may go: the workspace and the session's memory stores
+     * @param savedOutput whether the sandbox has the {@link #SAVED_OUTPUT} volume; without it a long output is only cut
+     */
+    public Toolset(SandboxService sandboxes, String sandboxId, Workdir paths, boolean savedOutput) {
         this.sandboxes = sandboxes;
         this.sandboxId = sandboxId;
-        this.shell = new BashShell(sandboxes, sandboxId);
-        this.paths = paths;
+        this.savedDir = savedOutput ? SAVED_OUTPUT : null;
+        this.paths = savedOutput ? paths.withReadOnlyRoot(SAVED_OUTPUT) : paths;
     }
 
     /** Runs one call; a refusal or failure is an is_error result saying what and why. */
     public ToolResult call(String name, JsonNode input) throws InterruptedException {
+        return call(name, input, "");
+    }
+
+    /** As above, for a call of session thread {@code thread} ("" for the session's own). */
+    public ToolResult call(String name, JsonNode input, String thread) throws InterruptedException {
         try (SandboxService.InUse ignored = sandboxes.use(sandboxId)) {
             return switch (name) {
-                case "bash" -> bash(input);
+                case "bash" -> bash(input, shellOf(thread == null ? "" : thread));
                 case "read" -> ToolResult.ok(read(input));
                 case "write" -> ToolResult.ok(write(input));
                 case "edit" -> ToolResult.ok(edit(input));
@@ -87,7 +103,23 @@ public final class Toolset implements AutoCloseable {
     public static final String SHELL_GONE = "[The shell is gone. " + HOW_TO_RESTART + "]";
     public static final String COMMAND_NOT_RUN = "[This command did not run, because the shell is gone. " + HOW_TO_RESTART + "]";
 
-    private ToolResult bash(JsonNode in) throws DriverException, PolicyDeniedException, InterruptedException, ToolException {
+    private BashShell shellOf(String thread) throws ToolException {
+        BashShell s = shells.get(thread);
+        if (s != null) {
+            return s;
+        }
+        if (shells.size() >= MAX_SHELLS) {
+            throw new ToolException("this session already has " + MAX_SHELLS + " shells, one per session thread (expected: at most "
+                    + MAX_SHELLS + " threads calling bash)");
+        }
+        s = shells.computeIfAbsent(thread, t -> new BashShell(sandboxes, sandboxId, savedDir));
+        if (closed) {
+            s.close(); // closed meanwhile: the shell it would start is killed with the rest
+        }
+        return s;
+    }
+
+    private ToolResult bash(JsonNode in, BashShell shell) throws DriverException, PolicyDeniedException, InterruptedException, ToolException {
         if (in.path("restart").asBoolean(false)) {
             shell.restart();
             if (!in.hasNonNull("command") || in.path("command").asText().isEmpty()) {
@@ -105,9 +137,6 @@ public final class Toolset implements AutoCloseable {
             return ToolResult.error(COMMAND_NOT_RUN);
         }
         String out = o.note() + o.output();
-        if (o.timedOut()) {
-            out = (out.isEmpty() ? "" : out + "\n") + "command timed out after " + seconds(timeout) + "s";
-        }
         if (o.shellGone()) {
             out = (out.isEmpty() ? "(no output)" : out) + "\n" + SHELL_GONE;
         }
@@ -115,11 +144,6 @@ public final class Toolset implements AutoCloseable {
             return ToolResult.error(out.isEmpty() ? "(no output)" : out);
         }
         return ToolResult.ok(out.isEmpty() ? "(no output)" : out);
-    }
-
-    /** As JavaScript prints ms / 1000: 0.5, 295. */
-    private static String seconds(Duration d) {
-        return java.math.BigDecimal.valueOf(d.toMillis(), 3).stripTrailingZeros().toPlainString();
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -402,6 +426,7 @@ public final class Toolset implements AutoCloseable {
 
     @Override
     public void close() {
-        shell.close();
+        closed = true;
+        shells.values().forEach(BashShell::close);
     }
 }

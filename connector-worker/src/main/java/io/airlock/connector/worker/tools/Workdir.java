@@ -29,6 +29,15 @@ public final class Workdir {
         this.readOnly = List.copyOf(readOnly);
     }
 
+    /** This, with {@code root} reachable too but never written in. */
+    public Workdir withReadOnlyRoot(String root) {
+        List<String> r = new ArrayList<>(roots);
+        r.add(root);
+        List<String> ro = new ArrayList<>(readOnly);
+        ro.add(root);
+        return new Workdir(r, ro);
+    }
+
     /** The path the driver takes: workspace-relative (empty for the workspace itself), or absolute in an allowed root. */
     public String path(String filePath) throws ToolException {
         if (filePath == null || filePath.isBlank()) {
