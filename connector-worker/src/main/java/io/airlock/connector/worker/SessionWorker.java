@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -388,6 +389,9 @@ final class SessionWorker implements Runnable {
             case "session.status_idle" -> {
                 if (!"requires_action".equals(e.path("stop_reason").path("type").asText())) {
                     idleSince = System.nanoTime();
+                    if (memory != null && !memory.isEmpty()) {
+                        memory.sync(); // the turn is over: what the agent wrote goes up now, as the SDK flushes on idle
+                    }
                 } else {
                     for (JsonNode listedId : e.path("stop_reason").path("event_ids")) {
                         JsonNode call = unlisted.remove(listedId.asText());
@@ -504,7 +508,7 @@ final class SessionWorker implements Runnable {
         ObjectNode r = WorkQueueApi.JSON.createObjectNode().put("type", "user.tool_result").put("tool_use_id", id)
                 .put("is_error", result.isError());
         r.putArray("content").addObject().put("type", "text").put("text", result.text().isEmpty() ? "(no output)" : result.text());
-        boolean posted = post(r);
+        boolean posted = post(r, name);
         f.put("posted", posted);
         record("worker.tool", verdict, f);
     }
@@ -527,20 +531,41 @@ final class SessionWorker implements Runnable {
         return d;
     }
 
-    /** Posts a result, retrying transient failures while the lease holds (once only after the session ended). */
-    private boolean post(ObjectNode event) throws InterruptedException {
-        long backoff = 500;
-        while (endReason == null) {
+    /** The SDK session runner's deadlines for a result's sends: 15 s, doubling to 240 s; the pause between them 1 s doubling to 30 s. */
+    static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
+    static final Duration SEND_TIMEOUT_CAP = Duration.ofSeconds(240);
+    private static final long SEND_BACKOFF_MS = 1_000;
+    private static final long SEND_BACKOFF_CAP_MS = 30_000;
+
+    /**
+     * Posts a result as the SDK's session runner does: each attempt with a longer deadline,
+     * transient failures retried with backoff while the lease holds; a result the API refuses
+     * for good with 400 or 413 is replaced by an error result saying so (the call stays open
+     * without one). Returns whether something was posted, and audits a replacement.
+     */
+    private boolean post(ObjectNode event, String tool) throws InterruptedException {
+        ObjectNode sending = event;
+        for (int attempt = 0; endReason == null; attempt++) {
+            Duration timeout = attempt >= 4 ? SEND_TIMEOUT_CAP : SEND_TIMEOUT.multipliedBy(1L << attempt);
             try {
-                api.send(token, work.sessionId(), List.of(event));
+                api.send(token, work.sessionId(), List.of(sending), timeout);
                 return true;
             } catch (ApiException e) {
+                if ((e.status() == 400 || e.status() == 413) && sending == event) {
+                    String text = "The API refused the result of tool '" + tool + "': " + e.status() + " " + e.getMessage();
+                    sending = WorkQueueApi.JSON.createObjectNode().put("type", "user.tool_result")
+                            .put("tool_use_id", event.path("tool_use_id").asText()).put("is_error", true);
+                    sending.putArray("content").addObject().put("type", "text").put("text", text);
+                    record("worker.tool", "result_refused", Map.of("tool_use_id", event.path("tool_use_id").asText(), "tool", tool,
+                            "status", e.status(), "reason", e.getMessage()));
+                    continue;
+                }
                 if (!e.transientFailure() || terminated) {
                     log.warn("session {}: the platform refused a tool result: {} {}", work.sessionId(), e.status(), e.getMessage());
                     return false;
                 }
-                Thread.sleep(backoff);
-                backoff = Math.min(backoff * 2, 10_000);
+                long pause = Math.min(SEND_BACKOFF_MS << Math.min(attempt, 5), SEND_BACKOFF_CAP_MS);
+                Thread.sleep(pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1));
             }
         }
         return false;

@@ -186,9 +186,14 @@ public final class WorkQueueApi {
     }
 
     public void send(Credential token, String sessionId, List<ObjectNode> events) throws ApiException, InterruptedException {
+        send(token, sessionId, events, CALL_TIMEOUT);
+    }
+
+    /** As above, within {@code timeout} (a result's sends get longer deadlines one after another, as the SDK's). */
+    public void send(Credential token, String sessionId, List<ObjectNode> events, Duration timeout) throws ApiException, InterruptedException {
         ObjectNode body = JSON.createObjectNode();
         body.putArray("events").addAll(events);
-        call(request("/v1/sessions/" + sessionId + "/events", token, CALL_TIMEOUT).header("content-type", "application/json")
+        call(request("/v1/sessions/" + sessionId + "/events", token, timeout).header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build());
     }
 

@@ -515,6 +515,20 @@ abstract class WorkerContract {
         assertTrue(text(r.get("o7")).contains("is inside read-only directory /tmp/bash-output"), text(r.get("o7")));
     }
 
+    @Test
+    void aResultTheApiRefusesIsReplacedByAnErrorResultSayingSo() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_rr", "", List.of())), sandboxes, audit, approvals);
+        enqueue("env_rr", "sesn_rr");
+        platform.refuseResults("sesn_rr", 1, 413);
+        send("sesn_rr", tool("rr1", "bash", "{\"command\":\"echo hello\"}"), tool("rr2", "bash", "{\"command\":\"echo again\"}"));
+        await("2 results", Duration.ofSeconds(60), resultsAtLeast("sesn_rr", 2));
+        Map<String, JsonNode> r = results("sesn_rr");
+        assertTrue(r.get("rr1").get("is_error").asBoolean(), "the call is answered, as an error: " + r.get("rr1"));
+        assertEquals("The API refused the result of tool 'bash': 413 the tool result is too large", text(r.get("rr1")));
+        assertEquals("again", text(r.get("rr2")), "the next result goes as it is");
+        assertTrue(auditText().contains("\"event\":\"result_refused\""), "the replacement is audited");
+    }
+
     private static String threaded(String toolUse, String thread) {
         return toolUse.substring(0, toolUse.length() - 1) + ",\"session_thread_id\":\"" + thread + "\"}";
     }

@@ -35,6 +35,9 @@ final class Sessions {
         final ArrayNode skills = JSON.createArrayNode();
         final ArrayNode resources = JSON.createArrayNode();
         String status = "idle";
+        /** Scripted: this many of the next successful tool results are refused with {@link #refusal}. */
+        int refuseResults;
+        int refusal;
 
         Session(String id) {
             this.id = id;
@@ -68,6 +71,33 @@ final class Sessions {
         agent.set("skills", s.skills.deepCopy());
         o.set("resources", s.resources.deepCopy());
         return o;
+    }
+
+    /** The next {@code count} results that are not errors are refused with {@code status} (400 or 413), as the API refuses one it cannot take. */
+    synchronized void refuseResults(String id, int count, int status) throws WorkQueue.ApiError {
+        if (status != 400 && status != 413) {
+            throw new WorkQueue.ApiError(400, "invalid_request_error", "status: " + status + " (expected 400 or 413)");
+        }
+        Session s = get(id);
+        s.refuseResults = count;
+        s.refusal = status;
+    }
+
+    /** As the platform's API takes a worker's events: a scripted refusal first. */
+    List<ObjectNode> post(String id, JsonNode events) throws WorkQueue.ApiError {
+        synchronized (this) {
+            Session s = get(id);
+            if (s.refuseResults > 0 && events.isArray()) {
+                for (JsonNode e : events) {
+                    if (e.path("type").asText().equals("user.tool_result") && !e.path("is_error").asBoolean(false)) {
+                        s.refuseResults--;
+                        throw s.refusal == 413 ? new WorkQueue.ApiError(413, "request_too_large", "the tool result is too large")
+                                : new WorkQueue.ApiError(400, "invalid_request_error", "events[0].content: the tool result is not valid");
+                    }
+                }
+            }
+        }
+        return append(id, events);
     }
 
     /** Appends events (each an object with a {@code type}); returns them as stored, ids given. */

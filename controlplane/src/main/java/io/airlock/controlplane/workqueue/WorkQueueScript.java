@@ -104,6 +104,11 @@ public final class WorkQueueScript {
         post("/airlock/v1/environments/" + environment + "/work/" + workId + "/take-lease", JSON.createObjectNode());
     }
 
+    /** The session's next {@code count} successful tool results are refused with {@code status} (400 or 413). */
+    public void refuseResults(String sessionId, int count, int status) throws IOException, InterruptedException {
+        post("/airlock/v1/sessions/" + sessionId + "/refuse-results", JSON.createObjectNode().put("count", count).put("status", status));
+    }
+
     /** Attaches a skill (a zip or tar archive) to the session's agent. */
     public void addSkill(String sessionId, String name, byte[] archive) throws IOException, InterruptedException {
         post("/airlock/v1/sessions/" + sessionId + "/skills", JSON.createObjectNode().put("name", name)

@@ -46,7 +46,7 @@ public final class WorkQueueServer implements AutoCloseable {
     private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions|healthchecks)|/work/([^/]+)/(stop-extending|take-lease))?");
     private static final Pattern SESSION = Pattern.compile("/v1/sessions/([^/]+)(?:/(events)(?:/(stream))?)?");
     private static final Pattern MEMORY_SCRIPT = Pattern.compile("/airlock/v1/memory_stores(?:/([^/]+)/memories)?");
-    private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources)");
+    private static final Pattern SESSION_SCRIPT = Pattern.compile("/airlock/v1/sessions/([^/]+)/(events|skills|resources|refuse-results)");
     /** A stream with nothing to say sends a ping this often, so both ends notice a dead peer. */
     private static final long PING_MILLIS = 5_000;
 
@@ -286,7 +286,7 @@ public final class WorkQueueServer implements AutoCloseable {
             send(ex, 200, o);
         } else if (m.group(2) != null && method.equals("POST")) {
             ObjectNode o = JSON.createObjectNode();
-            o.putArray("data").addAll(sessions.append(id, body(ex).path("events")));
+            o.putArray("data").addAll(sessions.post(id, body(ex).path("events")));
             send(ex, 200, o);
         } else {
             throw new WorkQueue.ApiError(405, "invalid_request_error", method + " is not allowed on " + ex.getRequestURI().getRawPath());
@@ -381,6 +381,10 @@ public final class WorkQueueServer implements AutoCloseable {
                 ObjectNode o = JSON.createObjectNode();
                 o.putArray("data").addAll(sessions.append(id, body.path("events")));
                 send(ex, 200, o);
+            }
+            case "refuse-results" -> {
+                sessions.refuseResults(id, body.path("count").asInt(1), body.path("status").asInt(413));
+                send(ex, 200, JSON.createObjectNode().put("session_id", id).put("refuse_results", body.path("count").asInt(1)));
             }
             case "skills" -> {
                 Skills.Version v = skills.add(body.path("name").asText(""), body.path("archive_base64").asText(""),
