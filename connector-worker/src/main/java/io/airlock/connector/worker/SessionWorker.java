@@ -159,6 +159,8 @@ final class SessionWorker implements Runnable {
                 sandboxes.provision(sandboxId, env.driver(), env.image(), "", ResourceLimits.NONE, Map.of(),
                         Map.of(LABEL_ENVIRONMENT, env.environmentId(), LABEL_WORK, work.id()), List.of(), List.of(), volumes);
                 provisioned = true;
+                // Reaped by the policy (max_lifetime, idle_timeout): the session ends here, its memory saved and its item stopped.
+                sandboxes.onReap(sandboxId, why -> end("sandbox_" + why));
             } catch (DriverException | PolicyDeniedException e) {
                 outcome = "provision_failed";
                 String why = e instanceof PolicyDeniedException p ? "denied by the local policy (" + p.rule() + "): " + p.getMessage() : e.getMessage();

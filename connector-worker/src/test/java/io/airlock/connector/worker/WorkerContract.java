@@ -529,6 +529,24 @@ abstract class WorkerContract {
         assertTrue(auditText().contains("\"event\":\"result_refused\""), "the replacement is audited");
     }
 
+    @Test
+    void aSessionWhoseSandboxThePolicyReapsEndsWithItsMemorySavedAndItsItemStopped() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_rp", "", List.of())), sandboxes, audit, approvals);
+        String store = platform.createMemoryStore();
+        platform.attachMemoryStore("sesn_rp", store, "/mnt/memory/reaped", "read_write");
+        String workId = enqueue("env_rp", "sesn_rp");
+        send("sesn_rp", tool("rp1", "bash", "{\"command\":\"echo kept > /mnt/memory/reaped/late.md\"}"));
+        await("rp1 answered", Duration.ofSeconds(60), resultsAtLeast("sesn_rp", 1));
+        try (io.airlock.core.sandbox.SandboxReaper reaper = new io.airlock.core.sandbox.SandboxReaper(sandboxes, Duration.ofSeconds(2), null,
+                Clock.systemUTC())) {
+            await("the item is stopped", Duration.ofSeconds(60), itemIs("env_rp", workId, "stopped"));
+        }
+        assertEquals("kept\n", platform.memories(store).get("/late.md"), "what the agent wrote since the last sync is saved first");
+        assertTrue(sandboxes.list().isEmpty(), "the sandbox is gone");
+        String log = auditText();
+        assertTrue(log.contains("sandbox_reaped: older than policy.max_lifetime (2s)"), "the stop says why: " + log);
+    }
+
     private static String threaded(String toolUse, String thread) {
         return toolUse.substring(0, toolUse.length() - 1) + ",\"session_thread_id\":\"" + thread + "\"}";
     }

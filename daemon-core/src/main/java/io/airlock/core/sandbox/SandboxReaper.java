@@ -7,6 +7,7 @@ import io.airlock.driver.SandboxState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,10 @@ public final class SandboxReaper implements AutoCloseable {
     private final Clock clock;
     private final Thread thread;
     private volatile boolean closed;
+    /** Sandboxes whose owner was asked to end them, and when: destroyed here if still there after {@link #OWNER_GRACE}. */
+    private final java.util.Map<String, Instant> asked = new java.util.concurrent.ConcurrentHashMap<>();
+    /** How long an owner may take to save what the sandbox holds and hand its work back. */
+    static final Duration OWNER_GRACE = Duration.ofSeconds(60);
 
     /** @param maxLifetime null for none; @param idleTimeout null for none */
     public SandboxReaper(SandboxService sandboxes, Duration maxLifetime, Duration idleTimeout, Clock clock) {
@@ -57,7 +62,9 @@ public final class SandboxReaper implements AutoCloseable {
 
     void sweep() {
         Instant now = clock.instant();
-        for (Sandbox s : sandboxes.list()) {
+        List<Sandbox> live = sandboxes.list();
+        asked.keySet().retainAll(live.stream().map(Sandbox::id).toList()); // the owner destroyed them
+        for (Sandbox s : live) {
             String reason = null;
             if (maxLifetime != null && s.createdAt().plus(maxLifetime).isBefore(now)) {
                 reason = "reaped: older than policy.max_lifetime (" + Durations.format(maxLifetime) + ")";
@@ -66,8 +73,18 @@ public final class SandboxReaper implements AutoCloseable {
                 reason = "reaped: unused for longer than policy.idle_timeout (" + Durations.format(idleTimeout) + ")";
             }
             if (reason != null) {
+                Instant first = asked.get(s.id());
+                if (first == null && sandboxes.askOwner(s.id(), reason)) {
+                    asked.put(s.id(), now);
+                    log.info("sandbox {} {}; its owner ends its work first", s.id(), reason);
+                    continue;
+                }
+                if (first != null && first.plus(OWNER_GRACE).isAfter(now)) {
+                    continue;
+                }
                 try {
                     log.info("sandbox {} {}", s.id(), reason);
+                    asked.remove(s.id());
                     sandboxes.destroy(s.id(), reason);
                 } catch (DriverException e) {
                     log.warn("could not reap sandbox {}: {}", s.id(), e.getMessage());

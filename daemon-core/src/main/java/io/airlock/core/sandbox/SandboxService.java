@@ -340,9 +340,32 @@ public final class SandboxService {
         destroy(id, "destroyed");
     }
 
+    private final Map<String, java.util.function.Consumer<String>> owners = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Registers who ends a sandbox's work when the policy reaps it ({@code policy.max_lifetime},
+     * {@code idle_timeout}): the reaper asks {@code owner} first, with the reason, so that what
+     * the sandbox holds can be saved and the work handed back before the owner destroys it. The
+     * owner must not block; it is forgotten when the sandbox is destroyed.
+     */
+    public void onReap(String id, java.util.function.Consumer<String> owner) {
+        owners.put(id, owner);
+    }
+
+    /** Asks the sandbox's owner to end its work and destroy it; false when it has none (the reaper destroys it then). */
+    boolean askOwner(String id, String reason) {
+        java.util.function.Consumer<String> owner = owners.get(id);
+        if (owner == null) {
+            return false;
+        }
+        owner.accept(reason);
+        return true;
+    }
+
     /** Destroys a sandbox, saying why in the lifecycle event. */
     public void destroy(String id, String reason) throws DriverException {
         SandboxSpec.requireValidId(id);
+        owners.remove(id);
         for (SandboxDriver d : drivers.all().values()) {
             Optional<Sandbox> s = d.get(id);
             if (s.isPresent()) {
