@@ -472,8 +472,8 @@ final class SessionWorker implements Runnable {
         boolean denied = env.tools().deny().contains(name);
         Approvals.Decision approval = !denied && env.tools().approve().contains(name) ? approve(id, name, input) : Approvals.Decision.ALLOW;
         if (denied) {
-            result = ToolResult.error(name + ": denied by the local policy (environments[].tools.deny lists '" + name
-                    + "' for environment " + env.environmentId() + ")");
+            result = ToolResult.denied("environments[].tools.deny", name + ": denied by the local policy (environments[].tools.deny lists '"
+                    + name + "' for environment " + env.environmentId() + ")");
             verdict = "denied";
         } else if (approval != Approvals.Decision.ALLOW) {
             result = ToolResult.error(name + ": " + (approval == Approvals.Decision.DENY
@@ -486,12 +486,16 @@ final class SessionWorker implements Runnable {
                 memory.sync(); // the call sees the store as it is now, and what earlier calls wrote goes up
             }
             result = tools.call(name, input, thread);
-            verdict = result.isError() ? "error" : "ok";
+            verdict = result.deniedBy() != null ? "denied" : result.isError() ? "error" : "ok";
             if (terminated) {
                 // Killed because the session ended: what it did is unknown, as the SDK's notice says.
                 result = ToolResult.error("tool '" + name + "' was stopped, and may have already done some or all of its work");
                 verdict = "stopped";
             }
+        }
+        if (result.deniedBy() != null) {
+            // As the core records a command its policy refused: the same record type, whichever connector the work came through.
+            record("policy.denied", "tool_denied", Map.of("tool_use_id", id, "tool", name, "rule", result.deniedBy(), "message", result.text()));
         }
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("tool_use_id", id);

@@ -251,6 +251,26 @@ abstract class WorkerContract {
         assertTrue(text(r.get("d1")).contains("denied by the local policy (environments[].tools.deny"), text(r.get("d1")));
         assertEquals("no matches", text(r.get("d2")), "the denied command never ran");
         assertTrue(auditText().contains("\"outcome\":\"denied\""));
+        assertTrue(auditText().contains("policy.denied"), "a policy.denied record too");
+        assertTrue(auditText().contains("\"rule\":\"environments[].tools.deny\""), auditText());
+    }
+
+    @Test
+    void aToolCallTakesACommandSlotOfTheCoreAndWaitsWhileEveryOneIsHeld() throws Exception {
+        worker = WorkerConnector.start(List.of(environment("env_a", "", List.of())), sandboxes, audit, approvals);
+        int slots = sandboxes.policy().maxConcurrentCommands();
+        sandboxes.commands().acquire(slots); // what airlock.v1 commands running would hold
+        try {
+            enqueue("env_a", "sesn_a");
+            send("sesn_a", tool("a1", "bash", "{\"command\":\"echo ran\"}"));
+            Thread.sleep(2000);
+            assertTrue(results("sesn_a").isEmpty(), "no call runs while policy.max_concurrent_commands are all taken");
+        } finally {
+            sandboxes.commands().release(slots);
+        }
+        await("a1 answered once a slot is free", Duration.ofSeconds(30), resultsAtLeast("sesn_a", 1));
+        assertEquals("ran", text(results("sesn_a").get("a1")));
+        assertEquals(slots, sandboxes.commands().availablePermits(), "the call gave its slot back");
     }
 
     @Test

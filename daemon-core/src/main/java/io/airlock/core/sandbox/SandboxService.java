@@ -51,6 +51,16 @@ public final class SandboxService {
     private final Lifecycle lifecycle;
     private final Object provisionLock = new Object();
     private final Map<String, Activity> activity = new ConcurrentHashMap<>();
+    private final java.util.concurrent.Semaphore commands;
+
+    /**
+     * The core's admission of commands ({@code policy.max_concurrent_commands}): one permit per
+     * command running, whichever connector it came through, so the control plane's commands and
+     * a work-queue session's tool calls share one bound.
+     */
+    public java.util.concurrent.Semaphore commands() {
+        return commands;
+    }
 
     /** Each sandbox's egress allowlist; null when policy.egress allows nothing (egress off). */
     private final SandboxEgress egress;
@@ -62,6 +72,7 @@ public final class SandboxService {
     public SandboxService(DriverRegistry drivers, LocalPolicy policy, Lifecycle lifecycle, SandboxEgress egress) {
         this.drivers = drivers;
         this.policy = policy;
+        this.commands = new java.util.concurrent.Semaphore(policy.maxConcurrentCommands());
         this.lifecycle = lifecycle;
         this.egress = egress;
     }

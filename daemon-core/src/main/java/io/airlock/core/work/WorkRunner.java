@@ -75,7 +75,7 @@ public final class WorkRunner {
         this.mcp = mcp;
         this.observer = observer;
         this.transfers = new Transfers(sandboxes);
-        this.slots = new Semaphore(sandboxes.policy().maxConcurrentCommands());
+        this.slots = sandboxes.commands(); // shared with the other connectors: one bound for the daemon
         this.exchanges = new Semaphore(mcp == null ? 0 : mcp.maxExchanges());
         journal.recovered().forEach((id, result) -> ledger.putIfAbsent(id, CompletableFuture.completedFuture(result)));
     }

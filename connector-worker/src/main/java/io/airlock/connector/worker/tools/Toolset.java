@@ -42,6 +42,8 @@ public final class Toolset implements AutoCloseable {
     static final long GREP_FILE_MAX = 16L << 20;
     /** A search (grep) stops after this and says so; bash is bounded by its own timeout (at most 295 s). */
     public static final Duration CALL_BOUND = Duration.ofSeconds(150);
+    /** How long a call waits for a command slot of the core before it is refused. */
+    static final Duration ADMISSION_WAIT = Duration.ofSeconds(30);
 
     private final SandboxService sandboxes;
     private final String sandboxId;
@@ -78,6 +80,12 @@ public final class Toolset implements AutoCloseable {
 
     /** As above, for a call of session thread {@code thread} ("" for the session's own). */
     public ToolResult call(String name, JsonNode input, String thread) throws InterruptedException {
+        // A command slot of the core, as an airlock.v1 command takes one: the daemon's bound holds across connectors.
+        if (!sandboxes.commands().tryAcquire(ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            return ToolResult.denied("policy.max_concurrent_commands", name + ": policy.max_concurrent_commands ("
+                    + sandboxes.policy().maxConcurrentCommands() + ") commands were running for " + ADMISSION_WAIT.toSeconds()
+                    + " s; call again later");
+        }
         try (SandboxService.InUse ignored = sandboxes.use(sandboxId)) {
             return switch (name) {
                 case "bash" -> bash(input, shellOf(thread == null ? "" : thread));
@@ -91,9 +99,11 @@ public final class Toolset implements AutoCloseable {
         } catch (ToolException e) {
             return ToolResult.error(name + ": " + e.getMessage());
         } catch (PolicyDeniedException e) {
-            return ToolResult.error(name + ": denied by the local policy (" + e.rule() + "): " + e.getMessage());
+            return ToolResult.denied(e.rule(), name + ": denied by the local policy (" + e.rule() + "): " + e.getMessage());
         } catch (DriverException e) {
             return ToolResult.error(name + ": " + e.getMessage());
+        } finally {
+            sandboxes.commands().release();
         }
     }
 
