@@ -62,13 +62,7 @@ final class SessionWorker implements Runnable {
     private final String sandboxId;
     private final BlockingQueue<JsonNode> events = new ArrayBlockingQueue<>(EVENT_BUFFER);
     private final Set<String> seenEvents = new HashSet<>();
-    private final Set<String> handled = new HashSet<>();
-    private final Map<String, JsonNode> awaitingConfirmation = new LinkedHashMap<>();
-    private final Map<String, String> verdicts = new HashMap<>();
-    /** Calls without an evaluated permission, waiting for an idle that lists them; and ids listed before their call was read. */
-    private final Map<String, JsonNode> unlisted = new LinkedHashMap<>();
-    private final Set<String> listed = new HashSet<>();
-    private static final int MAX_LISTED = 10_000;
+    private final CallGate gate = new CallGate((event, fields) -> record("worker.tool", event, fields));
     private volatile String endReason;
     /** Set by the reader as soon as the session's termination is read, ahead of the events queued before it. */
     private volatile boolean terminated;
@@ -372,96 +366,43 @@ final class SessionWorker implements Runnable {
         events.put(e);
     }
 
-    private void handle(JsonNode e) throws InterruptedException {
-        String id = e.path("id").asText("");
-        if (!id.isEmpty() && !seenEvents.add(id)) {
+    private void handle(JsonNode json) throws InterruptedException {
+        SessionEvent e = SessionEvent.of(json);
+        if (!e.id().isEmpty() && !seenEvents.add(e.id())) {
             return; // seen on the stream and again in the list
         }
-        String type = e.path("type").asText();
-        if (!type.equals("user.tool_confirmation") && !type.equals("session.thread_status_terminated")) {
+        if (!(e instanceof SessionEvent.Confirmation) && !(e instanceof SessionEvent.ThreadEnded)) {
             idleSince = -1;
         }
-        switch (type) {
-            case "agent.tool_use" -> toolUse(e, false);
-            case "user.tool_result" -> {
-                handled.add(e.path("tool_use_id").asText());
-                awaitingConfirmation.remove(e.path("tool_use_id").asText());
+        List<SessionEvent.ToolUse> run = switch (e) {
+            case SessionEvent.ToolUse call -> gate.read(call);
+            case SessionEvent.ResultSeen r -> {
+                gate.answered(r.toolUseId());
+                yield List.of();
             }
-            case "user.tool_confirmation" -> confirmation(e);
-            case "session.status_idle" -> {
-                if (!"requires_action".equals(e.path("stop_reason").path("type").asText())) {
-                    idleSince = System.nanoTime();
-                    if (memory != null && !memory.isEmpty()) {
-                        memory.sync(); // the turn is over: what the agent wrote goes up now, as the SDK flushes on idle
-                    }
-                } else {
-                    for (JsonNode listedId : e.path("stop_reason").path("event_ids")) {
-                        JsonNode call = unlisted.remove(listedId.asText());
-                        if (call != null) {
-                            toolUse(call, true);
-                        } else if (listed.size() < MAX_LISTED) {
-                            listed.add(listedId.asText()); // its call may come later
-                        }
-                    }
+            case SessionEvent.Confirmation c -> gate.confirmed(c);
+            case SessionEvent.Idle idle when idle.requiresAction() -> gate.listed(idle);
+            case SessionEvent.Idle idle -> {
+                idleSince = System.nanoTime();
+                if (memory != null && !memory.isEmpty()) {
+                    memory.sync(); // the turn is over: what the agent wrote goes up now, as the SDK flushes on idle
                 }
+                yield List.of();
             }
-            case "session.status_terminated", "session.deleted" -> endReason = "the session ended (" + type + ")";
-            default -> { }
-        }
-    }
-
-    private void toolUse(JsonNode e, boolean listedByIdle) throws InterruptedException {
-        String id = e.path("id").asText();
-        String name = e.path("name").asText();
-        if (!WorkerEnvironment.TOOLSET.contains(name) || handled.contains(id)) {
-            return; // another client's tool, or answered already: left as it is
-        }
-        JsonNode evaluated = e.path("evaluated_permission");
-        boolean waitedOn = listedByIdle || evaluated.isTextual() || !e.path("session_thread_id").asText("").isEmpty() || listed.remove(id);
-        if (!waitedOn) {
-            // As the SDK's session runner: a call the platform did not evaluate runs only once an idle lists it.
-            if (unlisted.size() < MAX_LISTED) {
-                unlisted.put(id, e);
+            case SessionEvent.Ended ended -> {
+                endReason = "the session ended (" + ended.type() + ")";
+                yield List.of();
             }
-            return;
-        }
-        String permission = evaluated.asText("allow");
-        if (permission.equals("deny")) {
-            handled.add(id);
-            record("worker.tool", "denied_by_platform", Map.of("tool_use_id", id, "tool", name));
-            return; // the platform refused it: nothing runs, nothing is posted
-        }
-        if (!permission.equals("allow")) {
-            String verdict = verdicts.get(id);
-            if (verdict == null) {
-                awaitingConfirmation.put(id, e);
-                record("worker.tool", "awaiting_confirmation", Map.of("tool_use_id", id, "tool", name));
-                return;
-            }
-            if (!verdict.equals("allow")) {
-                handled.add(id);
-                return; // denied by the user: the platform resolves it; nothing runs
-            }
-        }
-        run(id, name, e.path("input"), e.path("session_thread_id").asText(""));
-    }
-
-    private void confirmation(JsonNode e) throws InterruptedException {
-        String id = e.path("tool_use_id").asText();
-        String verdict = e.path("result").asText("deny");
-        verdicts.put(id, verdict);
-        JsonNode held = awaitingConfirmation.remove(id);
-        record("worker.tool", "confirmation", Map.of("tool_use_id", id, "result", verdict));
-        if (held != null && verdict.equals("allow") && !handled.contains(id)) {
-            run(id, held.path("name").asText(), held.path("input"), held.path("session_thread_id").asText(""));
-        } else if (held != null) {
-            handled.add(id);
+            case SessionEvent.ThreadEnded t -> List.of();
+            case SessionEvent.Other o -> List.of();
+        };
+        for (SessionEvent.ToolUse call : run) {
+            run(call.id(), call.name(), call.input(), call.thread());
         }
     }
 
     /** Runs one call; {@code thread} is its session thread ("" for the session's own), whose shell bash uses. */
     private void run(String id, String name, JsonNode input, String thread) throws InterruptedException {
-        handled.add(id);
         if (terminated) {
             record("worker.tool", "not_run", Map.of("tool_use_id", id, "tool", name, "reason", "the session ended before the call started"));
             return;
