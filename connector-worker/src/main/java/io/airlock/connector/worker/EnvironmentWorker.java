@@ -31,7 +31,6 @@ final class EnvironmentWorker implements AutoCloseable {
     static final int POLL_BLOCK_MS = 999;
     /** Not sent, as the SDK's poller leaves it out (null): the platform's default reclaims unacknowledged items after 5 s. */
     static final long RECLAIM_OLDER_THAN_MS = 0;
-    private static final long MAX_BACKOFF_MS = 60_000;
     /** Pause before polling again when the queue handed out an item this worker is still preparing. */
     private static final long REPOLL_MS = 100;
 
@@ -110,7 +109,7 @@ final class EnvironmentWorker implements AutoCloseable {
     }
 
     private void pollLoop() {
-        long backoff = 1000;
+        int failures = 0;
         try {
             reclaimLeftovers();
             while (!closed) {
@@ -119,7 +118,7 @@ final class EnvironmentWorker implements AutoCloseable {
                 try {
                     Optional<WorkQueueApi.Work> w = api.poll(key, env.workerId(), POLL_BLOCK_MS, RECLAIM_OLDER_THAN_MS);
                     stats.polled(true, "");
-                    backoff = 1000;
+                    failures = 0;
                     if (w.isPresent() && serving.contains(w.get().id())) {
                         // Ours already, not acked yet (the ack waits for its sandbox): the queue hands it out until then.
                         Thread.sleep(REPOLL_MS);
@@ -130,9 +129,10 @@ final class EnvironmentWorker implements AutoCloseable {
                     }
                 } catch (ApiException e) {
                     stats.polled(false, e.status() + " " + e.getMessage());
-                    log.warn("polling environment {} failed ({} {}); again in about {} ms", env.environmentId(), e.status(), e.getMessage(), backoff);
-                    Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(1001));
-                    backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+                    // As the SDK's poller: the n-th failure in a row waits 2^n s (at most 60 s) plus up to 1 s.
+                    long delay = Backoff.POLL.ceilingMs(++failures) + ThreadLocalRandom.current().nextLong(1001);
+                    log.warn("polling environment {} failed ({} {}); again in {} ms", env.environmentId(), e.status(), e.getMessage(), delay);
+                    Thread.sleep(delay);
                 } finally {
                     if (!handedOff) {
                         slots.release();

@@ -33,7 +33,6 @@ final class Lease implements AutoCloseable {
     static final long CLAIM_TTL_MS = 300_000;
     static final long MAX_INTERVAL_MS = 30_000;
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
-    private static final long BACKOFF_START_MS = 1_000;
 
     enum End { LOST, SHUTDOWN }
 
@@ -163,8 +162,7 @@ final class Lease implements AutoCloseable {
                 }
                 log.warn("heartbeat of {} failed, retrying: {} {}", workId, e.status(), e.getMessage());
             }
-            long delay = Math.min(BACKOFF_START_MS << Math.min(attempt, 20), MAX_INTERVAL_MS);
-            long retryAt = time.nanos() + TimeUnit.MILLISECONDS.toNanos(delay / 2 + random.nextLong(delay / 2 + 1));
+            long retryAt = time.nanos() + TimeUnit.MILLISECONDS.toNanos(Backoff.RETRY.delayMs(attempt, random));
             long until = Math.min(retryAt, expiresAt);
             while (closed.getCount() > 0 && time.nanos() < until) {
                 time.await(closed, Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - time.nanos())));

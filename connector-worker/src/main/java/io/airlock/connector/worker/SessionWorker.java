@@ -281,7 +281,7 @@ final class SessionWorker implements Runnable {
     }
 
     private void readStream() {
-        long backoff = 250;
+        int failures = 0;
         while (endReason == null) {
             try (EventStream s = new EventStream(api.stream(token, work.sessionId()))) {
                 stream = s;
@@ -289,7 +289,7 @@ final class SessionWorker implements Runnable {
                     return;
                 }
                 catchUp();
-                backoff = 250;
+                failures = 0;
                 JsonNode e;
                 while ((e = s.next()) != null) {
                     offer(e);
@@ -305,11 +305,10 @@ final class SessionWorker implements Runnable {
                 return;
             }
             try {
-                Thread.sleep(backoff + (long) (Math.random() * backoff));
+                Thread.sleep(Backoff.STREAM.delayMs(failures++, java.util.concurrent.ThreadLocalRandom.current()));
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = Math.min(backoff * 2, 10_000);
         }
     }
 
@@ -481,8 +480,6 @@ final class SessionWorker implements Runnable {
     /** The SDK session runner's deadlines for a result's sends: 15 s, doubling to 240 s; the pause between them 1 s doubling to 30 s. */
     static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
     static final Duration SEND_TIMEOUT_CAP = Duration.ofSeconds(240);
-    private static final long SEND_BACKOFF_MS = 1_000;
-    private static final long SEND_BACKOFF_CAP_MS = 30_000;
 
     /**
      * Posts a result as the SDK's session runner does: each attempt with a longer deadline,
@@ -511,8 +508,7 @@ final class SessionWorker implements Runnable {
                     log.warn("session {}: the platform refused a tool result: {} {}", work.sessionId(), e.status(), e.getMessage());
                     return false;
                 }
-                long pause = Math.min(SEND_BACKOFF_MS << Math.min(attempt, 5), SEND_BACKOFF_CAP_MS);
-                Thread.sleep(pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1));
+                Thread.sleep(Backoff.RETRY.delayMs(attempt, java.util.concurrent.ThreadLocalRandom.current()));
             }
         }
         return false;
