@@ -17,8 +17,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * One work item, from claim to hand-back: a sandbox through the core first, the ack only once it
  * is ready (a failed provision stops the item instead of stranding it in {@code starting}), the
  * lease, the session's skills, then its events: each {@code agent.tool_use} of the toolset is run
- * in order in the sandbox and answered with a {@code user.tool_result}. It ends when the session
+ * in the sandbox and answered with a {@code user.tool_result}. Its parts: {@link EventReader} (the stream
+ * and the catch-up), {@link SessionEvent} (decoding), {@link CallGate} (which calls run),
+ * {@link ResultPoster} (answers); this class is the lifecycle. It ends when the session
  * terminates or idles past {@code idle_stop}, when the lease is lost, or when the daemon stops;
  * then the sandbox is destroyed and the item stopped, on every path.
  */
@@ -42,10 +42,7 @@ final class SessionWorker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SessionWorker.class);
     /** Events read ahead of the one being handled; the reader waits when it is full. */
     private static final int EVENT_BUFFER = 256;
-    /** Events of a session's list held while catching up; a longer history is read up to this. */
-    private static final int MAX_CATCH_UP = 100_000;
     private static final JsonNode END = WorkQueueApi.JSON.createObjectNode().put("type", "__end");
-    private static final JsonNode END_OF_CATCH_UP = WorkQueueApi.JSON.createObjectNode().put("type", "__truncated");
 
     static final String LABEL_ENVIRONMENT = "airlock.worker.environment";
     static final String LABEL_WORK = "airlock.worker.work";
@@ -64,9 +61,8 @@ final class SessionWorker implements Runnable {
     private final Set<String> seenEvents = new HashSet<>();
     private final CallGate gate = new CallGate((event, fields) -> record("worker.tool", event, fields));
     private volatile String endReason;
-    /** Set by the reader as soon as the session's termination is read, ahead of the events queued before it. */
-    private volatile boolean terminated;
-    private volatile EventStream stream;
+    private volatile EventReader reader;
+    private final ResultPoster poster;
     private volatile Toolset tools;
     /** The session's memory stores; null until mounted. */
     private MemorySync memory;
@@ -86,6 +82,8 @@ final class SessionWorker implements Runnable {
         this.stats = stats;
         this.approvals = approvals;
         this.sandboxId = sandboxIdOf(work.id());
+        this.poster = new ResultPoster(api, token, work.sessionId(), () -> endReason == null, this::terminated,
+                (event, fields) -> record("worker.tool", event, fields));
     }
 
     /** A valid sandbox id for a work item: stable, so a restarted daemon finds it again. */
@@ -115,9 +113,9 @@ final class SessionWorker implements Runnable {
         if (endReason == null) {
             endReason = reason;
         }
-        EventStream s = stream;
-        if (s != null) {
-            s.close();
+        EventReader r = reader;
+        if (r != null) {
+            r.close();
         }
         Toolset t = tools;
         if (t != null) {
@@ -259,7 +257,14 @@ final class SessionWorker implements Runnable {
 
     /** Reads the stream (reconnecting and catching up from the list) and handles events in order until the end. */
     private void serve() throws ApiException, InterruptedException {
-        Thread reader = Thread.ofVirtual().name("session-" + work.sessionId()).start(this::readStream);
+        EventReader r = new EventReader(api, token, work.sessionId(), events, () -> endReason != null, () -> {
+            Toolset t = tools; // the session accepts no result for a running command: kill it now
+            if (t != null) {
+                t.close();
+            }
+        }, this::end);
+        reader = r;
+        r.start();
         try {
             while (endReason == null) {
                 JsonNode e = events.poll(200, TimeUnit.MILLISECONDS);
@@ -276,93 +281,13 @@ final class SessionWorker implements Runnable {
             }
         } finally {
             end(endReason == null ? "ended" : endReason);
-            reader.interrupt();
         }
     }
 
-    private void readStream() {
-        int failures = 0;
-        while (endReason == null) {
-            try (EventStream s = new EventStream(api.stream(token, work.sessionId()))) {
-                stream = s;
-                if (endReason != null) {
-                    return;
-                }
-                catchUp();
-                failures = 0;
-                JsonNode e;
-                while ((e = s.next()) != null) {
-                    offer(e);
-                }
-            } catch (ApiException e) {
-                if (!e.transientFailure()) {
-                    end("the platform refused the session's event stream: " + e.status() + " " + e.getMessage());
-                    return;
-                }
-            } catch (IOException e) {
-                log.debug("event stream of {} broke: {}", work.sessionId(), e.getMessage());
-            } catch (InterruptedException e) {
-                return;
-            }
-            try {
-                Thread.sleep(Backoff.STREAM.delayMs(failures++, java.util.concurrent.ThreadLocalRandom.current()));
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-    }
-
-    /**
-     * After (re)connecting, what happened while no stream was open is in the list. Its results go
-     * first, so that a call answered before (by this worker, before a reconnect) is never run again
-     * even when its answer is on a later page than the call.
-     */
-    private void catchUp() throws ApiException, InterruptedException {
-        List<JsonNode> rest = new java.util.ArrayList<>();
-        String page = null;
-        do {
-            JsonNode p = api.events(token, work.sessionId(), page);
-            for (JsonNode e : p.path("data")) {
-                if (e.path("type").asText().equals("user.tool_result")) {
-                    events.put(e);
-                } else if (isTermination(e)) {
-                    offer(e);
-                } else if (rest.size() < MAX_CATCH_UP) {
-                    rest.add(e);
-                } else if (rest.size() == MAX_CATCH_UP) {
-                    log.warn("session {} lists over {} events; the catch-up reads the first {} (the stream carries what comes next)",
-                            work.sessionId(), MAX_CATCH_UP, MAX_CATCH_UP);
-                    rest.add(END_OF_CATCH_UP);
-                }
-            }
-            page = p.path("next_page").isTextual() ? p.path("next_page").asText() : null;
-        } while (page != null);
-        for (JsonNode e : rest) {
-            if (e != END_OF_CATCH_UP) {
-                events.put(e);
-            }
-        }
-    }
-
-    private static boolean isTermination(JsonNode e) {
-        String type = e.path("type").asText();
-        return type.equals("session.status_terminated") || type.equals("session.deleted");
-    }
-
-    /**
-     * Queues an event for the handler. A termination acts at once, as the SDK's session runner
-     * does: the running command is killed (the session accepts no result for it), and no call
-     * queued before it starts.
-     */
-    private void offer(JsonNode e) throws InterruptedException {
-        if (isTermination(e) && !terminated) {
-            terminated = true;
-            Toolset t = tools;
-            if (t != null) {
-                t.close();
-            }
-        }
-        events.put(e);
+    /** Whether the session's termination was read (ahead of the events queued before it). */
+    private boolean terminated() {
+        EventReader r = reader;
+        return r != null && r.terminated();
     }
 
     private void handle(JsonNode json) throws InterruptedException {
@@ -402,7 +327,7 @@ final class SessionWorker implements Runnable {
 
     /** Runs one call; {@code thread} is its session thread ("" for the session's own), whose shell bash uses. */
     private void run(String id, String name, JsonNode input, String thread) throws InterruptedException {
-        if (terminated) {
+        if (terminated()) {
             record("worker.tool", "not_run", Map.of("tool_use_id", id, "tool", name, "reason", "the session ended before the call started"));
             return;
         }
@@ -427,7 +352,7 @@ final class SessionWorker implements Runnable {
             }
             result = tools.call(name, input, thread);
             verdict = result.deniedBy() != null ? "denied" : result.isError() ? "error" : "ok";
-            if (terminated) {
+            if (terminated()) {
                 // Killed because the session ended: what it did is unknown, as the SDK's notice says.
                 result = ToolResult.error("tool '" + name + "' was stopped, and may have already done some or all of its work");
                 verdict = "stopped";
@@ -451,10 +376,7 @@ final class SessionWorker implements Runnable {
             return;
         }
         stats.toolCall(verdict);
-        ObjectNode r = WorkQueueApi.JSON.createObjectNode().put("type", "user.tool_result").put("tool_use_id", id)
-                .put("is_error", result.isError());
-        r.putArray("content").addObject().put("type", "text").put("text", result.text().isEmpty() ? "(no output)" : result.text());
-        boolean posted = post(r, name);
+        boolean posted = poster.post(id, name, result);
         f.put("posted", posted);
         record("worker.tool", verdict, f);
     }
@@ -475,43 +397,6 @@ final class SessionWorker implements Runnable {
         }
         record("worker.tool", "approval_" + d.name().toLowerCase(), Map.of("tool_use_id", id, "tool", name));
         return d;
-    }
-
-    /** The SDK session runner's deadlines for a result's sends: 15 s, doubling to 240 s; the pause between them 1 s doubling to 30 s. */
-    static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
-    static final Duration SEND_TIMEOUT_CAP = Duration.ofSeconds(240);
-
-    /**
-     * Posts a result as the SDK's session runner does: each attempt with a longer deadline,
-     * transient failures retried with backoff while the lease holds; a result the API refuses
-     * for good with 400 or 413 is replaced by an error result saying so (the call stays open
-     * without one). Returns whether something was posted, and audits a replacement.
-     */
-    private boolean post(ObjectNode event, String tool) throws InterruptedException {
-        ObjectNode sending = event;
-        for (int attempt = 0; endReason == null; attempt++) {
-            Duration timeout = attempt >= 4 ? SEND_TIMEOUT_CAP : SEND_TIMEOUT.multipliedBy(1L << attempt);
-            try {
-                api.send(token, work.sessionId(), List.of(sending), timeout);
-                return true;
-            } catch (ApiException e) {
-                if ((e.status() == 400 || e.status() == 413) && sending == event) {
-                    String text = "The API refused the result of tool '" + tool + "': " + e.status() + " " + e.getMessage();
-                    sending = WorkQueueApi.JSON.createObjectNode().put("type", "user.tool_result")
-                            .put("tool_use_id", event.path("tool_use_id").asText()).put("is_error", true);
-                    sending.putArray("content").addObject().put("type", "text").put("text", text);
-                    record("worker.tool", "result_refused", Map.of("tool_use_id", event.path("tool_use_id").asText(), "tool", tool,
-                            "status", e.status(), "reason", e.getMessage()));
-                    continue;
-                }
-                if (!e.transientFailure() || terminated) {
-                    log.warn("session {}: the platform refused a tool result: {} {}", work.sessionId(), e.status(), e.getMessage());
-                    return false;
-                }
-                Thread.sleep(Backoff.RETRY.delayMs(attempt, java.util.concurrent.ThreadLocalRandom.current()));
-            }
-        }
-        return false;
     }
 
     private void record(String type, String event, Map<String, ?> more) {
