@@ -45,18 +45,18 @@ public final class Toolset implements AutoCloseable {
     /** How long a call waits for a command slot of the core before it is refused. */
     static final Duration ADMISSION_WAIT = Duration.ofSeconds(30);
 
+    /** Shells a session may have; a session of more threads is told so rather than served by a shared one. */
+    static final int MAX_SHELLS = 16;
+    /** The sandbox volume bash saves a long output in (the SDK saves it in its host's temp directory); read, never written, by the file tools. */
+    public static final String SAVED_OUTPUT = "/tmp/bash-output";
+
     private final SandboxService sandboxes;
     private final String sandboxId;
     /** One shell per session thread ("" the session's own), as the SDK's bash tool keeps them: a cd in one is not seen in another. */
     private final java.util.concurrent.ConcurrentHashMap<String, BashShell> shells = new java.util.concurrent.ConcurrentHashMap<>();
     private final String savedDir;
-    private volatile boolean closed;
-    /** Shells a session may have; a session of more threads is told so rather than served by a shared one. */
-    static final int MAX_SHELLS = 16;
     private final Workdir paths;
-
-    /** The sandbox volume bash saves a long output in (the SDK saves it in its host's temp directory); read, never written, by the file tools. */
-    public static final String SAVED_OUTPUT = "/tmp/bash-output";
+    private volatile boolean closed;
 
     public Toolset(SandboxService sandboxes, String sandboxId) {
         this(sandboxes, sandboxId, Workdir.WORKSPACE, false);
@@ -213,7 +213,7 @@ public final class Toolset implements AutoCloseable {
 
     private String write(JsonNode in) throws ToolException, DriverException {
         String path = text(in, "file_path");
-        String rel = paths.writable("write", path);
+        String rel = paths.writable(path);
         byte[] content = in.path("content").asText("").getBytes(StandardCharsets.UTF_8);
         if (content.length > sandboxes.maxFileBytes()) {
             throw new ToolException("content is " + content.length + " bytes; policy.max_file_bytes allows " + sandboxes.maxFileBytes());
@@ -224,7 +224,7 @@ public final class Toolset implements AutoCloseable {
 
     private String edit(JsonNode in) throws ToolException, DriverException {
         String path = text(in, "file_path");
-        String rel = paths.writable("edit", path);
+        String rel = paths.writable(path);
         String old = in.path("old_string").asText("");
         if (old.isEmpty()) {
             throw new ToolException("old_string is required");

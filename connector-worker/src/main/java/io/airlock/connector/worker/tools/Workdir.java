@@ -64,13 +64,13 @@ public final class Workdir {
         throw refused(filePath);
     }
 
-    /** As {@link #path}, refusing a path inside a read-only root (the SDK's wording). */
-    public String writable(String tool, String filePath) throws ToolException {
+    /** As {@link #path}, refusing a path inside a read-only root (the SDK's wording, which the tool's name prefixes). */
+    public String writable(String filePath) throws ToolException {
         String p = path(filePath);
         String abs = shown(p);
         for (String r : readOnly) {
             if (abs.equals(r) || abs.startsWith(r + "/")) {
-                throw new ToolException(tool + ": " + filePath + " is inside read-only directory " + r);
+                throw new ToolException(filePath + " is inside read-only directory " + r);
             }
         }
         return p;

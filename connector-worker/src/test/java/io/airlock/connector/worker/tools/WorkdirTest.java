@@ -36,11 +36,11 @@ class WorkdirTest {
         assertTrue(assertThrows(ToolException.class, () -> w.path("/mnt/memory/notes/../secret")).getMessage()
                 .contains("outside the working directory /workspace and the memory stores /mnt/memory/notes, /mnt/memory/guide"));
         assertTrue(assertThrows(ToolException.class, () -> w.path("/mnt/memory/notesx/a")).getMessage().contains("outside"));
-        assertEquals("write: /mnt/memory/guide/g.md is inside read-only directory /mnt/memory/guide",
-                assertThrows(ToolException.class, () -> w.writable("write", "/mnt/memory/guide/g.md")).getMessage());
-        assertTrue(assertThrows(ToolException.class, () -> w.writable("edit", "memory/ro/a.md")).getMessage()
+        assertEquals("/mnt/memory/guide/g.md is inside read-only directory /mnt/memory/guide",
+                assertThrows(ToolException.class, () -> w.writable("/mnt/memory/guide/g.md")).getMessage());
+        assertTrue(assertThrows(ToolException.class, () -> w.writable("memory/ro/a.md")).getMessage()
                 .contains("inside read-only directory /workspace/memory/ro"));
-        assertEquals("/mnt/memory/notes/a.md", w.writable("write", "/mnt/memory/notes/a.md"));
-        assertEquals("memory/rw/a.md", w.writable("write", "memory/rw/a.md"));
+        assertEquals("/mnt/memory/notes/a.md", w.writable("/mnt/memory/notes/a.md"));
+        assertEquals("memory/rw/a.md", w.writable("memory/rw/a.md"));
     }
 }
