@@ -27,6 +27,8 @@ final class WorkQueue {
     static final int MAX_ITEMS = 10_000;
     static final String NO_HEARTBEAT = "NO_HEARTBEAT";
     static final int DEFAULT_TTL_SECONDS = 30;
+    /** {@code reclaim_older_than_ms} when a poll does not say: the published default. */
+    static final long DEFAULT_RECLAIM_MS = 5_000;
     static final String SESSION = "session";
     static final String HEALTHCHECK = "healthcheck";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -256,8 +258,8 @@ final class WorkQueue {
     }
 
     /**
-     * The oldest queued item, or one whose lease lapsed more than {@code reclaimOlderThanMs} ago;
-     * waits up to {@code blockMs} for one. Empty: none.
+     * The oldest queued item, or one whose lease lapsed more than {@code reclaimOlderThanMs} ago
+     * (null: {@value #DEFAULT_RECLAIM_MS} ms, the API's default); waits up to {@code blockMs} for one. Empty: none.
      */
     Optional<Item> poll(String environmentId, String workerId, long blockMs, Long reclaimOlderThanMs) throws ApiError, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(blockMs);
@@ -272,7 +274,9 @@ final class WorkQueue {
                         return Optional.of(i);
                     }
                     boolean leased = i.state == State.starting || i.state == State.active;
-                    if (leased && reclaimOlderThanMs != null && i.leaseEnd().plusMillis(reclaimOlderThanMs).isBefore(now)) {
+                    // The API's default when the poll leaves it out (the SDK's poller always does): 5 s.
+                    long reclaim = reclaimOlderThanMs != null ? reclaimOlderThanMs : DEFAULT_RECLAIM_MS;
+                    if (leased && i.leaseEnd().plusMillis(reclaim).isBefore(now)) {
                         return Optional.of(i);
                     }
                 }
