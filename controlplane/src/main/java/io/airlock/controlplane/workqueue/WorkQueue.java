@@ -396,6 +396,7 @@ final class WorkQueue {
             Item i = item(environment(environmentId), workId);
             i.lastHeartbeat = randomId("hb_");
             i.latestHeartbeatAt = clock.instant();
+            i.ttlSeconds = 300; // the other worker holds it for the longest lease, so it is not reclaimed under a test's feet
         } finally {
             lock.unlock();
         }

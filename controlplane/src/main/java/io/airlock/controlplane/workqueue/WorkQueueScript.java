@@ -99,7 +99,7 @@ public final class WorkQueueScript {
         post("/airlock/v1/environments/" + environment + "/work/" + workId + "/stop-extending", JSON.createObjectNode());
     }
 
-    /** Someone else heartbeats the item: the worker's next heartbeat is stale. */
+    /** Someone else heartbeats the item (with a 300 s lease): the worker's next heartbeat is stale. */
     public void takeLease(String environment, String workId) throws IOException, InterruptedException {
         post("/airlock/v1/environments/" + environment + "/work/" + workId + "/take-lease", JSON.createObjectNode());
     }
