@@ -9,6 +9,10 @@ import java.util.Map;
  * field it names, whichever connector carried it). Empty strings and zeros mean "not set".
  */
 public sealed interface Work {
+    /** Every action this agent takes, as {@link #action()} names them: what a refusal of an unknown one lists. */
+    List<String> ACTIONS = List.of("provision", "destroy", "get", "list", "update_egress", "pause", "resume", "exec", "write_file",
+            "read_file", "list_files", "write_archive", "read_archive", "stat", "snapshot", "delete_snapshot", "list_snapshots", "mcp");
+
     /** The action's name in audit records and errors ({@code write_file}). */
     String action();
 

@@ -206,8 +206,8 @@ public final class WorkRunner {
                     + Instant.ofEpochMilli(item.deadlineMs()) + ")");
         }
         if (item.work() instanceof Work.Unknown u) {
-            return Outcome.failed(WorkError.INVALID_ARGUMENT, u.description() + " (expected one of provision, destroy, get, list, exec, "
-                    + "write_file, read_file, list_files, pause, resume); is the control plane newer than this agent?");
+            return Outcome.failed(WorkError.INVALID_ARGUMENT, u.description() + " (expected one of " + String.join(", ", Work.ACTIONS)
+                    + "); is the control plane newer than this agent?");
         }
         if (item.work() instanceof Work.McpExchange) {
             if (mcp == null) {
