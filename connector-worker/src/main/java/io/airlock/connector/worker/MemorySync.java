@@ -9,6 +9,7 @@ import io.airlock.driver.ExecSpec;
 import io.airlock.driver.FileEntry;
 import io.airlock.driver.FileUpload;
 import io.airlock.driver.SandboxVolumes;
+import io.airlock.driver.WorkspacePaths;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -93,16 +94,10 @@ final class MemorySync {
         }
         for (JsonNode r : session.path("resources")) {
             String mountPath = r.path("mount_path").asText("");
+            // A path no sandbox may have is left out: mount() falls back and says why.
             if (r.path("type").asText().equals("memory_store") && !mountPath.isEmpty() && !mountPath.equals(Workdir.ROOT)
-                    && !mountPath.startsWith(Workdir.ROOT + "/") && !out.contains(mountPath)) {
-                List<String> with = new ArrayList<>(out);
-                with.add(mountPath);
-                try {
-                    SandboxVolumes.check(with);
-                    out.add(mountPath);
-                } catch (IllegalArgumentException e) {
-                    // not a path a sandbox may have: mount() falls back and says why
-                }
+                    && !mountPath.startsWith(Workdir.ROOT + "/") && !out.contains(mountPath) && SandboxVolumes.fits(out, mountPath)) {
+                out.add(mountPath);
             }
         }
         return out;
@@ -205,7 +200,9 @@ final class MemorySync {
     }
 
     private void syncStore(Store s) throws ApiException, DriverException, IOException, InterruptedException {
-        if (!markerHolds(s)) {
+        Map<String, String> local = scan(s);
+        // The marker comes with the scan (its sha cached like any file's): no read of its own on every call.
+        if (!sha(marker(s).getBytes(StandardCharsets.UTF_8)).equals(local.remove(MARKER))) {
             // Emptied, removed or replaced: what is missing came back from the platform, not from the agent deleting it.
             s.scanned.clear();
             int pulled = download(s);
@@ -223,7 +220,6 @@ final class MemorySync {
                 s.ids.put(rel, m.id());
             }
         }
-        Map<String, String> local = scan(s);
         Set<String> paths = new TreeSet<>(s.baseline.keySet());
         paths.addAll(remote.keySet());
         paths.addAll(local.keySet());
@@ -333,15 +329,7 @@ final class MemorySync {
         }
     }
 
-    private boolean markerHolds(Store s) throws IOException {
-        try {
-            return new String(bytes(s.dir + "/" + MARKER), StandardCharsets.UTF_8).equals(marker(s));
-        } catch (DriverException e) {
-            return false;
-        }
-    }
-
-    /** rel -> sha of each regular file under the store's directory (files over 1 MiB or not UTF-8, and the marker, are left out). */
+    /** rel -> sha of each regular file under the store's directory, the marker included (files over 1 MiB or not UTF-8 are left out). */
     private Map<String, String> scan(Store s) throws DriverException, IOException {
         Map<String, String> out = new LinkedHashMap<>();
         List<FileEntry> entries;
@@ -359,9 +347,6 @@ final class MemorySync {
                 continue;
             }
             String rel = e.path().startsWith(s.dir + "/") ? e.path().substring(s.dir.length() + 1) : e.path();
-            if (rel.equals(MARKER)) {
-                continue;
-            }
             String key = rel + ":" + e.size() + ":" + e.modifiedAt().toEpochMilli();
             String sha = s.scanned.get(key);
             if (sha == null) {
@@ -416,18 +401,14 @@ final class MemorySync {
 
     /** The path of a memory below the store's directory; null (and audited) when it would leave it or name the marker. */
     private String relative(Store s, String memoryPath) {
-        List<String> parts = new ArrayList<>();
-        boolean ok = memoryPath.indexOf('\0') < 0;
-        for (String p : memoryPath.split("/")) {
-            if (p.equals("..")) {
-                ok = false;
-            } else if (!p.isEmpty() && !p.equals(".")) {
-                parts.add(p);
+        try {
+            // A memory's path is absolute within its store; the drivers' own check refuses NUL and "..".
+            String rel = String.join("/", WorkspacePaths.components(memoryPath.replaceFirst("^/+", "")));
+            if (!rel.isEmpty() && !rel.equals(MARKER)) {
+                return rel;
             }
-        }
-        String rel = String.join("/", parts);
-        if (ok && !rel.isEmpty() && !rel.equals(MARKER)) {
-            return rel;
+        } catch (DriverException e) {
+            // refused below
         }
         Map<String, Object> f = fields("path_refused", s);
         f.put("path", memoryPath);

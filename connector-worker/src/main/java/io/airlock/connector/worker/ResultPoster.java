@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ResultPoster {
     private static final Logger log = LoggerFactory.getLogger(ResultPoster.class);
+    /** The first send's deadline; each retry's doubles, up to 240 s (16x). */
     static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
-    static final Duration SEND_TIMEOUT_CAP = Duration.ofSeconds(240);
 
     private final WorkQueueApi api;
     private final Credential token;
@@ -54,7 +54,7 @@ final class ResultPoster {
         ObjectNode event = event(toolUseId, result);
         ObjectNode sending = event;
         for (int attempt = 0; serving.getAsBoolean(); attempt++) {
-            Duration timeout = attempt >= 4 ? SEND_TIMEOUT_CAP : SEND_TIMEOUT.multipliedBy(1L << attempt);
+            Duration timeout = SEND_TIMEOUT.multipliedBy(1L << Math.min(attempt, 4)); // 15, 30, 60, 120, then 240 s
             try {
                 api.send(token, sessionId, List.of(sending), timeout);
                 return true;

@@ -52,9 +52,4 @@ sealed interface SessionEvent {
             default -> new Other(id, type);
         };
     }
-
-    /** Whether it ends the session. */
-    default boolean ends() {
-        return this instanceof Ended;
-    }
 }

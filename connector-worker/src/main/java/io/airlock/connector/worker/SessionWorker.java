@@ -96,18 +96,6 @@ final class SessionWorker implements Runnable {
         }
     }
 
-    /** Whether the saved-output volume fits beside the memory stores' (a store mounted on or around it keeps its place). */
-    private static boolean savedOutputFits(List<String> volumes) {
-        List<String> with = new java.util.ArrayList<>(volumes);
-        with.add(Toolset.SAVED_OUTPUT);
-        try {
-            io.airlock.driver.SandboxVolumes.check(with);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
     /** Ends the session's work now (lease lost, daemon stopping): the stream closes and a running command is killed. */
     void end(String reason) {
         if (endReason == null) {
@@ -145,7 +133,8 @@ final class SessionWorker implements Runnable {
             try {
                 boolean hasVolumes = sandboxes.driver(env.driver()).capabilities().contains(Capability.VOLUMES);
                 volumes = new java.util.ArrayList<>(MemorySync.volumes(session, hasVolumes));
-                if (hasVolumes && savedOutputFits(volumes)) {
+                // Beside the memory stores' (a store mounted on or around it keeps its place).
+                if (hasVolumes && io.airlock.driver.SandboxVolumes.fits(volumes, Toolset.SAVED_OUTPUT)) {
                     volumes.add(Toolset.SAVED_OUTPUT);
                 }
                 sandboxes.provision(sandboxId, env.driver(), env.image(), "", ResourceLimits.NONE, Map.of(),

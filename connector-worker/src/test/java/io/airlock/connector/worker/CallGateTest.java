@@ -65,7 +65,7 @@ class CallGateTest {
         assertEquals(List.of(), ids(gate.read(call("x", ",\"evaluated_permission\":\"allow\""))));
         ToolUse custom = (ToolUse) event("{\"type\":\"agent.tool_use\",\"id\":\"c\",\"name\":\"my_tool\",\"input\":{},\"evaluated_permission\":\"allow\"}");
         assertEquals(List.of(), ids(gate.read(custom)), "not the toolset's: left for its owner");
-        assertTrue(event("{\"type\":\"session.status_terminated\"}").ends());
+        assertTrue(event("{\"type\":\"session.status_terminated\"}") instanceof SessionEvent.Ended);
         assertTrue(event("{\"type\":\"span.model_request_start\"}") instanceof SessionEvent.Other);
     }
 }

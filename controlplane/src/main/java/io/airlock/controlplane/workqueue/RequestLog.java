@@ -1,7 +1,9 @@
 package io.airlock.controlplane.workqueue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,7 @@ public final class RequestLog {
 
     /**
      * @param environment the environment the credential belongs to ("" when none does)
-     * @param credential  {@code environment_key}, {@code sessions_token}, {@code api_key} or {@code none}
+     * @param credential  {@code environment_key}, {@code sessions_token}, {@code api_key}, {@code unknown} (a bearer nobody issued) or {@code none}
      * @param bodyShape   the body's JSON shape ({@link #shape}), "" without a body
      * @param ids         the ids the path names (environment, work item, session, ...), in order
      */
@@ -40,7 +42,7 @@ public final class RequestLog {
         }
     }
 
-    private final List<Entry> requests = new ArrayList<>();
+    private final Deque<Entry> requests = new ArrayDeque<>();
 
     /** Logs a request when it arrives, so that a stream still open is in the log too. */
     synchronized Entry add(Request r) {

@@ -41,6 +41,15 @@ public final class WorkQueueServer implements AutoCloseable {
     static final String MEMORY_BETA = "agent-memory-2026-07-22";
     /** Request bodies: JSON objects, a tool result with 100 KiB of output the largest; more is refused. */
     private static final int MAX_BODY = 2 << 20;
+    /** A request body the log already read, and its tree when it was JSON. */
+    private static final class ReadBody extends java.io.ByteArrayInputStream {
+        final JsonNode parsed;
+
+        ReadBody(byte[] bytes, JsonNode parsed) {
+            super(bytes);
+            this.parsed = parsed;
+        }
+    }
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern WORK = Pattern.compile("/v1/environments/([^/]+)/work(?:/([^/]+)(?:/(ack|heartbeat|stop))?)?");
     private static final Pattern SCRIPT = Pattern.compile("/airlock/v1/environments/([^/]+)(?:/(sessions|healthchecks)|/work/([^/]+)/(stop-extending|take-lease))?");
@@ -156,12 +165,18 @@ public final class WorkQueueServer implements AutoCloseable {
             try (InputStream in = ex.getRequestBody()) {
                 bytes = in.readNBytes(MAX_BODY + 1);
             }
-            ex.setStreams(new java.io.ByteArrayInputStream(bytes), null);
-            try {
-                shape = bytes.length == 0 ? "" : RequestLog.shape(JSON.readTree(bytes));
-            } catch (IOException e) {
-                shape = "not JSON";
+            JsonNode parsed = null;
+            if (bytes.length > 0 && bytes.length <= MAX_BODY) {
+                try {
+                    parsed = JSON.readTree(bytes);
+                    shape = RequestLog.shape(parsed);
+                } catch (IOException e) {
+                    shape = "not JSON";
+                }
             }
+            // Put back for the handler, with the tree, so body() parses it once. (Not an exchange attribute:
+            // the JDK's server keeps those per context, shared by every exchange.)
+            ex.setStreams(new ReadBody(bytes, parsed), null);
         }
         var h = ex.getRequestHeaders();
         return new RequestLog.Request(owner != null ? owner[1] : "", ex.getRequestMethod(), RequestLog.route(path), RequestLog.query(query),
@@ -490,6 +505,9 @@ public final class WorkQueueServer implements AutoCloseable {
     }
 
     private static JsonNode body(HttpExchange ex) throws IOException, WorkQueue.ApiError {
+        if (ex.getRequestBody() instanceof ReadBody read && read.parsed != null) {
+            return read.parsed;
+        }
         try (InputStream in = ex.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
             if (bytes.length > MAX_BODY) {

@@ -8,6 +8,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +29,7 @@ public final class SandboxReaper implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     /** Sandboxes whose owner was asked to end them, and when: destroyed here if still there after {@link #OWNER_GRACE}. */
-    private final java.util.Map<String, Instant> asked = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Instant> asked = new ConcurrentHashMap<>();
     /** How long an owner may take to save what the sandbox holds and hand its work back. */
     static final Duration OWNER_GRACE = Duration.ofSeconds(60);
 

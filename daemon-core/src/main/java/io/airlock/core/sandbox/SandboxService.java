@@ -27,7 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
@@ -51,16 +53,10 @@ public final class SandboxService {
     private final Lifecycle lifecycle;
     private final Object provisionLock = new Object();
     private final Map<String, Activity> activity = new ConcurrentHashMap<>();
-    private final java.util.concurrent.Semaphore commands;
-
-    /**
-     * The core's admission of commands ({@code policy.max_concurrent_commands}): one permit per
-     * command running, whichever connector it came through, so the control plane's commands and
-     * a work-queue session's tool calls share one bound.
-     */
-    public java.util.concurrent.Semaphore commands() {
-        return commands;
-    }
+    /** One permit per command running ({@code policy.max_concurrent_commands}), whichever connector it came through. */
+    private final Semaphore commands;
+    /** Who ends a sandbox's work when the policy reaps it ({@link #onReap}). */
+    private final Map<String, Consumer<String>> owners = new ConcurrentHashMap<>();
 
     /** Each sandbox's egress allowlist; null when policy.egress allows nothing (egress off). */
     private final SandboxEgress egress;
@@ -72,7 +68,7 @@ public final class SandboxService {
     public SandboxService(DriverRegistry drivers, LocalPolicy policy, Lifecycle lifecycle, SandboxEgress egress) {
         this.drivers = drivers;
         this.policy = policy;
-        this.commands = new java.util.concurrent.Semaphore(policy.maxConcurrentCommands());
+        this.commands = new Semaphore(policy.maxConcurrentCommands());
         this.lifecycle = lifecycle;
         this.egress = egress;
     }
@@ -351,7 +347,13 @@ public final class SandboxService {
         destroy(id, "destroyed");
     }
 
-    private final Map<String, java.util.function.Consumer<String>> owners = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * The core's admission of commands: the control plane's commands and a work-queue session's
+     * tool calls share this one bound.
+     */
+    public Semaphore commands() {
+        return commands;
+    }
 
     /**
      * Registers who ends a sandbox's work when the policy reaps it ({@code policy.max_lifetime},
@@ -359,13 +361,13 @@ public final class SandboxService {
      * the sandbox holds can be saved and the work handed back before the owner destroys it. The
      * owner must not block; it is forgotten when the sandbox is destroyed.
      */
-    public void onReap(String id, java.util.function.Consumer<String> owner) {
+    public void onReap(String id, Consumer<String> owner) {
         owners.put(id, owner);
     }
 
     /** Asks the sandbox's owner to end its work and destroy it; false when it has none (the reaper destroys it then). */
     boolean askOwner(String id, String reason) {
-        java.util.function.Consumer<String> owner = owners.get(id);
+        Consumer<String> owner = owners.get(id);
         if (owner == null) {
             return false;
         }

@@ -60,6 +60,18 @@ public final class SandboxVolumes {
         }
     }
 
+    /** Whether {@code path} may join {@code volumes} (the list {@link #check} would accept). */
+    public static boolean fits(List<String> volumes, String path) {
+        List<String> with = new java.util.ArrayList<>(volumes);
+        with.add(path);
+        try {
+            check(with);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     private static boolean clean(String v) {
         if (v == null || v.length() < 2 || !v.startsWith("/") || v.endsWith("/") || v.indexOf('\0') >= 0) {
             return false;
