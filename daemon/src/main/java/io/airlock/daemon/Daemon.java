@@ -2,7 +2,6 @@ package io.airlock.daemon;
 
 import io.airlock.connector.grpc.ConnectionListener;
 import io.airlock.connector.grpc.ConnectionListeners;
-import io.airlock.connector.grpc.ControlConnection;
 import io.airlock.connector.grpc.GrpcConnector;
 import io.airlock.connector.grpc.ProtoCodec;
 import io.airlock.connector.grpc.identity.AgentIdentity;
@@ -94,9 +93,8 @@ public final class Daemon implements AutoCloseable {
     /** mcp.gateway: the listener and a tunnel of its own (its sessions do not belong to the control link); null when off. */
     private McpGateway gateway;
     private McpTunnel gatewayTunnel;
-    /** The airlock.v1 link; both null when the agent is not enrolled. */
+    /** The airlock.v1 link; null when the agent is not enrolled. */
     private final GrpcConnector connector;
-    private final ControlConnection connection;
     /** The work-queue worker; null when no environments are configured. */
     private volatile WorkerConnector worker;
     private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
@@ -214,7 +212,6 @@ public final class Daemon implements AutoCloseable {
             log.info("not enrolled with an airlock.v1 control plane: serving work-queue environments only");
             this.credentials = null;
             this.connector = null;
-            this.connection = null;
             this.renewer = null;
             return;
         }
@@ -223,9 +220,8 @@ public final class Daemon implements AutoCloseable {
         String address = config.controlPlane().address().isEmpty() ? identity.controlPlaneAddress() : config.controlPlane().address();
         this.connector = new GrpcConnector(runner, config.controlPlane(), () -> channel(address, credentials.tls()), this::hello,
                 this::auditAnchor, listeners);
-        this.connection = connector.connection();
         events.subscribe(connector);
-        this.renewer = new CertificateRenewer(config.stateDir(), credentials, connection::liveChannel, Clock.systemUTC(), renewalAudit());
+        this.renewer = new CertificateRenewer(config.stateDir(), credentials, connector::liveChannel, Clock.systemUTC(), renewalAudit());
     }
 
     /** The MCP tunnel over the configured servers, or null when there are none. */
@@ -351,8 +347,8 @@ public final class Daemon implements AutoCloseable {
                 throw new StartupException("cannot serve mcp.gateway: " + e.getMessage(), e);
             }
         }
-        if (daemon.connection != null) {
-            daemon.connection.start();
+        if (daemon.connector != null) {
+            daemon.connector.start();
             daemon.renewer.start();
         }
         if (!config.environments().isEmpty()) {
@@ -364,7 +360,7 @@ public final class Daemon implements AutoCloseable {
                 throw new StartupException("cannot serve the configured environments: " + e.getMessage(), e);
             }
             daemon.metrics.worker(daemon.worker::status);
-            if (daemon.connection == null) {
+            if (daemon.connector == null) {
                 daemon.systemd.ready("serving " + config.environments().size() + " work-queue environment(s) as " + daemon.agentId);
             }
         }
@@ -413,9 +409,9 @@ public final class Daemon implements AutoCloseable {
     /** Ready: connected to the control plane (when enrolled) and every environment's queue answering (when configured). */
     public boolean ready() {
         WorkerConnector w = worker;
-        boolean link = connection == null || connected;
+        boolean link = connector == null || connected;
         boolean queues = config.environments().isEmpty() || w != null && w.ready();
-        return link && queues && (connection != null || w != null);
+        return link && queues && (connector != null || w != null);
     }
 
     /** What /status shows and {@code airlock status} prints. */
@@ -492,7 +488,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     public boolean isConnected() {
-        return connection != null && connection.isConnected();
+        return connector != null && connector.isConnected();
     }
 
     public void addListener(ConnectionListener listener) {
@@ -511,8 +507,8 @@ public final class Daemon implements AutoCloseable {
         log.info("draining ({}): {} command(s) in flight, grace period {}", reason, runner.inFlight(), grace);
         systemd.stopping("draining (" + reason + "): " + runner.inFlight() + " command(s) in flight, grace period " + grace);
         runner.startDraining();
-        if (connection != null) {
-            connection.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
+        if (connector != null) {
+            connector.sendDrainNotice(reason, System.currentTimeMillis() + grace.toMillis());
         }
         try {
             if (!runner.awaitIdle(grace)) {
@@ -543,9 +539,9 @@ public final class Daemon implements AutoCloseable {
         if (w != null) {
             w.close(); // each session's sandbox is destroyed and its item handed back
         }
-        if (connection != null) {
+        if (connector != null) {
             renewer.close();
-            connection.close(Duration.ofSeconds(2));
+            connector.close(Duration.ofSeconds(2));
         }
         drivers.close();
         if (egress != null) {

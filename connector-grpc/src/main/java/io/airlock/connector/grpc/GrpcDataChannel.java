@@ -42,7 +42,7 @@ final class GrpcDataChannel implements DataChannel, ClientResponseObserver<DataF
         ClientCallStreamObserver<DataFrame> open(ClientResponseObserver<DataFrame, DataFrame> observer, long deadlineMs);
     }
 
-    /** Opens a stream for a command now ({@link ControlConnection#openData}). */
+    /** Opens a stream for a command now ({@link DataStreams#open}). */
     static GrpcDataChannel open(Calls calls, String commandId, long deadlineMs, Inbound inbound) throws WorkException {
         GrpcDataChannel channel = new GrpcDataChannel();
         try {

@@ -130,7 +130,7 @@ final class EnvironmentWorker implements AutoCloseable {
                 } catch (ApiException e) {
                     stats.polled(false, e.status() + " " + e.getMessage());
                     // As the SDK's poller: the n-th failure in a row waits 2^n s (at most 60 s) plus up to 1 s.
-                    long delay = Backoff.POLL.ceilingMs(++failures) + ThreadLocalRandom.current().nextLong(1001);
+                    long delay = Pacing.POLL.ceilingMs(++failures) + ThreadLocalRandom.current().nextLong(1001);
                     log.warn("polling environment {} failed ({} {}); again in {} ms", env.environmentId(), e.status(), e.getMessage(), delay);
                     Thread.sleep(delay);
                 } finally {

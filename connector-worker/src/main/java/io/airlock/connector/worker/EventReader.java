@@ -83,7 +83,7 @@ final class EventReader implements AutoCloseable {
                 return;
             }
             try {
-                Thread.sleep(Backoff.STREAM.delayMs(failures++, ThreadLocalRandom.current()));
+                Thread.sleep(Pacing.STREAM.delayMs(failures++, ThreadLocalRandom.current()));
             } catch (InterruptedException e) {
                 return;
             }

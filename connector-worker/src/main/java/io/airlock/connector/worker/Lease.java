@@ -162,7 +162,7 @@ final class Lease implements AutoCloseable {
                 }
                 log.warn("heartbeat of {} failed, retrying: {} {}", workId, e.status(), e.getMessage());
             }
-            long retryAt = time.nanos() + TimeUnit.MILLISECONDS.toNanos(Backoff.RETRY.delayMs(attempt, random));
+            long retryAt = time.nanos() + TimeUnit.MILLISECONDS.toNanos(Pacing.RETRY.delayMs(attempt, random));
             long until = Math.min(retryAt, expiresAt);
             while (closed.getCount() > 0 && time.nanos() < until) {
                 time.await(closed, Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - time.nanos())));

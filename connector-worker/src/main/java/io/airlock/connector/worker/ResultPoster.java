@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Posts a call's result as the SDK 1.16 session runner does: each attempt with a longer deadline
- * (15 s doubling to 240 s), transient failures retried with {@link Backoff#RETRY} while the
+ * (15 s doubling to 240 s), transient failures retried with {@link Pacing#RETRY} while the
  * session is served; a result the API refuses for good with 400 or 413 replaced by an error
  * result saying so (the call stays open without one), which is audited.
  */
@@ -69,7 +69,7 @@ final class ResultPoster {
                     log.warn("session {}: the platform refused a tool result: {} {}", sessionId, e.status(), e.getMessage());
                     return false;
                 }
-                Thread.sleep(Backoff.RETRY.delayMs(attempt, ThreadLocalRandom.current()));
+                Thread.sleep(Pacing.RETRY.delayMs(attempt, ThreadLocalRandom.current()));
             }
         }
         return false;

@@ -70,8 +70,11 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
     private String lastHash;
     private boolean dirty;
     private boolean closed;
-    /** The newest record known to be on disk (fsync'd): what may be anchored outside the host. */
-    private AuditAnchor durable;
+    /**
+     * The newest record known to be on disk (fsync'd): what may be anchored outside the host.
+     * Volatile, so a Ping reads it without waiting behind an append's fsync.
+     */
+    private volatile AuditAnchor durable;
     private volatile DoubleConsumer appendSeconds = s -> { };
 
     private AuditLog(Path dir, AuditKey key, long maxFileBytes, Durability durability, Duration groupInterval) {
@@ -306,7 +309,7 @@ public final class AuditLog implements AuditTrail, AutoCloseable {
      * empty before the first fsync. Under {@code group} durability it trails the newest record by
      * at most the group interval, so a crash never leaves the log short of an anchor it reported.
      */
-    public synchronized Optional<AuditAnchor> durableHead() {
+    public Optional<AuditAnchor> durableHead() {
         return Optional.ofNullable(durable);
     }
 

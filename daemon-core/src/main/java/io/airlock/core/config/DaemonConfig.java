@@ -26,7 +26,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
 
     public DaemonConfig {
         stateDir = stateDir == null ? DEFAULT_STATE_DIR : stateDir;
-        controlPlane = controlPlane == null ? new ControlPlane(null, null, null, null, null) : controlPlane;
+        controlPlane = controlPlane == null ? new ControlPlane(null, null, null, null, null, null) : controlPlane;
         drivers = drivers == null ? new Drivers(null, null, null) : drivers;
         policy = policy == null ? new Policy(null, null, null, null, null, null, null, null) : policy;
         drain = drain == null ? new Drain(null) : drain;
@@ -127,21 +127,25 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
      * @param pingInterval   how often the daemon pings over the Control stream
      * @param pingTimeout    a Pong later than this marks the link dead (half-open detection)
      * @param connectTimeout how long a connection attempt may take until Welcome
+     * @param drainWait      after the control plane's Drain, how long running commands may take before
+     *                       the daemon reconnects anyway
      */
     public record ControlPlane(String address, Duration pingInterval, Duration pingTimeout, Duration connectTimeout,
-            Backoff backoff) {
+            Duration drainWait, Backoff backoff) {
         public ControlPlane {
             address = address == null ? "" : address.strip();
             pingInterval = Durations.positive("ping_interval", pingInterval, Duration.ofSeconds(10));
             pingTimeout = Durations.positive("ping_timeout", pingTimeout, Duration.ofSeconds(5));
             connectTimeout = Durations.positive("connect_timeout", connectTimeout, Duration.ofSeconds(15));
+            drainWait = Durations.positive("drain_wait", drainWait, Duration.ofSeconds(60));
             backoff = backoff == null ? new Backoff(null, null, null, null, null) : backoff;
         }
     }
 
     /**
      * Reconnect delays: {@code initial * multiplier^attempt}, capped at {@code max}, each
-     * randomised by +-{@code jitter}; reset once a connection stayed up for {@code reset_after}.
+     * shortened at random by up to {@code jitter} of it; reset once a connection stayed up for
+     * {@code reset_after}.
      */
     public record Backoff(Duration initial, Duration max, Double multiplier, Double jitter, Duration resetAfter) {
         public Backoff {

@@ -60,6 +60,9 @@ public final class WorkRunner {
     private final Semaphore slots;
     private final Semaphore exchanges;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Refusals whose audit records may wait for the log at once: a flood of commands must not become a flood of threads. */
+    static final int MAX_REFUSALS_RECORDING = 256;
+    private final Semaphore refusalsRecording = new Semaphore(MAX_REFUSALS_RECORDING);
     private volatile boolean draining;
 
     /**
@@ -101,7 +104,12 @@ public final class WorkRunner {
         return true;
     }
 
-    /** Takes work from {@code via}; its outcome goes back there, now or when the work is done. Never blocks for long. */
+    /**
+     * Takes work from {@code via}; its outcome goes back there, now or when the work is done.
+     * Returns at once: it is called on a connector's loop (the Control stream's), which must
+     * never wait on a disk. Everything that writes (the audit record, the journal line) happens on
+     * the work's own thread, before the work runs.
+     */
     public void submit(WorkItem item, Connector via) {
         String id = item.id();
         if (id.isEmpty()) {
@@ -110,38 +118,84 @@ public final class WorkRunner {
         }
         CompletableFuture<Outcome> fresh = new CompletableFuture<>();
         CompletableFuture<Outcome> earlier = ledger.putIfAbsent(id, fresh);
+        log.debug("command {} ({}) received", id, item.work().action());
+        if (earlier != null) {
+            log.debug("command {} seen before; answering with its first result", id);
+            if (item.work() instanceof Work.Exec x && !earlier.isDone()) {
+                // The caller lost the exec's data channel (a reconnect): give it a new one. Re-attaching
+                // replays buffered output, which waits for the new stream's window: not on the loop.
+                Thread.ofVirtual().name("reattach-" + id).start(() -> transfers.reattach(via, id, x.resumeFromSeq(), item.deadlineOrHour()));
+            }
+            earlier.thenAccept(outcome -> via.reply(id, outcome));
+            return;
+        }
+        long startedNanos = System.nanoTime();
+        Outcome refusal = admission(item);
+        if (refusal != null) {
+            refuse(item, via, fresh, refusal, startedNanos);
+            return;
+        }
+        inFlight.incrementAndGet();
+        Thread.ofVirtual().name("command-" + id).start(() -> {
+            try {
+                admitted(item, via, fresh, startedNanos);
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        });
+    }
+
+    /**
+     * Answers work that must not run now; it is not remembered, so a retry can run. Its records go
+     * to the audit log on a thread of their own; when {@link #MAX_REFUSALS_RECORDING} refusals
+     * already wait for the log (a disk that stalls under a flood of commands), the answer goes
+     * unrecorded, and the operational log says so.
+     */
+    private void refuse(WorkItem item, Connector via, CompletableFuture<Outcome> fresh, Outcome refusal, long startedNanos) {
+        ledger.forget(item.id());
+        fresh.complete(refusal);
+        if (!refusalsRecording.tryAcquire()) {
+            observer.finished(item, refusal);
+            log.warn("command {} refused ({}) without an audit record: {} refusals are waiting for the audit log", item.id(),
+                    refusal instanceof Outcome.Failed f ? f.error() : refusal, MAX_REFUSALS_RECORDING);
+            via.reply(item.id(), refusal);
+            return;
+        }
+        Thread.ofVirtual().name("refused-" + item.id()).start(() -> {
+            try {
+                if (!(item.work() instanceof Work.McpExchange)) {
+                    audit.received(item);
+                }
+                finished(item, refusal, startedNanos);
+            } catch (AuditException e) {
+                log.error("the refusal of command {} could not be audited: {}", item.id(), e.getMessage());
+            } finally {
+                refusalsRecording.release();
+            }
+            via.reply(item.id(), refusal);
+        });
+    }
+
+    /** On the work's own thread, holding its slot: the audit record, the journal line, then the work. */
+    private void admitted(WorkItem item, Connector via, CompletableFuture<Outcome> fresh, long startedNanos) {
+        String id = item.id();
         boolean isMcp = item.work() instanceof Work.McpExchange;
-        if (earlier == null && !isMcp) {
+        Semaphore held = isMcp ? exchanges : slots;
+        if (!isMcp) {
             try {
                 audit.received(item);
             } catch (AuditException e) {
                 // Nothing runs unrecorded.
                 log.error("refusing command {}: {}", id, e.getMessage());
+                held.release();
                 ledger.forget(id);
-                via.reply(id, Outcome.failed(WorkError.UNAVAILABLE, "the agent cannot write its audit log, so it runs nothing; see the agent's log"));
+                Outcome refused = Outcome.failed(WorkError.UNAVAILABLE, "the agent cannot write its audit log, so it runs nothing; see the agent's log");
+                fresh.complete(refused);
+                observer.finished(item, refused);
+                via.reply(id, refused);
                 return;
             }
         }
-        log.debug("command {} ({}) received", id, item.work().action());
-        long startedNanos = System.nanoTime();
-        if (earlier != null) {
-            log.debug("command {} seen before; answering with its first result", id);
-            if (item.work() instanceof Work.Exec x && !earlier.isDone()) {
-                // The caller lost the exec's data channel (a reconnect): give it a new one.
-                transfers.reattach(via, id, x.resumeFromSeq(), item.deadlineOrHour());
-            }
-            earlier.thenAccept(outcome -> via.reply(id, outcome));
-            return;
-        }
-        Outcome refusal = admission(item);
-        if (refusal != null) {
-            ledger.forget(id);
-            fresh.complete(refusal);
-            finished(item, refusal, startedNanos);
-            via.reply(id, refusal);
-            return;
-        }
-        Semaphore held = isMcp ? exchanges : slots;
         boolean journalled = WorkJournal.hasEffects(item.work());
         if (journalled) {
             try {
@@ -159,31 +213,24 @@ public final class WorkRunner {
                 return;
             }
         }
-        inFlight.incrementAndGet();
-        Thread.ofVirtual().name("command-" + id).start(() -> {
-            try {
-                Outcome outcome;
-                try {
-                    outcome = execute(item, via);
-                    if (journalled) {
-                        journal.finished(item, outcome);
-                    }
-                } finally {
-                    // The slot is free before anyone can see the result: a caller that has it may send the next
-                    // command at once. inFlight still counts the work until its reply is out (a drain waits for that).
-                    held.release();
-                }
-                fresh.complete(outcome);
-                if (isMcp) {
-                    observer.finished(item, outcome); // the tunnel leaves its own audit records
-                } else {
-                    finished(item, outcome, startedNanos);
-                }
-                via.reply(id, outcome);
-            } finally {
-                inFlight.decrementAndGet();
+        Outcome outcome;
+        try {
+            outcome = execute(item, via);
+            if (journalled) {
+                journal.finished(item, outcome);
             }
-        });
+        } finally {
+            // The slot is free before anyone can see the result: a caller that has it may send the next
+            // command at once. inFlight still counts the work until its reply is out (a drain waits for that).
+            held.release();
+        }
+        fresh.complete(outcome);
+        if (isMcp) {
+            observer.finished(item, outcome); // the tunnel leaves its own audit records
+        } else {
+            finished(item, outcome, startedNanos);
+        }
+        via.reply(id, outcome);
     }
 
     /** Records the outcome; a failure to do so is logged (the work has already run). */
