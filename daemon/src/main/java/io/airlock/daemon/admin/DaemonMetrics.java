@@ -25,13 +25,16 @@ public final class DaemonMetrics {
     private final Counter egressConnections;
     private final Counter mcpMessages;
 
+    private final Collection<String> mcpServers;
+
     /**
-     * @param sandboxesByState live sandboxes per state, read at each scrape
-     * @param mcpSessionsByServer open MCP sessions per server, read at each scrape
+     * Made first, before the parts it counts: each part registers what is read at a scrape
+     * ({@link #sandboxes}, {@link #mcpSessions}, {@link #worker}) once it is built.
+     *
      * @param mcpServers the configured MCP servers: their series exist from the start, at zero
      */
-    public DaemonMetrics(Supplier<Map<String, Long>> sandboxesByState, Supplier<Map<String, Integer>> mcpSessionsByServer,
-            Collection<String> mcpServers) {
+    public DaemonMetrics(Collection<String> mcpServers) {
+        this.mcpServers = mcpServers;
         connected = Gauge.builder().name("airlock_connections").help("Control connections up (0 or 1)").register(registry);
         reconnects = Counter.builder().name("airlock_reconnects_total").help("Reconnects scheduled after the control connection was lost")
                 .register(registry);
@@ -50,13 +53,6 @@ public final class DaemonMetrics {
         mcpMessages = Counter.builder().name("airlock_mcp_messages_total")
                 .help("JSON-RPC messages (and GET/DELETE exchanges) through the MCP tunnel, by server and outcome (ok, error, denied, "
                         + "accepted, failed, no_response)").labelNames("server", "outcome").register(registry);
-        GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
-                .callback(cb -> sandboxesByState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
-        GaugeWithCallback.builder().name("airlock_mcp_sessions").help("Open MCP sessions through the tunnel, by server").labelNames("server")
-                .callback(cb -> {
-                    Map<String, Integer> open = mcpSessionsByServer.get();
-                    mcpServers.forEach(server -> cb.call(open.getOrDefault(server, 0), server));
-                }).register(registry);
         JvmMetrics.builder().register(registry);
         // Every series an alert may name exists from the start, at zero: an alert on rate() or
         // increase() of a series that appears only at its first event never fires for that event.
@@ -125,6 +121,21 @@ public final class DaemonMetrics {
                     cb.call(((Number) m.get("tool_calls_error")).doubleValue(), env, "error");
                     cb.call(((Number) m.get("tool_calls_denied")).doubleValue(), env, "denied");
                 })).register(registry);
+    }
+
+    /** Live sandboxes per state, read at each scrape. */
+    public void sandboxes(Supplier<Map<String, Long>> byState) {
+        GaugeWithCallback.builder().name("airlock_sandboxes").help("Live sandboxes by state").labelNames("state")
+                .callback(cb -> byState.get().forEach((state, n) -> cb.call(n, state))).register(registry);
+    }
+
+    /** Open MCP sessions per server, read at each scrape; every configured server has a series. */
+    public void mcpSessions(Supplier<Map<String, Integer>> byServer) {
+        GaugeWithCallback.builder().name("airlock_mcp_sessions").help("Open MCP sessions through the tunnel, by server").labelNames("server")
+                .callback(cb -> {
+                    Map<String, Integer> open = byServer.get();
+                    mcpServers.forEach(server -> cb.call(open.getOrDefault(server, 0), server));
+                }).register(registry);
     }
 
     public void mcp(String server, String outcome) {

@@ -1,8 +1,8 @@
 package io.airlock.daemon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.airlock.connector.grpc.ServerTimeProbe;
 import io.airlock.connector.grpc.identity.AgentIdentity;
-import io.airlock.connector.grpc.identity.LiveCredentials;
 import io.airlock.connector.worker.ApiException;
 import io.airlock.connector.worker.Credential;
 import io.airlock.connector.worker.WorkQueueApi;
@@ -11,12 +11,6 @@ import io.airlock.core.config.DaemonConfig;
 import io.airlock.core.config.WorkerEnvironment;
 import io.airlock.core.sandbox.DriverRegistry;
 import io.airlock.driver.SandboxDriverProvider;
-import io.airlock.proto.v1.CertificatesGrpc;
-import io.airlock.proto.v1.ServerTimeRequest;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -32,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The checks behind {@code airlock doctor}: each is one line, OK or FAIL, and a FAIL says how to
@@ -165,31 +158,16 @@ public final class Doctor {
             return List.of(new Check(name, false, "cannot connect (" + e.getMessage() + ")",
                     "check that the control plane runs and that this machine may dial out to it (firewall, proxy)"));
         }
-        ManagedChannel channel = null;
-        try {
-            // The daemon's own TLS setup, so doctor checks what the daemon will do.
-            channel = NettyChannelBuilder.forTarget(address).sslContext(new LiveCredentials(identity).tls()).build();
-            long before = clock.millis();
-            long server = CertificatesGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-                    .serverTime(ServerTimeRequest.getDefaultInstance()).getUnixTimeMs();
-            long after = clock.millis();
-            return List.of(new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", ""),
-                    skew(Duration.ofMillis(server - (before + after) / 2), Duration.ofMillis(after - before)));
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
-                return List.of(new Check(name, true, "reachable; TLS verified against the enrolled CA, client certificate accepted", ""),
-                        new Check("clock", true, "not measured: this control plane does not tell its time", ""));
-            }
-            Throwable cause = e.getStatus().getCause();
-            return List.of(new Check(name, false, "TLS or gRPC failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription()
-                    + (cause == null ? "" : " (" + cause + ")"), "if the certificate or CA changed, enrol again; else check the address"));
-        } catch (IOException e) {
-            return List.of(new Check(name, false, "cannot build the TLS context: " + e.getMessage(), "enrol again"));
-        } finally {
-            if (channel != null) {
-                channel.shutdownNow();
-            }
-        }
+        String ok = "reachable; TLS verified against the enrolled CA, client certificate accepted";
+        return switch (ServerTimeProbe.probe(address, identity, clock)) {
+            case ServerTimeProbe.Reached r -> List.of(new Check(name, true, ok, ""),
+                    skew(Duration.ofMillis(r.serverMs() - (r.beforeMs() + r.afterMs()) / 2), Duration.ofMillis(r.afterMs() - r.beforeMs())));
+            case ServerTimeProbe.NoClock n -> List.of(new Check(name, true, ok, ""),
+                    new Check("clock", true, "not measured: this control plane does not tell its time", ""));
+            case ServerTimeProbe.Failed f when f.tlsSetup() -> List.of(new Check(name, false, "cannot build the TLS context: " + f.detail(), "enrol again"));
+            case ServerTimeProbe.Failed f -> List.of(new Check(name, false, "TLS or gRPC failed: " + f.detail(),
+                    "if the certificate or CA changed, enrol again; else check the address"));
+        };
     }
 
     /** @param skew server clock minus ours, measured at the middle of the round trip */
