@@ -35,7 +35,6 @@ has_jdk21() {
 command -v mvn >/dev/null 2>&1 || want maven "builds the project"
 has_jdk21 || want openjdk-21-jdk-headless "the build needs a JDK >= 21 (a JRE cannot compile)"
 command -v bwrap >/dev/null 2>&1 || want bubblewrap "the bubblewrap driver's sandboxes"
-command -v prlimit >/dev/null 2>&1 || want util-linux "prlimit caps a sandbox's processes"
 if [ "$mode" = test ] || [ "$driver" = docker ]; then
   command -v dockerd >/dev/null 2>&1 || want docker.io "the Docker driver's engine"
   static_busybox || want busybox-static "the Docker sandbox image is built from Debian's static busybox"

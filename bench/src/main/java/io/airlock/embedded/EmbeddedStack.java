@@ -1,15 +1,14 @@
 package io.airlock.embedded;
 
 import io.airlock.controlplane.ControlPlaneServer;
+import io.airlock.controlplane.ControlPlaneStack;
 import io.airlock.controlplane.admin.AdminServer;
-import io.airlock.controlplane.admin.AdminToken;
 import io.airlock.controlplane.ca.CertificateAuthority;
 import io.airlock.controlplane.mcp.McpEndpoint;
 import io.airlock.daemon.Daemon;
 import io.airlock.core.config.ConfigLoader;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.Enroller;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -29,12 +28,14 @@ public final class EmbeddedStack implements AutoCloseable {
     public final AgentIdentity identity;
     public final Path dir;
 
-    private EmbeddedStack(ControlPlaneServer cp, AdminServer admin, McpEndpoint mcp, String adminToken, Daemon daemon,
-            AgentIdentity identity, Path dir) {
-        this.cp = cp;
-        this.admin = admin;
-        this.mcp = mcp;
-        this.adminToken = adminToken;
+    private final ControlPlaneStack stack;
+
+    private EmbeddedStack(ControlPlaneStack stack, Daemon daemon, AgentIdentity identity, Path dir) {
+        this.stack = stack;
+        this.cp = stack.server();
+        this.admin = stack.admin();
+        this.mcp = stack.mcp();
+        this.adminToken = stack.adminToken();
         this.daemon = daemon;
         this.identity = identity;
         this.dir = dir;
@@ -58,13 +59,9 @@ public final class EmbeddedStack implements AutoCloseable {
     public static EmbeddedStack start(Path dir, String driver, String driverOptions, String policy, String mcp) throws Exception {
         Files.createDirectories(dir);
         Path cpState = dir.resolve("controlplane");
-        ControlPlaneServer cp = ControlPlaneServer.start(ControlPlaneServer.Options.loopback(cpState, 0));
-        AdminServer admin = null;
-        McpEndpoint endpoint = null;
+        ControlPlaneStack stack = ControlPlaneStack.start(ControlPlaneServer.Options.loopback(cpState, 0), 0, 0);
+        ControlPlaneServer cp = stack.server();
         try {
-            admin = new AdminServer(cp, cpState, 0);
-            String adminToken = AdminToken.read(cpState);
-            endpoint = McpEndpoint.start(cp.agents(), new InetSocketAddress("127.0.0.1", 0), adminToken);
             Path tokenFile = dir.resolve("join-token");
             CertificateAuthority.writePrivate(tokenFile, cp.createJoinToken(Duration.ofMinutes(10)).encode());
             Path agentState = dir.resolve("agent");
@@ -84,24 +81,17 @@ public final class EmbeddedStack implements AutoCloseable {
                 daemon.stop();
                 throw new IllegalStateException("the daemon did not connect to the embedded control plane within 30s");
             }
-            return new EmbeddedStack(cp, admin, endpoint, adminToken, daemon, identity, dir);
+            return new EmbeddedStack(stack, daemon, identity, dir);
         } catch (Exception e) {
-            if (endpoint != null) {
-                endpoint.close();
-            }
-            if (admin != null) {
-                admin.close();
-            }
-            cp.close();
+            stack.close();
             throw e;
         }
     }
 
     @Override
     public void close() {
-        mcp.close();
+        stack.mcp().close(); // no new MCP calls while the daemon drains
         daemon.drain("airlock dev finished");
-        admin.close();
-        cp.close();
+        stack.close();
     }
 }

@@ -17,6 +17,7 @@ import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /** A listening HTTP/1.1 (or HTTPS) server whose every connection gets a handler of its own. */
@@ -62,12 +63,18 @@ public final class HttpFront implements AutoCloseable {
         }
     }
 
+    private final AtomicBoolean closed = new AtomicBoolean();
+
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /** Stops listening and ends open connections; a second close does nothing. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }

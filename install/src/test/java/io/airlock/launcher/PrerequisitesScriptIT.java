@@ -27,7 +27,7 @@ class PrerequisitesScriptIT {
         Prerequisites.requireExecutable("setpriv", "apt-get install util-linux");
         // A PATH with the shell's basic tools only: no bwrap, mvn, docker, dockerd, sudo.
         Path bin = Files.createDirectories(dir.resolve("bin"));
-        for (String tool : List.of("bash", "id", "dirname", "grep", "sed", "ldd", "cat", "mktemp", "rm", "seq", "sleep", "prlimit")) {
+        for (String tool : List.of("bash", "id", "dirname", "grep", "sed", "ldd", "cat", "mktemp", "rm", "seq", "sleep")) {
             Path real = Prerequisites.findOnPath(tool).orElseThrow(() -> new AssertionError(tool + " not on this host's PATH"));
             Files.createSymbolicLink(bin.resolve(tool), real);
         }

@@ -2,6 +2,7 @@ package io.airlock.connector.grpc;
 
 import io.airlock.core.config.DaemonConfig;
 import io.airlock.core.retry.Backoff;
+import io.airlock.core.work.HandOffProbe;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.AuditAnchor;
 import io.airlock.proto.v1.Command;
@@ -148,7 +149,11 @@ public final class ControlSession {
 
         void flush() {
             while (!outbox.isEmpty() && stream.isReady()) {
-                stream.send(outbox.poll());
+                AgentMessage m = outbox.poll();
+                stream.send(m);
+                if (HandOffProbe.ENABLED && m.hasResult()) {
+                    HandOffProbe.mark(m.getResult().getCommandId(), "result on the wire (control loop)");
+                }
             }
         }
 
@@ -201,7 +206,10 @@ public final class ControlSession {
     private void handle(Attempt a, ControlPlaneMessage message) {
         switch (message.getBodyCase()) {
             case WELCOME -> welcomed(a, message.getWelcome().getResumeToken(), message.getWelcome().getSessionId());
-            case COMMAND -> commands.onCommand(message.getCommand());
+            case COMMAND -> {
+                HandOffProbe.mark(message.getCommand().getCommandId(), "control loop");
+                commands.onCommand(message.getCommand());
+            }
             case PING -> a.enqueue(AgentMessage.newBuilder().setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
             case PONG -> {
                 if (message.getPong().getNonce() == a.outstandingPing) {

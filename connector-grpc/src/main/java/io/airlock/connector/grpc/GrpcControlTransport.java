@@ -1,5 +1,6 @@
 package io.airlock.connector.grpc;
 
+import io.airlock.core.work.HandOffProbe;
 import io.airlock.proto.v1.AgentGatewayGrpc;
 import io.airlock.proto.v1.AgentMessage;
 import io.airlock.proto.v1.ControlPlaneMessage;
@@ -35,6 +36,9 @@ final class GrpcControlTransport implements ControlTransport {
 
             @Override
             public void onNext(ControlPlaneMessage message) {
+                if (HandOffProbe.ENABLED && message.hasCommand()) {
+                    HandOffProbe.mark(message.getCommand().getCommandId(), "wire in (gRPC callback)");
+                }
                 events.message(message);
             }
 

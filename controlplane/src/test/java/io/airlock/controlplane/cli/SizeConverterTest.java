@@ -31,7 +31,7 @@ class SizeConverterTest {
     void createsOptionUsesIt() {
         CommandLine cli = ControlPlaneCommand.commandLine();
         var parsed = cli.parseArgs("create", "box", "--memory", "512MiB", "--workspace-size", "1GiB");
-        var create = (ControlPlaneCommand.Create) parsed.subcommand().commandSpec().userObject();
+        var create = (SandboxCommands.Create) parsed.subcommand().commandSpec().userObject();
         assertEquals(512L << 20, create.memory);
         assertEquals(1L << 30, create.workspace);
     }

@@ -64,6 +64,7 @@ final class Transfers {
         execs.put(workId, session);
         try {
             Execution execution = sandboxes.startExec(sandboxId, spec, session::onOutput);
+            HandOffProbe.mark(workId, "process started (driver)");
             session.execution(execution);
             try {
                 attach(connector, session, workId, deadlineMs, 1, true);
@@ -71,6 +72,7 @@ final class Transfers {
                 execution.kill();
                 throw e;
             }
+            HandOffProbe.mark(workId, "data stream claimed");
             ExecOutcome outcome;
             try {
                 outcome = execution.await(spec.timeout().plusSeconds(30));
@@ -78,8 +80,10 @@ final class Transfers {
                 execution.kill();
                 throw new WorkException(WorkError.INTERNAL, "exec did not finish after being killed; see the daemon log");
             }
+            HandOffProbe.mark(workId, "process exited");
             session.outputEnded();
             session.awaitDelivered(EXEC_DETACH_GRACE.plusSeconds(10));
+            HandOffProbe.mark(workId, "output delivered, stream closed");
             return new Outcome.ExecDone(outcome.exitCode(), outcome.timedOut(), outcome.outputTruncated(), outcome.stdoutBytes(),
                     outcome.stderrBytes(), outcome.duration().toMillis());
         } finally {

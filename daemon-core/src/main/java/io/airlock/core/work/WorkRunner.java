@@ -179,6 +179,7 @@ public final class WorkRunner {
     /** On the work's own thread, holding its slot: the audit record, the journal line, then the work. */
     private void admitted(WorkItem item, Connector via, CompletableFuture<Outcome> fresh, long startedNanos) {
         String id = item.id();
+        HandOffProbe.mark(id, "work thread");
         boolean isMcp = item.work() instanceof Work.McpExchange;
         Semaphore held = isMcp ? exchanges : slots;
         if (!isMcp) {
@@ -196,6 +197,7 @@ public final class WorkRunner {
                 return;
             }
         }
+        HandOffProbe.mark(id, "command record (audit)");
         boolean journalled = WorkJournal.hasEffects(item.work());
         if (journalled) {
             try {
@@ -213,6 +215,7 @@ public final class WorkRunner {
                 return;
             }
         }
+        HandOffProbe.mark(id, "journal line");
         Outcome outcome;
         try {
             outcome = execute(item, via);
@@ -230,6 +233,7 @@ public final class WorkRunner {
         } else {
             finished(item, outcome, startedNanos);
         }
+        HandOffProbe.mark(id, "outcome recorded (journal, audit)");
         via.reply(id, outcome);
     }
 
@@ -377,6 +381,7 @@ public final class WorkRunner {
         sandboxes.locate(x.sandboxId()); // an unknown sandbox is NOT_FOUND before any policy check
         TerminalSize tty = !x.tty() ? null : x.columns() == 0 && x.rows() == 0 ? TerminalSize.DEFAULT : new TerminalSize(x.columns(), x.rows());
         ExecSpec spec = sandboxes.execSpec(x.argv(), x.env(), x.workingDir(), x.timeoutMs(), item.deadlineMs(), x.outputCapBytes(), x.stdin(), tty);
+        HandOffProbe.mark(item.id(), "sandbox lookup and policy");
         Outcome.ExecDone done = transfers.exec(via, item.id(), item.deadlineOrHour(), x.sandboxId(), spec);
         events.publish(new AgentEvent.ExecFinished(item.id(), x.sandboxId(), done));
         return done;

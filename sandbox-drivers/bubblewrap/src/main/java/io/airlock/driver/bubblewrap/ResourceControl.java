@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Puts a sandbox's processes under its limits: a cgroup per sandbox (v2, or v1 memory and pids
- * hierarchies) when the host lets us create one, rlimits (via {@code prlimit}) otherwise.
+ * hierarchies) when the host lets us create one, rlimits (the shell's {@code ulimit}) otherwise.
  * RLIMIT_NPROC is not a substitute for pids.max (it is per user and ignored for root), so the
  * process limit is only offered with a cgroup.
  */
@@ -99,8 +99,10 @@ final class ResourceControl {
     }
 
     /**
-     * The argv prefix that enters the sandbox's cgroups and applies rlimits, then execs the rest.
-     * The shell moves itself into the cgroup before exec, so no child escapes it by forking early.
+     * The argv prefix that enters the sandbox's cgroups and applies rlimits, then execs the rest:
+     * one shell, which moves itself into the cgroups (so no child escapes them by forking early),
+     * sets the rlimits with its own {@code ulimit} and execs the command. One exec before bwrap,
+     * where a shell for the cgroups and then {@code prlimit} took two (about 1.5 ms each).
      */
     List<String> wrapper(String sandboxId, ResourceLimits limits) {
         List<String> procs = new ArrayList<>();
@@ -113,22 +115,20 @@ final class ResourceControl {
         if (v1PidsParent != null) {
             procs.add(v1PidsParent.resolve(sandboxId).resolve("cgroup.procs").toString());
         }
-        List<String> argv = new ArrayList<>();
+        // Without -H or -S, ulimit sets both the soft and the hard limit, as prlimit did.
+        StringBuilder script = new StringBuilder();
         if (!procs.isEmpty()) {
-            argv.addAll(List.of("/bin/sh", "-c", "IFS=:; for f in $0; do echo $$ > \"$f\" || exit 125; done; exec \"$@\"",
-                    String.join(":", procs)));
+            script.append("IFS=:; for f in $0; do echo $$ > \"$f\" || exit 125; done; ");
         }
-        argv.add("prlimit");
-        argv.add("--nofile=4096");
-        argv.add("--core=0");
+        script.append("ulimit -n 4096 && ulimit -c 0");
         if (limits.cpuSeconds() > 0) {
-            argv.add("--cpu=" + limits.cpuSeconds());
+            script.append(" && ulimit -t ").append(limits.cpuSeconds());
         }
         if (limits.memoryBytes() > 0 && !limitsMemoryByCgroup()) {
-            argv.add("--as=" + limits.memoryBytes());
+            script.append(" && ulimit -v ").append(Math.max(1, limits.memoryBytes() / 1024)); // KiB
         }
-        argv.add("--");
-        return argv;
+        script.append(" || exit 125; exec \"$@\"");
+        return new ArrayList<>(List.of("/bin/sh", "-c", script.toString(), String.join(":", procs)));
     }
 
     /** Kills everything left in the sandbox's cgroups and removes them. */
