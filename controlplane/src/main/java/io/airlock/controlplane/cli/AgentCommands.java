@@ -11,6 +11,7 @@ import io.airlock.controlplane.admin.v1.ListAgentsRequest;
 import io.airlock.controlplane.admin.v1.ListAgentsResponse;
 import io.airlock.controlplane.admin.v1.RecordedEvent;
 import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.notation.Durations;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -37,7 +38,7 @@ final class AgentCommands {
         @Override
         int run(AdminConnection admin) throws Exception {
             CreateJoinTokenResponse r = admin.blocking.createJoinToken(CreateJoinTokenRequest.newBuilder()
-                    .setTtlSeconds(parseDuration(ttl).toSeconds()).build());
+                    .setTtlSeconds(Durations.parse(ttl).toSeconds()).build());
             if (out != null) {
                 CertificateAuthority.writePrivate(out, r.getToken() + "\n");
                 if (opts.json) {

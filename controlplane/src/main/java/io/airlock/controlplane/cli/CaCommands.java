@@ -3,6 +3,7 @@ package io.airlock.controlplane.cli;
 import static io.airlock.controlplane.cli.ControlPlaneCommand.*;
 
 import io.airlock.controlplane.ca.CertificateAuthority;
+import io.airlock.notation.Durations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -80,7 +81,7 @@ final class CaCommands {
             CertificateAuthority ca = CertificateAuthority.loadOrCreate(stateDir);
             CertificateAuthority.IssuedIdentity issued;
             try {
-                issued = ca.issueServer(names, parseDuration(validity));
+                issued = ca.issueServer(names, Durations.parse(validity));
             } catch (IllegalStateException | IllegalArgumentException e) {
                 out().errln("error: cannot issue for " + names + ": " + e.getMessage() + " (expected: DNS names or IP addresses)");
                 return 2;

@@ -6,6 +6,7 @@ import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import io.airlock.controlplane.admin.AdminCalls;
 import io.airlock.controlplane.admin.v1.ListAgentsRequest;
+import io.airlock.notation.Durations;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -16,8 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -118,24 +117,6 @@ public final class ControlPlaneCommand {
         }
     }
 
-    /** A duration as the daemon's configuration writes it: a number and a unit (ms, s, m, h, d), e.g. 30s. */
-    static Duration parseDuration(String s) {
-        Matcher m = DURATION.matcher(s.strip());
-        if (!m.matches()) {
-            throw new IllegalArgumentException("'" + s + "' is not a duration (expected: a number and a unit: ms, s, m, h, d; e.g. 10s)");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
-    }
-
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-
     /** A small JSON object of strings and numbers, through the same printer (so --json never hand-builds a string). */
     static String json(Map<String, ?> fields) {
         Struct.Builder o = Struct.newBuilder();
@@ -189,7 +170,7 @@ public final class ControlPlaneCommand {
             Duration wait = Duration.ZERO;
             try {
                 if (agentOptions != null) {
-                    wait = parseDuration(agentOptions.wait);
+                    wait = Durations.parse(agentOptions.wait);
                 }
             } catch (IllegalArgumentException e) {
                 out().errln("error: --wait: " + e.getMessage());

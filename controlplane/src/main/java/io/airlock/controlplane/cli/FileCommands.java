@@ -11,6 +11,7 @@ import io.airlock.controlplane.admin.v1.ExecEvent;
 import io.airlock.controlplane.admin.v1.ExecRequest;
 import io.airlock.controlplane.admin.v1.ListFilesRequest;
 import io.airlock.controlplane.admin.v1.StatRequest;
+import io.airlock.notation.Durations;
 import io.airlock.proto.v1.ExecResult;
 import io.airlock.proto.v1.FileEntry;
 import io.airlock.proto.v1.FileList;
@@ -62,7 +63,7 @@ final class FileCommands {
         int run(AdminConnection admin) throws Exception {
             ExecRequest.Builder req = ExecRequest.newBuilder().setAgentId(opts.agent)
                     .setExec(StartExec.newBuilder().setSandboxId(id).addAllArgv(argv).setWorkingDir(cwd)
-                            .setTimeoutMs(timeout == null ? 0 : parseDuration(timeout).toMillis()));
+                            .setTimeoutMs(timeout == null ? 0 : Durations.parse(timeout).toMillis()));
             if (stdin) {
                 req.setStdin(ByteString.readFrom(System.in));
             }

@@ -5,6 +5,7 @@ import static io.airlock.controlplane.cli.ControlPlaneCommand.*;
 import io.airlock.controlplane.ControlPlaneServer;
 import io.airlock.controlplane.ControlPlaneStack;
 import io.airlock.controlplane.admin.AdminToken;
+import io.airlock.notation.Durations;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -47,7 +48,7 @@ final class ServeCommand {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--listen: '" + listen + "' (expected: host:port)");
             }
             ControlPlaneStack stack = ControlPlaneStack.start(new ControlPlaneServer.Options(stateDir, listen.substring(0, colon),
-                    Integer.parseInt(listen.substring(colon + 1)), advertise, parseDuration(certValidity)), adminPort, mcpPort);
+                    Integer.parseInt(listen.substring(colon + 1)), advertise, Durations.parse(certValidity)), adminPort, mcpPort);
             out().println("control plane on " + stack.server().address() + " (CA pin " + stack.server().ca().pin() + "), admin API on 127.0.0.1:"
                     + stack.admin().port());
             out().println("MCP endpoint: " + stack.mcp().url("AGENT_ID", "SERVER") + " (Authorization: Bearer <the token in "

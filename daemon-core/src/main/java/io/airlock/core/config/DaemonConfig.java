@@ -3,6 +3,7 @@ package io.airlock.core.config;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.airlock.core.egress.EgressRule;
 import io.airlock.core.egress.ProxySettings;
+import io.airlock.notation.Durations;
 import io.airlock.tunnel.net.Cidr;
 import io.airlock.tunnel.net.IpLiterals;
 import java.net.InetAddress;
@@ -110,7 +111,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             if (!durability.equals("each") && !durability.equals("group")) {
                 throw new IllegalArgumentException("audit.durability: '" + durability + "' (expected: each or group)");
             }
-            groupInterval = Durations.positive("audit.group_interval", groupInterval, Duration.ofMillis(100));
+            groupInterval = ConfigChecks.positive("audit.group_interval", groupInterval, Duration.ofMillis(100));
         }
     }
 
@@ -134,10 +135,10 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
             Duration drainWait, Backoff backoff) {
         public ControlPlane {
             address = address == null ? "" : address.strip();
-            pingInterval = Durations.positive("ping_interval", pingInterval, Duration.ofSeconds(10));
-            pingTimeout = Durations.positive("ping_timeout", pingTimeout, Duration.ofSeconds(5));
-            connectTimeout = Durations.positive("connect_timeout", connectTimeout, Duration.ofSeconds(15));
-            drainWait = Durations.positive("drain_wait", drainWait, Duration.ofSeconds(60));
+            pingInterval = ConfigChecks.positive("ping_interval", pingInterval, Duration.ofSeconds(10));
+            pingTimeout = ConfigChecks.positive("ping_timeout", pingTimeout, Duration.ofSeconds(5));
+            connectTimeout = ConfigChecks.positive("connect_timeout", connectTimeout, Duration.ofSeconds(15));
+            drainWait = ConfigChecks.positive("drain_wait", drainWait, Duration.ofSeconds(60));
             backoff = backoff == null ? new Backoff(null, null, null, null, null) : backoff;
         }
     }
@@ -149,11 +150,11 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
      */
     public record Backoff(Duration initial, Duration max, Double multiplier, Double jitter, Duration resetAfter) {
         public Backoff {
-            initial = Durations.positive("initial", initial, Duration.ofSeconds(1));
-            max = Durations.positive("max", max, Duration.ofSeconds(60));
+            initial = ConfigChecks.positive("initial", initial, Duration.ofSeconds(1));
+            max = ConfigChecks.positive("max", max, Duration.ofSeconds(60));
             multiplier = multiplier == null ? 2.0 : multiplier;
             jitter = jitter == null ? 0.2 : jitter;
-            resetAfter = Durations.positive("reset_after", resetAfter, Duration.ofSeconds(30));
+            resetAfter = ConfigChecks.positive("reset_after", resetAfter, Duration.ofSeconds(30));
             if (max.compareTo(initial) < 0) {
                 throw new IllegalArgumentException("max: " + max + " (expected: >= initial, " + initial + ")");
             }
@@ -191,10 +192,10 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         public Policy {
             egress = egress == null ? new Egress(null, null, null, null, null, null) : egress;
             if (maxLifetime != null) {
-                Durations.positive("max_lifetime", maxLifetime, maxLifetime);
+                ConfigChecks.positive("max_lifetime", maxLifetime, maxLifetime);
             }
             if (idleTimeout != null) {
-                Durations.positive("idle_timeout", idleTimeout, idleTimeout);
+                ConfigChecks.positive("idle_timeout", idleTimeout, idleTimeout);
             }
             maxSandboxes = positive("max_sandboxes", maxSandboxes, 32);
             maxConcurrentCommands = positive("max_concurrent_commands", maxConcurrentCommands, 256);
@@ -222,8 +223,8 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
         public Egress {
             allow = List.copyOf(allow == null ? List.of() : allow);
             maxConnectionsPerSandbox = positive("max_connections_per_sandbox", maxConnectionsPerSandbox, 64);
-            connectTimeout = Durations.positive("connect_timeout", connectTimeout, Duration.ofSeconds(10));
-            idleTimeout = Durations.positive("idle_timeout", idleTimeout, Duration.ofMinutes(5));
+            connectTimeout = ConfigChecks.positive("connect_timeout", connectTimeout, Duration.ofSeconds(10));
+            idleTimeout = ConfigChecks.positive("idle_timeout", idleTimeout, Duration.ofMinutes(5));
             resolver = List.copyOf(resolver == null ? List.of() : resolver);
             for (String r : resolver) {
                 hostPort("resolver", r);
@@ -288,8 +289,8 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
 
     public record Exec(Duration defaultTimeout, Duration maxTimeout, ByteSize defaultOutputCap, ByteSize maxOutputCap) {
         public Exec {
-            defaultTimeout = Durations.positive("default_timeout", defaultTimeout, Duration.ofMinutes(5));
-            maxTimeout = Durations.positive("max_timeout", maxTimeout, Duration.ofHours(1));
+            defaultTimeout = ConfigChecks.positive("default_timeout", defaultTimeout, Duration.ofMinutes(5));
+            maxTimeout = ConfigChecks.positive("max_timeout", maxTimeout, Duration.ofHours(1));
             defaultOutputCap = defaultOutputCap == null ? new ByteSize(16L << 20) : defaultOutputCap;
             maxOutputCap = maxOutputCap == null ? new ByteSize(256L << 20) : maxOutputCap;
             if (defaultTimeout.compareTo(maxTimeout) > 0) {
@@ -328,7 +329,7 @@ public record DaemonConfig(Path stateDir, ControlPlane controlPlane, Drivers dri
     /** @param gracePeriod how long in-flight commands may run after the first SIGTERM */
     public record Drain(Duration gracePeriod) {
         public Drain {
-            gracePeriod = Durations.positive("grace_period", gracePeriod, Duration.ofSeconds(30));
+            gracePeriod = ConfigChecks.positive("grace_period", gracePeriod, Duration.ofSeconds(30));
         }
     }
 

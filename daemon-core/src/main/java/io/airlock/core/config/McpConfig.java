@@ -45,7 +45,7 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
         if (!identityHeader.matches("[A-Za-z0-9-]+")) {
             throw new IllegalArgumentException("mcp.identity_header: '" + identityHeader + "' (expected an HTTP header name)");
         }
-        identityTtl = Durations.positive("mcp.identity_ttl", identityTtl, Duration.ofMinutes(5));
+        identityTtl = ConfigChecks.positive("mcp.identity_ttl", identityTtl, Duration.ofMinutes(5));
         maxExchanges = maxExchanges == null ? 4096 : maxExchanges;
         if (maxExchanges <= 0) {
             throw new IllegalArgumentException("mcp.max_exchanges: " + maxExchanges + " (expected: > 0)");
@@ -173,8 +173,8 @@ public record McpConfig(Map<String, Server> servers, List<String> allowedNetwork
                 throw new IllegalArgumentException(field + ".max_sessions: " + sessions + " (expected: > 0)");
             }
             var limits = new McpServerSpec.Limits(sessions,
-                    Durations.positive(field + ".request_timeout", requestTimeout, Duration.ofMinutes(5)),
-                    Durations.positive(field + ".idle_timeout", idleTimeout, Duration.ofMinutes(30)),
+                    ConfigChecks.positive(field + ".request_timeout", requestTimeout, Duration.ofMinutes(5)),
+                    ConfigChecks.positive(field + ".idle_timeout", idleTimeout, Duration.ofMinutes(30)),
                     positive(field + ".max_request_bytes", maxRequestBytes, 4L << 20),
                     positive(field + ".max_response_bytes", maxResponseBytes, 64L << 20));
             McpPolicy policy = new McpPolicy(name, Set.copyOf(methods), Set.copyOf(tools.allow()), Set.copyOf(tools.deny()));

@@ -57,8 +57,8 @@ public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, 
         driver = driver == null ? "" : driver;
         image = image == null ? "" : image;
         tools = tools == null ? new Tools(null, null, null) : tools;
-        leaseTtl = Durations.positive("environments[].lease_ttl", leaseTtl, Duration.ofSeconds(60));
-        idleStop = Durations.positive("environments[].idle_stop", idleStop, Duration.ofSeconds(60));
+        leaseTtl = ConfigChecks.positive("environments[].lease_ttl", leaseTtl, Duration.ofSeconds(60));
+        idleStop = ConfigChecks.positive("environments[].idle_stop", idleStop, Duration.ofSeconds(60));
         if (leaseTtl.toSeconds() < 4 || leaseTtl.toSeconds() > 3600) {
             throw new IllegalArgumentException("environments[].lease_ttl: " + leaseTtl + " (expected: 4s to 1h)");
         }
@@ -77,7 +77,7 @@ public record WorkerEnvironment(URI apiUrl, String environmentId, Path keyFile, 
         public Tools {
             deny = known("deny", deny);
             approve = known("approve", approve);
-            approvalTimeout = Durations.positive("environments[].tools.approval_timeout", approvalTimeout, Duration.ofMinutes(5));
+            approvalTimeout = ConfigChecks.positive("environments[].tools.approval_timeout", approvalTimeout, Duration.ofMinutes(5));
         }
 
         private static List<String> known(String field, List<String> tools) {

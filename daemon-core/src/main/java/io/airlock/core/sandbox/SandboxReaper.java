@@ -1,9 +1,9 @@
 package io.airlock.core.sandbox;
 
-import io.airlock.core.config.Durations;
 import io.airlock.driver.DriverException;
 import io.airlock.driver.Sandbox;
 import io.airlock.driver.SandboxState;
+import io.airlock.notation.Durations;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

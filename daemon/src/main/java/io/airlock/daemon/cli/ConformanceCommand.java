@@ -5,7 +5,7 @@ import io.airlock.connector.grpc.conformance.Verdict;
 import io.airlock.connector.grpc.identity.AgentIdentity;
 import io.airlock.connector.grpc.identity.Enroller;
 import io.airlock.connector.grpc.identity.LiveCredentials;
-import io.airlock.core.config.Durations;
+import io.airlock.notation.Durations;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.airlock.core.config;
+package io.airlock.notation;
 
 import java.time.Duration;
 import java.util.regex.Matcher;
@@ -41,13 +41,5 @@ public final class Durations {
             return ms / 1000 + "s";
         }
         return ms + "ms";
-    }
-
-    static Duration positive(String field, Duration value, Duration fallback) {
-        Duration d = value == null ? fallback : value;
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(field + ": " + d + " (expected: > 0)");
-        }
-        return d;
     }
 }
