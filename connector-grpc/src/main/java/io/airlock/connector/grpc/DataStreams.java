@@ -8,7 +8,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -32,24 +31,21 @@ final class DataStreams {
      */
     static final int AHEAD = Integer.getInteger("airlock.dataStreamsAhead", 4);
 
-    private final ScheduledExecutorService timers;
-    /** Where the pool is refilled after a take, off the command's path. */
-    private final Executor refill;
+    /** The session's loop: a claimed stream's command deadline runs there, and the pool is refilled there, off the command's path. */
+    private final ScheduledExecutorService loop;
     private final DataStreamPool pool;
     /** The live session's connection; null while there is none. Read from any thread. */
     private volatile ManagedChannel live;
 
-    /** @param timers where a claimed stream's command deadline runs, and the pool is refilled */
-    DataStreams(ScheduledExecutorService timers, int ahead) {
-        this.timers = timers;
-        this.refill = timers;
+    DataStreams(ScheduledExecutorService loop, int ahead) {
+        this.loop = loop;
         this.pool = new DataStreamPool(ahead, ch -> GrpcDataChannel.idle((observer, deadlineMs) -> call(ch, observer, 0)));
     }
 
     /** A session is up on {@code channel}: streams are opened ahead on it. */
     void established(ManagedChannel channel) {
         live = channel;
-        refill.execute(() -> pool.fill(channel));
+        loop.execute(() -> pool.fill(channel));
     }
 
     /** The connection {@code channel} is going: its idle streams are cancelled, nothing new is opened on it. */
@@ -75,10 +71,10 @@ final class DataStreams {
         pooled.claim(commandId, inbound);
         try {
             // An idle stream has no gRPC deadline of its own: the command's runs from the claim.
-            ScheduledFuture<?> deadline = timers.schedule(pooled::deadlineReached, Math.max(1, deadlineMs - System.currentTimeMillis()),
+            ScheduledFuture<?> deadline = loop.schedule(pooled::deadlineReached, Math.max(1, deadlineMs - System.currentTimeMillis()),
                     TimeUnit.MILLISECONDS);
             pooled.peerClosed().whenComplete((v, t) -> deadline.cancel(false));
-            refill.execute(() -> pool.fill(live));
+            loop.execute(() -> pool.fill(live));
         } catch (RejectedExecutionException e) {
             pooled.abort("the agent is shutting down");
         }

@@ -18,6 +18,7 @@ import io.airlock.proto.v1.Hello;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class GrpcLink implements AutoCloseable {
     private final CertificateRenewer renewer;
 
     private GrpcLink(AgentIdentity identity, DaemonConfig.ControlPlane config, Inventory inventory, AgentEvents events,
-            ConnectionListener listener, CertificateRenewer.Listener renewals, java.nio.file.Path stateDir) throws IOException {
+            ConnectionListener listener, CertificateRenewer.Listener renewals, Path stateDir) throws IOException {
         this.address = config.address().isEmpty() ? identity.controlPlaneAddress() : config.address();
         this.credentials = new LiveCredentials(identity);
         this.connector = new GrpcConnector(inventory.runner(), config, this::channel, () -> hello(inventory),
@@ -57,8 +58,13 @@ public final class GrpcLink implements AutoCloseable {
     public static GrpcLink start(AgentIdentity identity, DaemonConfig config, Inventory inventory, AgentEvents events,
             ConnectionListener listener, CertificateRenewer.Listener renewals) throws IOException {
         GrpcLink link = new GrpcLink(identity, config.controlPlane(), inventory, events, listener, renewals, config.stateDir());
-        link.connector.start();
-        link.renewer.start();
+        try {
+            link.connector.start();
+            link.renewer.start();
+        } catch (RuntimeException e) {
+            link.close();
+            throw e;
+        }
         return link;
     }
 

@@ -52,11 +52,11 @@ public final class CliOutput {
             return output;
         }
 
-        public synchronized String stdout() {
+        public String stdout() {
             return out.toString(StandardCharsets.UTF_8);
         }
 
-        public synchronized String stderr() {
+        public String stderr() {
             return err.toString(StandardCharsets.UTF_8);
         }
 
